@@ -1,0 +1,1 @@
+"""The customer-events pipeline: bronze ingestion, silver cleaning, gold ML features."""

@@ -1,0 +1,186 @@
+"""Build a Dagster multi-asset (table, quarantine, one check per expectation) from a table."""
+
+
+import json
+from enum import Enum
+
+import dagster as dg
+
+from mlplatform.lakehouse.delta import DeltaStore
+from mlplatform.lakehouse.expectations import Action, ExpectationFailed, RuleResult
+from mlplatform.lakehouse.runner import RunOptions, TableRun, TableRunner
+from mlplatform.lakehouse.table import TableDefinition
+from mlplatform.settings import get_settings
+
+
+
+class SchemaMode(Enum):
+    """Auto Loader's schema evolution modes."""
+
+    rescue = "rescue"
+    addNewColumns = "addNewColumns"  # noqa: N815 (Auto Loader's spelling)
+    failOnNewColumns = "failOnNewColumns"  # noqa: N815
+    none = "none"
+
+
+class TableConfig(dg.Config):
+    """Run options of a table update."""
+
+    full_refresh: bool = False
+    replay_quarantine: bool = False
+    warn_failed_fraction: float = 0.05
+
+
+class IngestConfig(TableConfig):
+    """Run options of a file-ingesting (bronze) table, named as Auto Loader names them."""
+
+    schema_evolution_mode: SchemaMode | None = None
+    allow_overwrites: bool = False
+    max_files_per_trigger: int | None = None
+
+
+def asset_key(key: str) -> dg.AssetKey:
+    return dg.AssetKey(key.split("/"))
+
+
+def build_table_asset(defn: TableDefinition, engine: str = "polars") -> dg.AssetsDefinition:
+    """The asset (and its quarantine asset and expectation checks) for a declared table."""
+    key = asset_key(defn.key)
+    qkey = dg.AssetKey([defn.layer, defn.quarantine_name])
+    static = {"table_properties": dg.MetadataValue.json(defn.properties)} | {
+        f"table_property/{k}": v for k, v in defn.properties.items()
+    }
+    specs = [
+        dg.AssetSpec(
+            key,
+            deps=[asset_key(u.key) for u in defn.upstream],
+            group_name=defn.group,
+            description=defn.comment,
+            kinds={"delta", engine},
+            metadata=static,
+        )
+    ]
+    if defn.has_quarantine:
+        specs.append(
+            dg.AssetSpec(
+                qkey,
+                deps=[asset_key(u.key) for u in defn.upstream],
+                group_name=defn.group,
+                description=f"Rows of {defn.key} that broke a quarantine expectation, with the "
+                "source columns as they were, the rules broken, and when. Replay them with "
+                "the `replay_quarantine` config flag after a fix.",
+                kinds={"delta", engine},
+            )
+        )
+    check_specs = [
+        dg.AssetCheckSpec(
+            name=e.name,
+            asset=key,
+            description=f"expect ({e.action.value}): {e.predicate}",
+            blocking=e.action is Action.FAIL,
+        )
+        for e in defn.expectations
+    ]
+    config_cls = IngestConfig if defn.files_input is not None else TableConfig
+
+    @dg.multi_asset(
+        name=f"{defn.layer}__{defn.name}",
+        specs=specs,
+        check_specs=check_specs,
+        description=defn.comment,
+    )
+    def _table_asset(context: dg.AssetExecutionContext, config: config_cls):  # noqa: F821  (a class chosen per table)
+        runner = TableRunner(defn, get_settings())
+        opts = RunOptions(
+            full_refresh=config.full_refresh,
+            replay_quarantine=config.replay_quarantine,
+            schema_evolution_mode=_mode(getattr(config, "schema_evolution_mode", None)),
+            allow_overwrites=getattr(config, "allow_overwrites", False),
+            max_files_per_trigger=getattr(config, "max_files_per_trigger", None),
+        )
+        try:
+            run = runner.run(opts)
+        except ExpectationFailed as err:
+            for res in err.results:
+                yield _check_result(key, res, config.warn_failed_fraction)
+            raise dg.Failure(description=str(err)) from err
+        for warning in run.warnings:
+            context.log.warning(warning)
+        yield dg.MaterializeResult(asset_key=key, metadata=_table_metadata(runner.main, run))
+        if defn.has_quarantine:
+            yield dg.MaterializeResult(asset_key=qkey, metadata=_quarantine_metadata(runner, run))
+        results = {r.expectation.name: r for r in (run.evaluation.results if run.evaluation else [])}
+        for exp in defn.expectations:
+            res = results.get(exp.name, RuleResult(exp, 0, 0))
+            yield _check_result(key, res, config.warn_failed_fraction)
+
+    return _table_asset
+
+
+def _mode(value) -> str | None:
+    return value.value if isinstance(value, SchemaMode) else value
+
+
+def _check_result(key: dg.AssetKey, res: RuleResult, warn_fraction: float) -> dg.AssetCheckResult:
+    exp = res.expectation
+    if exp.action is Action.FAIL:
+        passed, severity = res.failed_records == 0, dg.AssetCheckSeverity.ERROR
+    elif exp.action is Action.WARN:
+        passed, severity = res.failed_records == 0, dg.AssetCheckSeverity.WARN
+    else:  # drop / quarantine: the action was applied; warn when too many rows fail
+        passed, severity = res.failed_fraction <= warn_fraction, dg.AssetCheckSeverity.WARN
+    return dg.AssetCheckResult(
+        asset_key=key,
+        check_name=exp.name,
+        passed=passed,
+        severity=severity,
+        metadata={
+            "action": exp.action.value,
+            "predicate": exp.predicate,
+            "passed_records": res.passed_records,
+            "failed_records": res.failed_records,
+            "failed_fraction": round(res.failed_fraction, 6),
+            "failing_sample": dg.MetadataValue.json(
+                json.loads(json.dumps(res.failing_sample, default=str))
+            ),
+        },
+    )
+
+
+def _schema(store: DeltaStore) -> dg.TableSchema:
+    fields = store.table().schema().fields
+    return dg.TableSchema(
+        columns=[dg.TableColumn(f.name, str(f.type).replace("PrimitiveType", "")) for f in fields]
+    )
+
+
+def _table_metadata(store: DeltaStore, run: TableRun) -> dict:
+    meta = {
+        "dagster/uri": str(store.path),
+        "dagster/row_count": store.table().count(),
+        "dagster/column_schema": _schema(store),
+        "delta_version": run.version,
+        "batch_id": run.batch_id,
+        "write_mode": run.mode,
+        "nothing_new": run.nothing_new,
+        "redone_after_crash": run.redo,
+        "input_rows": run.input_rows,
+        "written_rows": run.written_rows,
+        "dropped_rows": run.dropped_rows,
+        "quarantined_rows": run.quarantined_rows,
+        "upstream_versions": dg.MetadataValue.json(run.upstream_versions),
+    }
+    for name, value in run.counts.items():
+        meta[name] = dg.MetadataValue.json(value) if isinstance(value, dict | list) else value
+    return meta
+
+
+def _quarantine_metadata(runner: TableRunner, run: TableRun) -> dict:
+    store = runner.quarantine
+    return {
+        "dagster/uri": str(store.path),
+        "dagster/row_count": store.table().count(),
+        "dagster/column_schema": _schema(store),
+        "delta_version": run.quarantine_version,
+        "quarantined_rows": run.quarantined_rows,
+    }

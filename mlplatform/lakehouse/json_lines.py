@@ -1,0 +1,161 @@
+"""Newline-delimited JSON to bronze rows, accounting for every line.
+
+The fast path is vectorized in polars: a line that is a flat JSON object whose keys are all known
+fields and whose values are plain scalars is matched by one regular expression, and each field's
+raw token text is extracted (a JSON number stays exactly as written: ``12.50`` stays ``"12.50"``).
+Every other line (escapes, nested values, unknown fields, not an object, not JSON) takes the exact
+path through Python's ``json``. Blank lines are skipped and counted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+import polars as pl
+
+RESCUED = "_rescued_data"
+SOURCE_FILE = "_source_file"
+SCHEMA_MODES = ("rescue", "addNewColumns", "failOnNewColumns", "none")
+
+_NUMBER = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
+_SCALAR = rf'"[^"\\]*"|{_NUMBER}|null|true|false'
+
+
+class NewColumnsError(ValueError):
+    """``failOnNewColumns``: the files carry fields the table does not have."""
+
+
+@dataclass
+class ParsedLines:
+    """Rows parsed from a set of files, with the counts reported as metadata."""
+
+    frame: pl.DataFrame
+    rows: int = 0
+    rescued_rows: int = 0
+    malformed_rows: int = 0
+    blank_lines: int = 0
+    new_columns: list[str] = field(default_factory=list)
+    ignored_fields: dict[str, int] = field(default_factory=dict)
+
+
+def _fast_line_regex(fields: list[str]) -> str:
+    names = "|".join(re.escape(f) for f in fields)
+    kv = rf'"(?:{names})"\s*:\s*(?:{_SCALAR})'
+    return rf"^\s*\{{\s*(?:{kv}(?:\s*,\s*{kv})*)?\s*\}}\s*$"
+
+
+def _field_token(name: str) -> pl.Expr:
+    raw = pl.col("line").str.extract(rf'"{re.escape(name)}"\s*:\s*("[^"\\]*"|[^\s,}}]+)', 1)
+    return (
+        pl.when(raw.is_null() | (raw == "null"))
+        .then(None)
+        .when(raw.str.starts_with('"'))
+        .then(raw.str.slice(1, raw.str.len_chars() - 2))
+        .otherwise(raw)
+        .alias(name)
+    )
+
+
+def _text(value) -> str | None:
+    """Render a parsed JSON value as bronze text (strings as is, others as compact JSON)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+class _RawNumber(str):
+    """A JSON number kept as the text it was written with."""
+
+
+def _exact_row(line: str, fields: list[str], mode: str) -> tuple[dict, list[str]]:
+    """Parse one line the slow, exact way. Returns the row and the unknown keys it had."""
+    try:
+        raw_obj = json.loads(line, parse_float=_RawNumber, parse_int=_RawNumber)
+    except ValueError:
+        raw_obj = None
+    if not isinstance(raw_obj, dict):
+        return {f: None for f in fields} | {RESCUED: line}, []
+    obj = None  # the plain parse, only for nested values and rescued fields
+    row: dict = {}
+    for name in fields:
+        value = raw_obj.get(name)
+        if isinstance(value, dict | list):
+            obj = obj if obj is not None else json.loads(line)
+            value = _text(obj[name])
+        elif isinstance(value, bool):
+            value = "true" if value else "false"
+        row[name] = value if value is None else str(value)
+    unknown = [k for k in raw_obj if k not in fields]
+    rescued = None
+    if unknown and mode == "rescue":
+        obj = obj if obj is not None else json.loads(line)
+        rescued = json.dumps({k: obj[k] for k in unknown}, separators=(",", ":"))
+    elif unknown and mode == "addNewColumns":
+        obj = obj if obj is not None else json.loads(line)
+        row.update({k: _text(obj[k]) if not isinstance(obj[k], bool) else str(obj[k]).lower()
+                    for k in unknown})
+    row[RESCUED] = rescued
+    return row, unknown
+
+
+def parse_files(files: list[str], fields: list[str], mode: str = "rescue") -> ParsedLines:
+    """Parse ``files`` into rows of string ``fields`` plus ``_rescued_data`` and ``_source_file``.
+
+    Raises:
+        NewColumnsError: in ``failOnNewColumns`` mode, when a line has a field not in ``fields``.
+    """
+    if mode not in SCHEMA_MODES:
+        raise ValueError(f"schema evolution mode {mode!r} is not one of {', '.join(SCHEMA_MODES)}")
+    columns = [*fields, RESCUED, SOURCE_FILE]
+    if not files:
+        return ParsedLines(pl.DataFrame(schema={c: pl.String for c in columns}))
+    lines = pl.scan_lines(files, name="line", include_file_paths=SOURCE_FILE, glob=False)
+    lines = lines.with_columns(pl.col("line").str.strip_suffix("\r")).with_row_index("_line_no")
+    lines = lines.with_columns(
+        blank=pl.col("line").str.strip_chars() == "",
+        fast=pl.col("line").str.contains(_fast_line_regex(fields)),
+    ).collect()
+    blank = int(lines.get_column("blank").sum())
+    fast = (
+        lines.filter(pl.col("fast") & ~pl.col("blank"))
+        .select("_line_no", SOURCE_FILE, *[_field_token(f) for f in fields])
+        .with_columns(pl.lit(None, pl.String).alias(RESCUED))
+    )
+    slow_lines = lines.filter(~pl.col("fast") & ~pl.col("blank"))
+    slow_rows, unknown_counts, malformed = [], {}, 0
+    for line_no, line, source in slow_lines.select("_line_no", "line", SOURCE_FILE).iter_rows():
+        row, unknown = _exact_row(line, fields, mode)
+        if row[RESCUED] is not None and not unknown:
+            malformed += 1
+        for key in unknown:
+            unknown_counts[key] = unknown_counts.get(key, 0) + 1
+        slow_rows.append(row | {"_line_no": line_no, SOURCE_FILE: source})
+    if unknown_counts and mode == "failOnNewColumns":
+        raise NewColumnsError(
+            f"failOnNewColumns: new fields {sorted(unknown_counts)} found in "
+            f"{sum(unknown_counts.values())} lines; nothing was ingested. Add them to the schema "
+            "or choose schemaEvolutionMode addNewColumns or rescue"
+        )
+    new_columns = sorted(unknown_counts) if mode == "addNewColumns" else []
+    out_columns = ["_line_no", SOURCE_FILE, *fields, *new_columns, RESCUED]
+    schema = {c: pl.String for c in out_columns} | {"_line_no": pl.UInt32}
+    slow = pl.DataFrame(slow_rows, schema=schema, orient="row") if slow_rows else pl.DataFrame(schema=schema)
+    fast = fast.with_columns([pl.lit(None, pl.String).alias(c) for c in new_columns])
+    frame = (
+        pl.concat([fast.select(out_columns), slow.select(out_columns)])
+        .sort("_line_no")
+        .select(*fields, *new_columns, RESCUED, SOURCE_FILE)
+    )
+    return ParsedLines(
+        frame=frame,
+        rows=len(frame),
+        rescued_rows=int(frame.get_column(RESCUED).is_not_null().sum()),
+        malformed_rows=malformed,
+        blank_lines=blank,
+        new_columns=new_columns,
+        ignored_fields=unknown_counts if mode == "none" else {},
+    )

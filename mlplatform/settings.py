@@ -1,0 +1,88 @@
+"""Environment settings, read from environment variables (the one environment switch).
+
+`MLPLATFORM_HOME` is the root of everything the embedded default stores, `MLPLATFORM_ENV` selects
+dev, staging or prod, `MLPLATFORM_ENGINE` selects the table engine, and `MLFLOW_TRACKING_URI`
+overrides the embedded sqlite tracking store.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ENVIRONMENTS = ("dev", "staging", "prod")
+ENGINES = ("polars", "spark")
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value mlplatform cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the platform keeps its data and which environment and engine it runs."""
+
+    home: Path
+    env: str
+    engine: str
+    tracking_uri_override: str | None = None
+
+    @property
+    def landing(self) -> Path:
+        return self.home / "landing"
+
+    @property
+    def lakehouse(self) -> Path:
+        return self.home / "lakehouse"
+
+    @property
+    def checkpoints(self) -> Path:
+        """Ingestion and streaming ledgers (the equivalent of a checkpointLocation)."""
+        return self.home / "lakehouse" / "_checkpoints"
+
+    @property
+    def mlflow_dir(self) -> Path:
+        return self.home / "mlflow"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster"
+
+    @property
+    def demo_dir(self) -> Path:
+        return self.home / "demo"
+
+    @property
+    def tracking_uri(self) -> str:
+        if self.tracking_uri_override:
+            return self.tracking_uri_override
+        return f"sqlite:///{self.mlflow_dir / 'mlflow.db'}"
+
+    @property
+    def artifact_location(self) -> str:
+        return (self.mlflow_dir / "artifacts").as_uri()
+
+    def table_path(self, layer: str, name: str) -> Path:
+        return self.lakehouse / layer / name
+
+
+def get_settings() -> Settings:
+    """Read the settings from the environment (cheap; call where needed)."""
+    home = Path(os.environ.get("MLPLATFORM_HOME") or ".mlplatform").expanduser().resolve()
+    env = os.environ.get("MLPLATFORM_ENV") or "dev"
+    if env not in ENVIRONMENTS:
+        raise SettingsError(
+            f"MLPLATFORM_ENV={env!r} is not an environment; use one of {', '.join(ENVIRONMENTS)}"
+        )
+    engine = os.environ.get("MLPLATFORM_ENGINE") or "polars"
+    if engine not in ENGINES:
+        raise SettingsError(
+            f"MLPLATFORM_ENGINE={engine!r} is not an engine; use one of {', '.join(ENGINES)}"
+        )
+    return Settings(
+        home=home,
+        env=env,
+        engine=engine,
+        tracking_uri_override=os.environ.get("MLFLOW_TRACKING_URI") or None,
+    )
