@@ -52,7 +52,7 @@ def main() -> None:
 
 
 def dagster_env() -> dict[str, str]:
-    """The environment for a dagster CLI subprocess: an absolute DAGSTER_HOME with our dagster.yaml."""
+    """The environment for a dagster subprocess: an absolute DAGSTER_HOME with our dagster.yaml."""
     from mlplatform.instance import ensure_dagster_home
 
     env = dict(os.environ)

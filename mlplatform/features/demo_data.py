@@ -75,8 +75,13 @@ def _events(customers: pl.DataFrame, n: int, days: int, rng: np.random.Generator
     offset = rng.random(n) * active_days[who]
     seconds = (offset * 86400).astype(np.int64)
     type_logits = np.stack(
-        [np.full(n, 1.5), 0.5 + 0.3 * eng[who], 0.2 * eng[who], -0.3 + 0.4 * spend[who],
-         -1.8 + 0.9 * fric[who]],
+        [
+            np.full(n, 1.5),
+            0.5 + 0.3 * eng[who],
+            0.2 * eng[who],
+            -0.3 + 0.4 * spend[who],
+            -1.8 + 0.9 * fric[who],
+        ],
         axis=1,
     )
     probs = np.exp(type_logits)
@@ -120,7 +125,9 @@ def _corrupt(lines: list[str], shares: BadShares, rng: np.random.Generator) -> l
             lines[i] = json.dumps(rec)
         elif kind == "malformed":
             text = json.dumps(rec)
-            lines[i] = [text[: len(text) // 2], "#garbage%%", "[1, 2, 3]", "42"][int(rng.integers(4))]
+            lines[i] = [text[: len(text) // 2], "#garbage%%", "[1, 2, 3]", "42"][
+                int(rng.integers(4))
+            ]
         elif kind == "unknown_field":
             rec["coupon_code"] = f"SAVE{int(rng.integers(5, 50))}"
             lines[i] = json.dumps(rec)
@@ -182,7 +189,9 @@ def generate(
         )
         lab_path = lab_dir / f"labels-s{seed}.json"
         if lab_path.exists() and not overwrite:
-            raise click.ClickException(f"{lab_path} already exists; use another --seed or --overwrite")
+            raise click.ClickException(
+                f"{lab_path} already exists; use another --seed or --overwrite"
+            )
         lab.write_ndjson(lab_path)
         truth_dir = home / "demo"
         truth_dir.mkdir(parents=True, exist_ok=True)
@@ -199,29 +208,73 @@ def generate(
 @click.option("--files", default=10, show_default=True, help="Number of event files.")
 @click.option("--seed", default=7, show_default=True, help="Random seed (also names the files).")
 @click.option("--days", default=90, show_default=True, help="Days of history the events span.")
-@click.option("--null-customer-id", default=0.01, show_default=True,
-              help="Share of events with a null or missing customer_id.")
-@click.option("--bad-amount", default=0.01, show_default=True,
-              help="Share of events with a zero, negative or non-numeric amount.")
-@click.option("--malformed", default=0.002, show_default=True,
-              help="Share of lines that are not JSON objects (truncated, garbage, array, scalar).")
-@click.option("--unknown-field", default=0.002, show_default=True,
-              help="Share of events with an extra field (rescued at bronze).")
-@click.option("--numeric-text", default=0.01, show_default=True,
-              help="Share of events with customer_id as a JSON number or amount as a string.")
+@click.option(
+    "--null-customer-id",
+    default=0.01,
+    show_default=True,
+    help="Share of events with a null or missing customer_id.",
+)
+@click.option(
+    "--bad-amount",
+    default=0.01,
+    show_default=True,
+    help="Share of events with a zero, negative or non-numeric amount.",
+)
+@click.option(
+    "--malformed",
+    default=0.002,
+    show_default=True,
+    help="Share of lines that are not JSON objects (truncated, garbage, array, scalar).",
+)
+@click.option(
+    "--unknown-field",
+    default=0.002,
+    show_default=True,
+    help="Share of events with an extra field (rescued at bronze).",
+)
+@click.option(
+    "--numeric-text",
+    default=0.01,
+    show_default=True,
+    help="Share of events with customer_id as a JSON number or amount as a string.",
+)
 @click.option("--blank-lines", default=0.001, show_default=True, help="Share of blank lines.")
 @click.option("--no-labels", is_flag=True, help="Write only events (a later batch).")
 @click.option("--overwrite", is_flag=True, help="Replace landing files of the same seed.")
-def demo_data_command(customers, events, files, seed, days, null_customer_id, bad_amount,
-                      malformed, unknown_field, numeric_text, blank_lines, no_labels, overwrite):
+def demo_data_command(
+    customers,
+    events,
+    files,
+    seed,
+    days,
+    null_customer_id,
+    bad_amount,
+    malformed,
+    unknown_field,
+    numeric_text,
+    blank_lines,
+    no_labels,
+    overwrite,
+):
     """Write demo landing files under $MLPLATFORM_HOME/landing."""
     from mlplatform.settings import get_settings
 
     home = get_settings().home
-    shares = BadShares(null_customer_id, bad_amount, malformed, unknown_field, numeric_text,
-                       blank_lines)
-    out = generate(home, customers=customers, events=events, files=files, seed=seed, days=days,
-                   shares=shares, labels=not no_labels, overwrite=overwrite, progress=True)
+    shares = BadShares(
+        null_customer_id, bad_amount, malformed, unknown_field, numeric_text, blank_lines
+    )
+    out = generate(
+        home,
+        customers=customers,
+        events=events,
+        files=files,
+        seed=seed,
+        days=days,
+        shares=shares,
+        labels=not no_labels,
+        overwrite=overwrite,
+        progress=True,
+    )
     click.echo(
         f"wrote {out['event_lines']} event lines in {out['event_files']} files"
         + (f" and {out['labels']} labels" if "labels" in out else "")

@@ -1,6 +1,5 @@
 """Build a Dagster multi-asset (table, quarantine, one check per expectation) from a table."""
 
-
 import json
 from enum import Enum
 
@@ -11,7 +10,6 @@ from mlplatform.lakehouse.expectations import Action, ExpectationFailed, RuleRes
 from mlplatform.lakehouse.runner import RunOptions, TableRun, TableRunner
 from mlplatform.lakehouse.table import TableDefinition
 from mlplatform.settings import get_settings
-
 
 
 class SchemaMode(Enum):
@@ -109,7 +107,9 @@ def build_table_asset(defn: TableDefinition, engine: str = "polars") -> dg.Asset
         yield dg.MaterializeResult(asset_key=key, metadata=_table_metadata(runner.main, run))
         if defn.has_quarantine:
             yield dg.MaterializeResult(asset_key=qkey, metadata=_quarantine_metadata(runner, run))
-        results = {r.expectation.name: r for r in (run.evaluation.results if run.evaluation else [])}
+        results = {
+            r.expectation.name: r for r in (run.evaluation.results if run.evaluation else [])
+        }
         for exp in defn.expectations:
             res = results.get(exp.name, RuleResult(exp, 0, 0))
             yield _check_result(key, res, config.warn_failed_fraction)

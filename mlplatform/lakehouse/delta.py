@@ -92,4 +92,3 @@ class DeltaStore:
             ),
         )
         return self.table().version()
-

@@ -2,15 +2,15 @@
 
 A row passes a rule only when the predicate is TRUE: NULL fails (``coalesce(predicate, false)``).
 Actions: ``warn`` keeps the row and records it, ``drop`` drops it, ``fail`` fails the update before
-anything is committed, ``quarantine`` moves it to ``<table>_quarantine`` with the names of the rules it
-broke.
+anything is committed, ``quarantine`` moves it to ``<table>_quarantine`` with the names of the
+rules it broke.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from functools import cached_property
 
 import pandera.polars as pa
@@ -33,7 +33,7 @@ class ExpectationFailed(Exception):
         self.results = results
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     WARN = "warn"
     DROP = "drop"
     FAIL = "fail"
@@ -156,7 +156,9 @@ def evaluate(
         failed = int((~mask).sum())
         if (failed > 0) != (exp.name in failed_checks):
             raise RuntimeError(f"pandera and the mask disagree on rule {exp.name!r}")
-        sample = df.filter(~mask).head(sample_size).select(data_columns).to_dicts() if failed else []
+        sample = (
+            df.filter(~mask).head(sample_size).select(data_columns).to_dicts() if failed else []
+        )
         results.append(RuleResult(exp, len(df) - failed, failed, sample))
     for res in results:
         if res.expectation.action is Action.FAIL and res.failed_records:
@@ -184,9 +186,14 @@ def _apply_actions(df, masks, expectations, results) -> Evaluation:
     kept = df.filter(keep)
     if quar:
         names = pl.concat_list(
-            [pl.when(~pl.col(c)).then(pl.lit(e.name)).otherwise(None) for e, c in zip(quar, quar_cols, strict=True)]
+            [
+                pl.when(~pl.col(c)).then(pl.lit(e.name)).otherwise(None)
+                for e, c in zip(quar, quar_cols, strict=True)
+            ]
         ).list.drop_nulls()
-        failed_names = masks.select(names.alias(FAILED_EXPECTATIONS)).get_column(FAILED_EXPECTATIONS)
+        failed_names = masks.select(names.alias(FAILED_EXPECTATIONS)).get_column(
+            FAILED_EXPECTATIONS
+        )
         quarantined = df.with_columns(failed_names).filter(to_quarantine)
     else:
         quarantined = _empty_quarantine(df)

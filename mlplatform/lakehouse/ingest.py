@@ -2,8 +2,8 @@
 
 A file is new when its path is not in the table's ledger. A file already ingested whose size or
 modification time changed was rewritten in place: it is skipped with a warning and counted, unless
-``allow_overwrites`` is set (``cloudFiles.allowOverwrites``), in which case it is ingested again as a
-whole (its earlier rows stay in the table).
+``allow_overwrites`` is set (``cloudFiles.allowOverwrites``), in which case it is ingested again
+as a whole (its earlier rows stay in the table).
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ def plan_files(
 ) -> FilePlan:
     """Choose the files of the next batch given the committed part of the ledger."""
     seen: dict[str, tuple[int, int]] = {}
-    for row in committed_log.filter(pl.col("source").is_not_null()).sort("batch_id").iter_rows(
-        named=True
+    for row in (
+        committed_log.filter(pl.col("source").is_not_null()).sort("batch_id").iter_rows(named=True)
     ):
         seen[row["source"]] = (row["size"], row["mtime_ns"])
     plan = FilePlan()

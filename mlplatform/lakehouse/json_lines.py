@@ -96,8 +96,12 @@ def _exact_row(line: str, fields: list[str], mode: str) -> tuple[dict, list[str]
         rescued = json.dumps({k: obj[k] for k in unknown}, separators=(",", ":"))
     elif unknown and mode == "addNewColumns":
         obj = obj if obj is not None else json.loads(line)
-        row.update({k: _text(obj[k]) if not isinstance(obj[k], bool) else str(obj[k]).lower()
-                    for k in unknown})
+        row.update(
+            {
+                k: _text(obj[k]) if not isinstance(obj[k], bool) else str(obj[k]).lower()
+                for k in unknown
+            }
+        )
     row[RESCUED] = rescued
     return row, unknown
 
@@ -143,7 +147,11 @@ def parse_files(files: list[str], fields: list[str], mode: str = "rescue") -> Pa
     new_columns = sorted(unknown_counts) if mode == "addNewColumns" else []
     out_columns = ["_line_no", SOURCE_FILE, *fields, *new_columns, RESCUED]
     schema = {c: pl.String for c in out_columns} | {"_line_no": pl.UInt32}
-    slow = pl.DataFrame(slow_rows, schema=schema, orient="row") if slow_rows else pl.DataFrame(schema=schema)
+    slow = (
+        pl.DataFrame(slow_rows, schema=schema, orient="row")
+        if slow_rows
+        else pl.DataFrame(schema=schema)
+    )
     fast = fast.with_columns([pl.lit(None, pl.String).alias(c) for c in new_columns])
     frame = (
         pl.concat([fast.select(out_columns), slow.select(out_columns)])

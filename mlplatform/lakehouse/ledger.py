@@ -43,9 +43,14 @@ class Ledger:
         """Record one batch; ``mode='overwrite'`` (a full refresh) replaces the whole log."""
         now = datetime.now(UTC)
         full = [
-            {k: None for k in LEDGER_SCHEMA} | r | {"batch_id": batch_id, "mode": mode, "recorded_at": now}
+            {k: None for k in LEDGER_SCHEMA}
+            | r
+            | {"batch_id": batch_id, "mode": mode, "recorded_at": now}
             for r in rows
-        ] or [{k: None for k in LEDGER_SCHEMA} | {"batch_id": batch_id, "mode": mode, "recorded_at": now}]
+        ] or [
+            {k: None for k in LEDGER_SCHEMA}
+            | {"batch_id": batch_id, "mode": mode, "recorded_at": now}
+        ]
         frame = pl.DataFrame(full, schema=LEDGER_SCHEMA)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         write_deltalake(

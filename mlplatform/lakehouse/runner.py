@@ -20,6 +20,7 @@ from mlplatform.lakehouse.expectations import (
     Evaluation,
     evaluate,
 )
+from mlplatform.lakehouse.failpoints import failpoint
 from mlplatform.lakehouse.ingest import list_landing, plan_files
 from mlplatform.lakehouse.json_lines import parse_files
 from mlplatform.lakehouse.ledger import Ledger
@@ -108,6 +109,7 @@ class TableRunner:
         if not has_new:
             return self._nothing_new(last, opts, extra)
         self.ledger.record(rows, last + 1, mode)
+        failpoint("after_ledger_record", self.defn.key)
         recorded = self.ledger.read().filter(pl.col("batch_id") == last + 1).to_dicts()
         result = self._execute(last + 1, recorded, self.targets, opts)
         result.counts.update(extra)
@@ -165,8 +167,9 @@ class TableRunner:
         mode = rows[0]["mode"] if rows else "append"
         frames, source, counts, versions = self._inputs(rows, opts)
         evaluation = self._compute(frames, source)
-        run = TableRun(batch_id=batch_id, mode=mode, redo=redo, counts=counts,
-                       upstream_versions=versions)
+        run = TableRun(
+            batch_id=batch_id, mode=mode, redo=redo, counts=counts, upstream_versions=versions
+        )
         self._commit(run, evaluation, targets, batch_id, mode, opts)
         return run
 
@@ -182,8 +185,14 @@ class TableRunner:
                 counts.update(replayed_rows=len(source))
                 frames.append(source.lazy())
             elif isinstance(inp, FilesInput):
-                files = [r for r in rows if r["source"] and r["start_version"] is None
-                         and r["end_version"] is None and r["size"] is not None]
+                files = [
+                    r
+                    for r in rows
+                    if r["source"]
+                    and r["start_version"] is None
+                    and r["end_version"] is None
+                    and r["size"] is not None
+                ]
                 mode = opts.schema_evolution_mode or inp.schema_evolution_mode
                 fields = self._known_fields(inp)
                 parsed = parse_files([r["source"] for r in files], fields, mode)
@@ -191,11 +200,15 @@ class TableRunner:
                 df = parsed.frame.with_columns(
                     pl.lit(ingested_at).cast(pl.Datetime("us", "UTC")).alias(INGESTED_AT)
                 )
-                counts.update(files=len(files), rows=parsed.rows, rescued_rows=parsed.rescued_rows,
-                              malformed_rows=parsed.malformed_rows,
-                              blank_lines_skipped=parsed.blank_lines,
-                              new_columns=parsed.new_columns,
-                              ignored_fields=parsed.ignored_fields)
+                counts.update(
+                    files=len(files),
+                    rows=parsed.rows,
+                    rescued_rows=parsed.rescued_rows,
+                    malformed_rows=parsed.malformed_rows,
+                    blank_lines_skipped=parsed.blank_lines,
+                    new_columns=parsed.new_columns,
+                    ignored_fields=parsed.ignored_fields,
+                )
                 source = df.with_row_index(ROW_ID)
                 frames.append(source.lazy())
             elif inp.stream:
@@ -220,8 +233,11 @@ class TableRunner:
     def _known_fields(self, inp: FilesInput) -> list[str]:
         fields = list(inp.fields)
         if self.main.exists():
-            extra = [c for c in self.main.table().schema().to_arrow().names
-                     if c not in fields and not c.startswith("_")]
+            extra = [
+                c
+                for c in self.main.table().schema().to_arrow().names
+                if c not in fields and not c.startswith("_")
+            ]
             fields.extend(extra)
         return fields
 
@@ -237,8 +253,9 @@ class TableRunner:
         files = store.added_files(row["start_version"], row["end_version"])
         if not files:
             return pl.DataFrame(schema=end_schema)
-        return pl.scan_parquet(files, schema=dict(end_schema), missing_columns="insert",
-                               extra_columns="ignore").collect()
+        return pl.scan_parquet(
+            files, schema=dict(end_schema), missing_columns="insert", extra_columns="ignore"
+        ).collect()
 
     def _compute(self, frames: list[pl.LazyFrame], source: pl.DataFrame | None) -> Evaluation:
         out = self.defn.func(*frames)
@@ -268,23 +285,35 @@ class TableRunner:
 
     def _commit(self, run, evaluation, targets, batch_id, mode, opts) -> None:
         run.evaluation = evaluation
-        run.input_rows = len(evaluation.kept) + len(evaluation.quarantined) + evaluation.dropped_records
+        run.input_rows = (
+            len(evaluation.kept) + len(evaluation.quarantined) + evaluation.dropped_records
+        )
         run.written_rows = len(evaluation.kept)
         run.dropped_rows = evaluation.dropped_records
         run.quarantined_rows = len(evaluation.quarantined)
         evolve = bool(run.counts.get("new_columns"))
-        if self.main in targets:
-            main_mode = "append" if mode == "replay" else mode
-            run.version = self.main.write(evaluation.kept, batch_id, mode=main_mode,
-                                          comment=self.defn.comment, evolve_schema=evolve)
+        # the quarantine first: a crash between the two leaves the table behind, which the
+        # next run detects from its transaction version and completes
         if self.quarantine is not None and self.quarantine in targets:
             q = evaluation.quarantined.with_columns(
                 pl.lit(datetime.now(UTC)).cast(pl.Datetime("us", "UTC")).alias(QUARANTINED_AT)
             )
             qmode = "overwrite" if mode in ("overwrite", "replay") else "append"
-            run.quarantine_version = self.quarantine.write(q, batch_id, mode=qmode,
-                                                           evolve_schema=evolve)
+            run.quarantine_version = self.quarantine.write(
+                q, batch_id, mode=qmode, evolve_schema=evolve
+            )
+            failpoint("between_commits", self.defn.key)
+        if self.main in targets:
+            main_mode = "append" if mode == "replay" else mode
+            run.version = self.main.write(
+                evaluation.kept,
+                batch_id,
+                mode=main_mode,
+                comment=self.defn.comment,
+                evolve_schema=evolve,
+            )
         run.version = self.main.version() if run.version is None else run.version
+        failpoint("after_all_commits", self.defn.key)
 
     def _nothing_new(self, last: int, opts: RunOptions, extra: dict) -> TableRun:
         missing = [t for t in self.targets if not t.exists()]
@@ -305,8 +334,9 @@ class TableRunner:
         batch_id = self.main.committed_batch() + 1
         frames, source, counts, versions = self._inputs([], opts)
         evaluation = self._compute(frames, source)
-        run = TableRun(batch_id=batch_id, mode="overwrite", counts=counts,
-                       upstream_versions=versions)
+        run = TableRun(
+            batch_id=batch_id, mode="overwrite", counts=counts, upstream_versions=versions
+        )
         self._commit(run, evaluation, self.targets, batch_id, "overwrite", opts)
         return run
 

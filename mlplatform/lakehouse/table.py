@@ -36,7 +36,7 @@ class TableDefinitionError(ValueError):
 
 @dataclass(frozen=True)
 class FilesInput:
-    """Incremental ingestion of newline-delimited JSON files under ``$MLPLATFORM_HOME/landing/<folder>``."""
+    """Incremental ingestion of JSON-lines files under ``$MLPLATFORM_HOME/landing/<folder>``."""
 
     folder: str
     fields: tuple[str, ...]
@@ -70,11 +70,17 @@ class TableInput:
         return self.key.split("/")[1]
 
 
-def files(folder: str, fields: list[str], *, pattern: str = "*.json",
-          schema_evolution_mode: str = "rescue") -> FilesInput:
+def files(
+    folder: str,
+    fields: list[str],
+    *,
+    pattern: str = "*.json",
+    schema_evolution_mode: str = "rescue",
+) -> FilesInput:
     """Ingest new JSON-lines files from ``landing/<folder>`` (each file exactly once)."""
-    return FilesInput(folder, tuple(fields), pattern=pattern,
-                      schema_evolution_mode=schema_evolution_mode)
+    return FilesInput(
+        folder, tuple(fields), pattern=pattern, schema_evolution_mode=schema_evolution_mode
+    )
 
 
 def read_stream(key: str) -> TableInput:
@@ -148,7 +154,7 @@ def table(
     columns: list[str] | None = None,
     group: str | None = None,
 ) -> Callable[[Callable], TableDefinition]:
-    """Declare a table. The function takes one parameter per input, in order, and returns a frame."""
+    """Declare a table. The function takes one parameter per input, in order; returns a frame."""
 
     def decorate(func: Callable) -> TableDefinition:
         ins = list(inputs or [])

@@ -1,0 +1,79 @@
+"""Rescued data and schema evolution modes of the JSON-lines parser."""
+
+import pytest
+
+from mlplatform.lakehouse.json_lines import NewColumnsError, parse_files
+
+FIELDS = ["customer_id", "event_type", "amount", "event_timestamp"]
+LINES = [
+    '{"customer_id": "1", "event_type": "login", "amount": 12.50, "event_timestamp": "t1"}',
+    '{"customer_id": "2", "amount": ',  # truncated JSON
+    "#garbage",
+    "[1, 2]",  # a JSON array
+    "42",  # a JSON scalar
+    "",  # blank: skipped and counted
+    '{"customer_id": 100123, "amount": "7.00", "coupon": "SAVE5"}',  # number as text, unknown
+    '{"customer_id": "x\\"y", "event_type": null}',  # escaped quote, null
+    "   ",
+    '{"customer_id": "5", "event_type": {"a": 1}, "amount": 1e3}\r',  # nested value, CRLF
+]
+
+
+@pytest.fixture
+def landing(tmp_path):
+    path = tmp_path / "events.json"
+    path.write_text("\n".join(LINES) + "\n")
+    return str(path)
+
+
+def test_every_line_is_accounted_for_in_rescue_mode(landing):
+    out = parse_files([landing], FIELDS, "rescue")
+    assert (out.rows, out.blank_lines, out.malformed_rows) == (8, 2, 4)
+    rows = out.frame.to_dicts()
+    assert rows[0] | {"_source_file": None} == {
+        "customer_id": "1",
+        "event_type": "login",
+        "amount": "12.50",  # the number's text as written
+        "event_timestamp": "t1",
+        "_rescued_data": None,
+        "_source_file": None,
+    }
+    assert [r["_rescued_data"] for r in rows[1:5]] == [
+        '{"customer_id": "2", "amount": ',
+        "#garbage",
+        "[1, 2]",
+        "42",
+    ]
+    assert all(r["customer_id"] is None for r in rows[1:5])
+    assert rows[5]["customer_id"] == "100123" and rows[5]["amount"] == "7.00"
+    assert rows[5]["_rescued_data"] == '{"coupon":"SAVE5"}'
+    assert rows[5]["event_type"] is None  # a missing field is null
+    assert rows[6]["customer_id"] == 'x"y' and rows[6]["event_type"] is None
+    assert rows[7]["event_type"] == '{"a":1}' and rows[7]["amount"] == "1e3"
+    assert out.rescued_rows == 5
+    assert {r["_source_file"] for r in rows} == {landing}
+
+
+def test_add_new_columns_mode_adds_the_field(landing):
+    out = parse_files([landing], FIELDS, "addNewColumns")
+    assert out.new_columns == ["coupon"]
+    assert out.frame.get_column("coupon").to_list() == [None] * 5 + ["SAVE5", None, None]
+    assert out.frame.row(5, named=True)["_rescued_data"] is None
+
+
+def test_fail_on_new_columns_names_them(landing):
+    with pytest.raises(NewColumnsError, match=r"new fields \['coupon'\]"):
+        parse_files([landing], FIELDS, "failOnNewColumns")
+
+
+def test_none_mode_ignores_new_fields_but_counts_them(landing):
+    out = parse_files([landing], FIELDS, "none")
+    assert "coupon" not in out.frame.columns
+    assert out.frame.row(5, named=True)["_rescued_data"] is None
+    assert out.ignored_fields == {"coupon": 1}
+    assert out.rows == 8  # malformed lines are still rescued, not dropped
+
+
+def test_unknown_mode_is_refused(landing):
+    with pytest.raises(ValueError, match="schema evolution mode 'merge'"):
+        parse_files([landing], FIELDS, "merge")
