@@ -33,7 +33,6 @@ POSITIVE = "amount > 0"
 PRESENT = "customer_id IS NOT NULL"
 
 
-
 def _wrap(func):
     from mlplatform.lakehouse.table import read
 
@@ -101,8 +100,9 @@ def test_expect_all_or_drop_drops_a_row_failing_any_rule():
 
 
 def test_expect_all_or_fail_fails_on_any_rule():
-    defn = _wrap(expect_all_or_fail({"valid_customer_id": PRESENT, "small": "amount < 100"})(
-        lambda x: x))
+    defn = _wrap(
+        expect_all_or_fail({"valid_customer_id": PRESENT, "small": "amount < 100"})(lambda x: x)
+    )
     with pytest.raises(ExpectationFailed, match="'valid_customer_id'"):
         evaluate(ROWS, defn.expectations, "silver/t")
 

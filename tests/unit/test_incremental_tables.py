@@ -29,8 +29,12 @@ def raw(landing):
 
 
 def _clean(rule: str):
-    @table(layer="silver", name="clean", inputs=[read_stream("bronze/raw")],
-           columns=["customer_id", "amount"])
+    @table(
+        layer="silver",
+        name="clean",
+        inputs=[read_stream("bronze/raw")],
+        columns=["customer_id", "amount"],
+    )
     @expect_or_quarantine("valid_amount", rule)
     def clean(raw):
         return raw.with_columns(pl.col("amount").cast(pl.Float64, strict=False))
