@@ -86,8 +86,9 @@ def build_table_asset(defn: TableDefinition, engine: str = "polars") -> dg.Asset
         specs=specs,
         check_specs=check_specs,
         description=defn.comment,
+        can_subset=True,  # selecting the table alone still keeps its quarantine in step
     )
-    def _table_asset(context: dg.AssetExecutionContext, config: config_cls):  # noqa: F821  (a class chosen per table)
+    def _table_asset(context: dg.AssetExecutionContext, config: config_cls):  # noqa: F821
         runner = TableRunner(defn, get_settings())
         opts = RunOptions(
             full_refresh=config.full_refresh,
@@ -96,23 +97,29 @@ def build_table_asset(defn: TableDefinition, engine: str = "polars") -> dg.Asset
             allow_overwrites=getattr(config, "allow_overwrites", False),
             max_files_per_trigger=getattr(config, "max_files_per_trigger", None),
         )
+        selected = context.selected_asset_keys
+        checks = {k.name for k in context.selected_asset_check_keys}
         try:
             run = runner.run(opts)
         except ExpectationFailed as err:
             for res in err.results:
-                yield _check_result(key, res, config.warn_failed_fraction)
+                if res.expectation.name in checks:
+                    yield _check_result(key, res, config.warn_failed_fraction)
             raise dg.Failure(description=str(err)) from err
         for warning in run.warnings:
             context.log.warning(warning)
-        yield dg.MaterializeResult(asset_key=key, metadata=_table_metadata(runner.main, run))
-        if defn.has_quarantine:
+        if key in selected:
+            yield dg.MaterializeResult(asset_key=key, metadata=_table_metadata(runner.main, run))
+        if defn.has_quarantine and qkey in selected:
             yield dg.MaterializeResult(asset_key=qkey, metadata=_quarantine_metadata(runner, run))
-        results = {
-            r.expectation.name: r for r in (run.evaluation.results if run.evaluation else [])
-        }
+        elif defn.has_quarantine:
+            context.log.info(f"{qkey.to_user_string()} was updated together with its table")
+        evaluated = run.evaluation.results if run.evaluation else []
+        results = {r.expectation.name: r for r in evaluated}
         for exp in defn.expectations:
-            res = results.get(exp.name, RuleResult(exp, 0, 0))
-            yield _check_result(key, res, config.warn_failed_fraction)
+            if exp.name in checks:
+                res = results.get(exp.name, RuleResult(exp, 0, 0))
+                yield _check_result(key, res, config.warn_failed_fraction)
 
     return _table_asset
 

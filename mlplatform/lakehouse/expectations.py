@@ -191,10 +191,12 @@ def _apply_actions(df, masks, expectations, results) -> Evaluation:
                 for e, c in zip(quar, quar_cols, strict=True)
             ]
         ).list.drop_nulls()
-        failed_names = masks.select(names.alias(FAILED_EXPECTATIONS)).get_column(
-            FAILED_EXPECTATIONS
+        failed_names = (
+            masks.filter(to_quarantine)
+            .select(names.alias(FAILED_EXPECTATIONS))
+            .get_column(FAILED_EXPECTATIONS)
         )
-        quarantined = df.with_columns(failed_names).filter(to_quarantine)
+        quarantined = df.filter(to_quarantine).with_columns(failed_names)
     else:
         quarantined = _empty_quarantine(df)
     return Evaluation(kept, quarantined, results, dropped)

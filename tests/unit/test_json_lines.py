@@ -77,3 +77,15 @@ def test_none_mode_ignores_new_fields_but_counts_them(landing):
 def test_unknown_mode_is_refused(landing):
     with pytest.raises(ValueError, match="schema evolution mode 'merge'"):
         parse_files([landing], FIELDS, "merge")
+
+
+def test_the_three_parse_paths_give_the_same_row(tmp_path):
+    canonical = '{"customer_id": "7", "event_type": "buy", "amount": 0.50, "event_timestamp": null}'
+    reordered = '{"amount": 0.50, "customer_id": "7", "event_type": "buy"}'  # field missing
+    exact = '{"customer_id": "\\u0037", "event_type": "buy", "amount": 0.50, "x": [1]}'
+    path = tmp_path / "f.json"
+    path.write_text("\n".join([canonical, reordered, exact]))
+    out = parse_files([str(path)], FIELDS, "none").frame.drop("_source_file", "_rescued_data")
+    assert out.to_dicts() == [
+        {"customer_id": "7", "event_type": "buy", "amount": "0.50", "event_timestamp": None}
+    ] * 3

@@ -1,0 +1,97 @@
+"""End-to-end pipeline benchmark: mlplatform (`dagster asset materialize`, every guarantee on)
+against the same pipeline as a plain polars, pandas and PySpark local[2] script, on the same files.
+
+    python bench/pipeline.py --events 1000000 5000000 [--peers polars pandas spark] [--workdir D]
+
+Prints wall time, events per second and peak memory of each, the ratios against mlplatform, and
+the cost of an incremental run that adds 1% new events relative to the full run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+PEERS = {
+    "polars": "bench/peers/polars_pipeline.py",
+    "pandas": "bench/peers/pandas_pipeline.py",
+    "spark": "bench/peers/spark_pipeline.py",
+}
+
+
+def timed(args: list[str], env: dict) -> tuple[float, float]:
+    """Run a command; return (wall seconds, peak RSS in MiB of the process tree's largest)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(args)} failed:\n{proc.stderr.read()[-3000:]}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def env_for(home: Path) -> dict:
+    env = dict(os.environ, MLPLATFORM_HOME=str(home), DAGSTER_HOME=str(home / "dagster"),
+               SPARK_LOCAL_IP="127.0.0.1")
+    (home / "dagster").mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(ROOT / "dagster.yaml", home / "dagster" / "dagster.yaml")
+    return env
+
+
+def bench(events: int, workdir: Path, peers: list[str]) -> list[tuple]:
+    home = workdir / f"events-{events}"
+    env = env_for(home)
+    if not (home / "landing").exists():
+        subprocess.run([str(BIN / "mlplatform"), "demo-data", "--customers", str(events // 50),
+                        "--events", str(events), "--files", "20"], env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for sub in ("lakehouse", "dagster/storage", "dagster/history"):
+        shutil.rmtree(home / sub, ignore_errors=True)
+    extra = home / "landing" / "customer_events" / "events-s99-00000.json"
+    extra.unlink(missing_ok=True)
+    select = "*gold/customer_ml_features"
+    mat = [str(BIN / "dagster"), "asset", "materialize", "-m", "mlplatform.definitions",
+           "--select", select]
+    rows = [("mlplatform", *timed(mat, env))]
+    subprocess.run([str(BIN / "mlplatform"), "demo-data", "--customers", str(events // 50),
+                    "--events", str(events // 100), "--files", "1", "--seed", "99", "--no-labels"],
+                   env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    rows.append(("mlplatform +1% (incremental)", *timed(mat, env)))
+    extra.unlink()
+    for peer in peers:
+        out = Path(tempfile.mkdtemp(dir=workdir))
+        cmd = [sys.executable, PEERS[peer], str(home / "landing" / "customer_events"), str(out)]
+        rows.append((f"{peer} script", *timed(cmd, env)))
+        shutil.rmtree(out, ignore_errors=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, nargs="+", default=[1_000_000, 5_000_000])
+    parser.add_argument("--peers", nargs="*", default=list(PEERS), choices=list(PEERS))
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "mlp-bench")
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    for events in args.events:
+        rows = bench(events, args.workdir, args.peers)
+        base = rows[0][1]
+        print(f"\n{events:,} events")
+        print(f"{'pipeline':32} {'wall s':>8} {'events/s':>12} {'peak MiB':>9} {'vs mlplatform':>14}")
+        for name, wall, rss in rows:
+            ratio = wall / base
+            print(f"{name:32} {wall:8.2f} {events / wall:12,.0f} {rss:9.0f} {ratio:13.2f}x")
+        print(f"incremental run (+1% events) / full run: {rows[1][1] / base:.1%}")
+
+
+if __name__ == "__main__":
+    main()
