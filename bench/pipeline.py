@@ -30,8 +30,9 @@ PEERS = {
 def timed(args: list[str], env: dict) -> tuple[float, float]:
     """Run a command; return (wall seconds, peak RSS in MiB of the process tree's largest)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
@@ -40,8 +41,12 @@ def timed(args: list[str], env: dict) -> tuple[float, float]:
 
 
 def env_for(home: Path) -> dict:
-    env = dict(os.environ, MLPLATFORM_HOME=str(home), DAGSTER_HOME=str(home / "dagster"),
-               SPARK_LOCAL_IP="127.0.0.1")
+    env = dict(
+        os.environ,
+        MLPLATFORM_HOME=str(home),
+        DAGSTER_HOME=str(home / "dagster"),
+        SPARK_LOCAL_IP="127.0.0.1",
+    )
     (home / "dagster").mkdir(parents=True, exist_ok=True)
     shutil.copyfile(ROOT / "dagster.yaml", home / "dagster" / "dagster.yaml")
     return env
@@ -51,20 +56,56 @@ def bench(events: int, workdir: Path, peers: list[str]) -> list[tuple]:
     home = workdir / f"events-{events}"
     env = env_for(home)
     if not (home / "landing").exists():
-        subprocess.run([str(BIN / "mlplatform"), "demo-data", "--customers", str(events // 50),
-                        "--events", str(events), "--files", "20"], env=env, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                str(BIN / "mlplatform"),
+                "demo-data",
+                "--customers",
+                str(events // 50),
+                "--events",
+                str(events),
+                "--files",
+                "20",
+            ],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     for sub in ("lakehouse", "dagster/storage", "dagster/history"):
         shutil.rmtree(home / sub, ignore_errors=True)
     extra = home / "landing" / "customer_events" / "events-s99-00000.json"
     extra.unlink(missing_ok=True)
     select = "*gold/customer_ml_features"
-    mat = [str(BIN / "dagster"), "asset", "materialize", "-m", "mlplatform.definitions",
-           "--select", select]
+    mat = [
+        str(BIN / "dagster"),
+        "asset",
+        "materialize",
+        "-m",
+        "mlplatform.definitions",
+        "--select",
+        select,
+    ]
     rows = [("mlplatform", *timed(mat, env))]
-    subprocess.run([str(BIN / "mlplatform"), "demo-data", "--customers", str(events // 50),
-                    "--events", str(events // 100), "--files", "1", "--seed", "99", "--no-labels"],
-                   env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            str(BIN / "mlplatform"),
+            "demo-data",
+            "--customers",
+            str(events // 50),
+            "--events",
+            str(events // 100),
+            "--files",
+            "1",
+            "--seed",
+            "99",
+            "--no-labels",
+        ],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     rows.append(("mlplatform +1% (incremental)", *timed(mat, env)))
     extra.unlink()
     for peer in peers:
@@ -86,7 +127,8 @@ def main() -> None:
         rows = bench(events, args.workdir, args.peers)
         base = rows[0][1]
         print(f"\n{events:,} events")
-        print(f"{'pipeline':32} {'wall s':>8} {'events/s':>12} {'peak MiB':>9} {'vs mlplatform':>14}")
+        header = f"{'wall s':>8} {'events/s':>12} {'peak MiB':>9} {'vs mlplatform':>14}"
+        print(f"{'pipeline':32} {header}")
         for name, wall, rss in rows:
             ratio = wall / base
             print(f"{name:32} {wall:8.2f} {events / wall:12,.0f} {rss:9.0f} {ratio:13.2f}x")

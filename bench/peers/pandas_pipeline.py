@@ -29,11 +29,15 @@ def main(landing: Path, out: Path) -> None:
     )
     silver = silver[silver["customer_id"].notna() & (silver["amount"] > 0)]
     write_deltalake(str(out / "silver"), silver, mode="overwrite")
-    gold = silver.groupby("customer_id").agg(
-        total_events=("customer_id", "size"),
-        avg_amount=("amount", "mean"),
-        event_count=("event_type", "count"),
-    ).reset_index()
+    gold = (
+        silver.groupby("customer_id")
+        .agg(
+            total_events=("customer_id", "size"),
+            avg_amount=("amount", "mean"),
+            event_count=("event_type", "count"),
+        )
+        .reset_index()
+    )
     write_deltalake(str(out / "gold"), gold, mode="overwrite")
     print(len(bronze), len(silver), len(gold))
 

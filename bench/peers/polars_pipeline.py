@@ -11,8 +11,12 @@ from pathlib import Path
 import polars as pl
 from deltalake import write_deltalake
 
-FIELDS = {"customer_id": pl.String, "event_type": pl.String, "amount": pl.String,
-          "event_timestamp": pl.String}
+FIELDS = {
+    "customer_id": pl.String,
+    "event_type": pl.String,
+    "amount": pl.String,
+    "event_timestamp": pl.String,
+}
 
 
 def main(landing: Path, out: Path) -> None:
@@ -20,7 +24,8 @@ def main(landing: Path, out: Path) -> None:
     lines = pl.scan_lines(files, name="line").filter(
         pl.col("line").str.starts_with("{") & pl.col("line").str.ends_with("}")
     )
-    bronze = lines.select(pl.col("line").str.json_decode(pl.Struct(FIELDS))).unnest("line").collect()
+    decoded = lines.select(pl.col("line").str.json_decode(pl.Struct(FIELDS)))
+    bronze = decoded.unnest("line").collect()
     write_deltalake(str(out / "bronze"), bronze.to_arrow(), mode="overwrite")
     silver = bronze.with_columns(
         pl.col("amount").cast(pl.Float64, strict=False),

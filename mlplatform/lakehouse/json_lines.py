@@ -64,8 +64,9 @@ def _canonical_fields(fields: list[str]) -> list[pl.Expr]:
     for i, name in enumerate(fields):
         other = groups.struct.field(f"o{i}")
         out.append(
-            pl.coalesce(groups.struct.field(f"s{i}"), pl.when(other != "null").then(other))
-            .alias(name)
+            pl.coalesce(groups.struct.field(f"s{i}"), pl.when(other != "null").then(other)).alias(
+                name
+            )
         )
     return out
 
@@ -144,8 +145,8 @@ def parse_files(files: list[str], fields: list[str], mode: str = "rescue") -> Pa
     lines = lines.with_columns(pl.col("line").str.strip_suffix("\r")).with_row_index("_line_no")
     lines = lines.with_columns(_groups=pl.col("line").str.extract_groups(_canonical_regex(fields)))
     groups = pl.col("_groups")
-    canonical_match = groups.struct.field("s0").is_not_null() | groups.struct.field("o0").is_not_null()
-    lines = lines.with_columns(canonical=canonical_match).collect()
+    first = groups.struct.field("s0").is_not_null() | groups.struct.field("o0").is_not_null()
+    lines = lines.with_columns(canonical=first).collect()
     canonical = lines.filter(pl.col("canonical")).select(
         "_line_no", SOURCE_FILE, *_canonical_fields(fields)
     )
