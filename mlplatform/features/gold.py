@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import polars as pl
-
+from mlplatform.lakehouse.engines.base import sql
 from mlplatform.lakehouse.table import expect_or_fail, read, table
 
 EVENT_TYPES = ["page_view", "login", "add_to_cart", "purchase", "support_ticket"]
+
+_SHARES = ",\n".join(
+    f"CAST(SUM(CASE WHEN event_type = '{t}' THEN 1 ELSE 0 END) AS DOUBLE) / COUNT(*) AS share_{t}"
+    for t in EVENT_TYPES
+)
 
 
 @table(
@@ -15,29 +19,27 @@ EVENT_TYPES = ["page_view", "login", "add_to_cart", "purchase", "support_ticket"
     properties={"quality": "gold"},
 )
 @expect_or_fail("has_customer_id", "customer_id IS NOT NULL")
-def customer_ml_features(cleaned_customer_events: pl.LazyFrame) -> pl.LazyFrame:
+def customer_ml_features(cleaned_customer_events):
     """Per-customer activity features for churn modelling.
 
     `total_events`, `avg_amount` and `event_count` are the seed's aggregation; `total_spend`,
     `purchase_count`, the share of each event type, `first_event_at` and `last_event_at` feed
     the model. Recency is computed against an explicit as-of time at training and scoring.
     """
-    events = cleaned_customer_events
-    mix = [
-        (pl.col("event_type") == t).sum().cast(pl.Float64).truediv(pl.len()).alias(f"share_{t}")
-        for t in EVENT_TYPES
-    ]
-    return (
-        events.group_by("customer_id")
-        .agg(
-            pl.len().cast(pl.Int64).alias("total_events"),
-            pl.col("amount").mean().alias("avg_amount"),
-            pl.col("event_type").count().cast(pl.Int64).alias("event_count"),
-            pl.col("amount").sum().alias("total_spend"),
-            (pl.col("event_type") == "purchase").sum().cast(pl.Int64).alias("purchase_count"),
-            *mix,
-            pl.col("event_timestamp").min().alias("first_event_at"),
-            pl.col("event_timestamp").max().alias("last_event_at"),
-        )
-        .sort("customer_id")
+    return sql(
+        f"""
+        SELECT customer_id,
+               CAST(COUNT(*) AS BIGINT) AS total_events,
+               AVG(amount) AS avg_amount,
+               CAST(COUNT(event_type) AS BIGINT) AS event_count,
+               SUM(amount) AS total_spend,
+               CAST(SUM(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) AS BIGINT)
+                   AS purchase_count,
+               {_SHARES},
+               MIN(event_timestamp) AS first_event_at,
+               MAX(event_timestamp) AS last_event_at
+        FROM cleaned_customer_events
+        GROUP BY customer_id
+        ORDER BY customer_id
+        """
     )

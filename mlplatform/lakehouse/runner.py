@@ -1,4 +1,4 @@
-"""Run one update of a declared table on the polars engine, exactly once.
+"""Run one update of a declared table on its engine, exactly once.
 
 The protocol (see ``ledger.py``): find the last recorded batch; if a target table (the table or its
 quarantine) has not committed it, redo it with exactly the recorded input; otherwise plan the next
@@ -14,21 +14,15 @@ from datetime import UTC, datetime
 import polars as pl
 
 from mlplatform.lakehouse.delta import DeltaStore
-from mlplatform.lakehouse.expectations import (
-    FAILED_EXPECTATIONS,
-    QUARANTINED_AT,
-    Evaluation,
-    evaluate,
-)
+from mlplatform.lakehouse.engines import get_engine
+from mlplatform.lakehouse.engines.base import Engine, EngineEvaluation
+from mlplatform.lakehouse.expectations import QUARANTINED_AT
 from mlplatform.lakehouse.failpoints import failpoint
 from mlplatform.lakehouse.ingest import list_landing, plan_files
-from mlplatform.lakehouse.json_lines import parse_files
 from mlplatform.lakehouse.ledger import Ledger
 from mlplatform.lakehouse.table import FilesInput, TableDefinition, TableInput
 from mlplatform.settings import Settings
 
-ROW_ID = "_mlplatform_row_id"
-INGESTED_AT = "_ingested_at"
 log = logging.getLogger(__name__)
 
 
@@ -57,7 +51,7 @@ class TableRun:
     written_rows: int = 0
     quarantined_rows: int = 0
     dropped_rows: int = 0
-    evaluation: Evaluation | None = None
+    evaluation: EngineEvaluation | None = None
     version: int | None = None
     quarantine_version: int | None = None
     redo: bool = False
@@ -70,9 +64,10 @@ class TableRun:
 class TableRunner:
     """Runs updates of one table against its Delta storage and ledger."""
 
-    def __init__(self, defn: TableDefinition, settings: Settings):
+    def __init__(self, defn: TableDefinition, settings: Settings, engine: Engine | None = None):
         self.defn = defn
         self.settings = settings
+        self.engine = engine or get_engine(settings.engine)
         self.main = DeltaStore(settings.table_path(defn.layer, defn.name), defn.key)
         self.quarantine = (
             DeltaStore(
@@ -174,49 +169,31 @@ class TableRunner:
         return run
 
     def _inputs(self, rows, opts):
-        frames: list[pl.LazyFrame] = []
-        source: pl.DataFrame | None = None
+        eng = self.engine
+        frames: list = []
+        source = None
         counts: dict = {}
         versions: dict = {}
         replay = bool(rows) and rows[0]["mode"] == "replay"
         for inp in self.defn.inputs:
             if replay and (isinstance(inp, FilesInput) or inp.stream) and source is None:
-                source = self._quarantined_rows(rows[0]["end_version"]).with_row_index(ROW_ID)
-                counts.update(replayed_rows=len(source))
-                frames.append(source.lazy())
+                source = eng.with_row_id(
+                    eng.read_quarantine(self.quarantine, rows[0]["end_version"])
+                )
+                frames.append(source)
             elif isinstance(inp, FilesInput):
-                files = [
-                    r
-                    for r in rows
-                    if r["source"]
-                    and r["start_version"] is None
-                    and r["end_version"] is None
-                    and r["size"] is not None
-                ]
+                paths = [r["source"] for r in rows if r["size"] is not None]
                 mode = opts.schema_evolution_mode or inp.schema_evolution_mode
-                fields = self._known_fields(inp)
-                parsed = parse_files([r["source"] for r in files], fields, mode)
                 ingested_at = rows[0]["recorded_at"] if rows else datetime.now(UTC)
-                df = parsed.frame.with_columns(
-                    pl.lit(ingested_at).cast(pl.Datetime("us", "UTC")).alias(INGESTED_AT)
-                )
-                counts.update(
-                    files=len(files),
-                    rows=parsed.rows,
-                    rescued_rows=parsed.rescued_rows,
-                    malformed_rows=parsed.malformed_rows,
-                    blank_lines_skipped=parsed.blank_lines,
-                    new_columns=parsed.new_columns,
-                    ignored_fields=parsed.ignored_fields,
-                )
-                source = df.with_row_index(ROW_ID)
-                frames.append(source.lazy())
+                read = eng.read_files(paths, self._known_fields(inp), mode, ingested_at)
+                counts.update(read.counts)
+                source = eng.with_row_id(read.frame)
+                frames.append(source)
             elif inp.stream:
                 row = next((r for r in rows if r["source"] == inp.key), None)
-                df = self._read_increment(inp, row)
                 versions[inp.key] = row["end_version"] if row else None
-                source = df.with_row_index(ROW_ID)
-                frames.append(source.lazy())
+                source = eng.with_row_id(self._read_increment(inp, row))
+                frames.append(source)
             else:
                 store = self.store_for(inp.key)
                 if not store.exists():
@@ -224,11 +201,8 @@ class TableRunner:
                         f"{self.defn.key} reads {inp.key}, which has not been materialized yet"
                     )
                 versions[inp.key] = store.version()
-                frames.append(store.scan(versions[inp.key]))
+                frames.append(eng.read_table(store, versions[inp.key]))
         return frames, source, counts, versions
-
-    def _quarantined_rows(self, version: int) -> pl.DataFrame:
-        return self.quarantine.read(version).drop(FAILED_EXPECTATIONS, QUARANTINED_AT)
 
     def _known_fields(self, inp: FilesInput) -> list[str]:
         fields = list(inp.fields)
@@ -241,76 +215,47 @@ class TableRunner:
             fields.extend(extra)
         return fields
 
-    def _read_increment(self, inp: TableInput, row: dict | None) -> pl.DataFrame:
+    def _read_increment(self, inp: TableInput, row: dict | None):
         store = self.store_for(inp.key)
         if row is None or row["end_version"] is None:
             if not store.exists():
                 raise UpstreamMissingError(
                     f"{self.defn.key} streams from {inp.key}, which has not been materialized yet"
                 )
-            return store.read().clear()
-        end_schema = pl.scan_delta(str(store.path), version=row["end_version"]).collect_schema()
-        files = store.added_files(row["start_version"], row["end_version"])
-        if not files:
-            return pl.DataFrame(schema=end_schema)
-        return pl.scan_parquet(
-            files, schema=dict(end_schema), missing_columns="insert", extra_columns="ignore"
-        ).collect()
+            return self.engine.empty_like(store)
+        return self.engine.read_increment(store, row["start_version"], row["end_version"])
 
-    def _compute(self, frames: list[pl.LazyFrame], source: pl.DataFrame | None) -> Evaluation:
-        out = self.defn.func(*frames)
-        if isinstance(out, pl.LazyFrame):
-            out = out.collect()
-        if not isinstance(out, pl.DataFrame):
-            raise TypeError(
-                f"table {self.defn.key}: the function returned {type(out).__name__}, "
-                "expected a polars DataFrame or LazyFrame"
-            )
-        evaluation = evaluate(out, self.defn.expectations, self.defn.key)
-        evaluation.kept = self._project(evaluation.kept)
-        q = evaluation.quarantined
-        if source is not None and ROW_ID in q.columns:
-            q = q.select(ROW_ID, FAILED_EXPECTATIONS).join(source, on=ROW_ID, how="left")
-            q = q.select(*source.columns, FAILED_EXPECTATIONS)
-        evaluation.quarantined = q.drop(ROW_ID, strict=False)
-        return evaluation
-
-    def _project(self, df: pl.DataFrame) -> pl.DataFrame:
-        if self.defn.columns:
-            missing = [c for c in self.defn.columns if c not in df.columns]
-            if missing:
-                raise ValueError(f"table {self.defn.key}: the function's result lacks {missing}")
-            return df.select(self.defn.columns)
-        return df.drop(ROW_ID, strict=False)
+    def _compute(self, frames: list, source) -> EngineEvaluation:
+        out = self.engine.run_function(self.defn, frames, has_lineage=source is not None)
+        return self.engine.evaluate(out, self.defn, source)
 
     def _commit(self, run, evaluation, targets, batch_id, mode, opts) -> None:
         run.evaluation = evaluation
-        run.input_rows = (
-            len(evaluation.kept) + len(evaluation.quarantined) + evaluation.dropped_records
-        )
-        run.written_rows = len(evaluation.kept)
+        run.written_rows = evaluation.kept_rows
         run.dropped_rows = evaluation.dropped_records
-        run.quarantined_rows = len(evaluation.quarantined)
+        run.quarantined_rows = evaluation.quarantined_rows
+        run.input_rows = run.written_rows + run.quarantined_rows + run.dropped_rows
+        if mode == "replay":
+            run.counts["replayed_rows"] = run.input_rows
         evolve = bool(run.counts.get("new_columns"))
         # the quarantine first: a crash between the two leaves the table behind, which the
         # next run detects from its transaction version and completes
         if self.quarantine is not None and self.quarantine in targets:
-            q = evaluation.quarantined.with_columns(
-                pl.lit(datetime.now(UTC)).cast(pl.Datetime("us", "UTC")).alias(QUARANTINED_AT)
-            )
+            q = self.engine.stamp(evaluation.quarantined, QUARANTINED_AT, datetime.now(UTC))
             qmode = "overwrite" if mode in ("overwrite", "replay") else "append"
-            run.quarantine_version = self.quarantine.write(
-                q, batch_id, mode=qmode, evolve_schema=evolve
+            run.quarantine_version = self.engine.write(
+                self.quarantine, q, batch_id, qmode, evolve=evolve
             )
             failpoint("between_commits", self.defn.key)
         if self.main in targets:
             main_mode = "append" if mode == "replay" else mode
-            run.version = self.main.write(
+            run.version = self.engine.write(
+                self.main,
                 evaluation.kept,
                 batch_id,
-                mode=main_mode,
+                main_mode,
                 comment=self.defn.comment,
-                evolve_schema=evolve,
+                evolve=evolve,
             )
         run.version = self.main.version() if run.version is None else run.version
         failpoint("after_all_commits", self.defn.key)

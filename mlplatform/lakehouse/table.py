@@ -120,6 +120,11 @@ class TableDefinition:
         return f"{self.layer}/{self.name}"
 
     @property
+    def param_names(self) -> list[str]:
+        """The function's parameter names: the view names of its inputs in SQL bodies."""
+        return list(inspect.signature(self.func).parameters)
+
+    @property
     def quarantine_name(self) -> str:
         return f"{self.name}_quarantine"
 

@@ -1,0 +1,87 @@
+"""What an engine provides to the table runner, and the engine-neutral SQL table body."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+ROW_ID = "_mlplatform_row_id"
+INGESTED_AT = "_ingested_at"
+_NOT_ROW_WISE = re.compile(r"\b(GROUP\s+BY|DISTINCT|UNION|JOIN|OVER|LIMIT)\b", re.IGNORECASE)
+_SELECT = re.compile(r"^\s*SELECT\s+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class SqlQuery:
+    """A table body in SQL, run by whichever engine runs the table. Inputs are views named after
+    the function's parameters."""
+
+    text: str
+
+    def with_lineage(self) -> str | None:
+        """The query also selecting the row id, when it is a row-wise SELECT (else None)."""
+        if _SELECT.match(self.text) and not _NOT_ROW_WISE.search(self.text):
+            return _SELECT.sub(f"SELECT {ROW_ID}, ", self.text, count=1)
+        return None
+
+
+def sql(query: str) -> SqlQuery:
+    """Return this from a table function to define the table in SQL (runs on every engine)."""
+    if not isinstance(query, str) or not _SELECT.match(query) and "select" not in query.lower():
+        raise ValueError(f"sql() takes a SELECT query, got {query!r}")
+    return SqlQuery(query)
+
+
+@dataclass
+class EngineEvaluation:
+    """Expectation outcome in engine frames, with the counts already computed."""
+
+    kept: Any
+    quarantined: Any
+    results: list
+    kept_rows: int
+    quarantined_rows: int
+    dropped_records: int
+
+
+@dataclass
+class FilesRead:
+    frame: Any
+    counts: dict = field(default_factory=dict)
+
+
+class Engine(Protocol):
+    """The engine-specific steps of a table update (see PolarsEngine and SparkEngine)."""
+
+    name: str
+
+    def read_files(self, paths: list[str], fields: list[str], mode: str, ingested_at) -> FilesRead:
+        """Parse landing files into bronze rows (the same parser on every engine)."""
+
+    def read_increment(self, store, start: int | None, end: int):
+        """Rows added to an append-only table between two versions."""
+
+    def read_table(self, store, version: int):
+        """A table's snapshot at ``version``."""
+
+    def empty_like(self, store):
+        """No rows, with the table's current schema."""
+
+    def read_quarantine(self, store, version: int):
+        """Quarantined rows, shaped as the input they came from."""
+
+    def with_row_id(self, frame):
+        """The frame with a unique ``_mlplatform_row_id`` per row."""
+
+    def run_function(self, defn, frames: list, has_lineage: bool):
+        """Call the table function (or run its SQL) on the input frames."""
+
+    def evaluate(self, frame, defn, source) -> EngineEvaluation:
+        """Apply the table's expectations; raise ExpectationFailed for a failing fail rule."""
+
+    def stamp(self, frame, column: str, ts):
+        """The frame with a UTC timestamp column set to ``ts``."""
+
+    def write(self, store, frame, batch_id: int, mode: str, comment=None, evolve=False) -> int:
+        """Commit ``frame`` with the batch's app transaction; return the new version."""
