@@ -15,3 +15,17 @@ def home(tmp_path, monkeypatch):
     monkeypatch.delenv("MLPLATFORM_ENV", raising=False)
     monkeypatch.delenv("MLPLATFORM_FAILPOINT", raising=False)
     return root
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local[2] Spark session for the whole test run (UI off, bound to 127.0.0.1)."""
+    import os
+
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    from mlplatform.lakehouse.engines.spark_session import get_spark_session
+
+    session = get_spark_session()
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

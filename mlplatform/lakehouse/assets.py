@@ -6,6 +6,7 @@ from enum import Enum
 import dagster as dg
 
 from mlplatform.lakehouse.delta import DeltaStore
+from mlplatform.lakehouse.engines import get_engine
 from mlplatform.lakehouse.expectations import Action, ExpectationFailed, RuleResult
 from mlplatform.lakehouse.runner import RunOptions, TableRun, TableRunner
 from mlplatform.lakehouse.table import TableDefinition
@@ -24,6 +25,7 @@ class SchemaMode(Enum):
 class TableConfig(dg.Config):
     """Run options of a table update."""
 
+    engine: str | None = None  # polars or spark; default: MLPLATFORM_ENGINE
     full_refresh: bool = False
     replay_quarantine: bool = False
     warn_failed_fraction: float = 0.05
@@ -41,8 +43,12 @@ def asset_key(key: str) -> dg.AssetKey:
     return dg.AssetKey(key.split("/"))
 
 
-def build_table_asset(defn: TableDefinition, engine: str = "polars") -> dg.AssetsDefinition:
-    """The asset (and its quarantine asset and expectation checks) for a declared table."""
+def build_table_asset(defn: TableDefinition, engine: str | None = None) -> dg.AssetsDefinition:
+    """The asset (and its quarantine asset and expectation checks) for a declared table.
+
+    On the spark engine the asset runs on the session of dagster-pyspark's resource ``pyspark``.
+    """
+    engine = engine or get_settings().engine
     key = asset_key(defn.key)
     qkey = dg.AssetKey([defn.layer, defn.quarantine_name])
     static = {"table_properties": dg.MetadataValue.json(defn.properties)} | {
@@ -87,9 +93,10 @@ def build_table_asset(defn: TableDefinition, engine: str = "polars") -> dg.Asset
         check_specs=check_specs,
         description=defn.comment,
         can_subset=True,  # selecting the table alone still keeps its quarantine in step
+        required_resource_keys={"pyspark"} if engine == "spark" else set(),
     )
     def _table_asset(context: dg.AssetExecutionContext, config: config_cls):  # noqa: F821
-        runner = TableRunner(defn, get_settings())
+        runner = TableRunner(defn, get_settings(), _engine(context, config.engine or engine))
         opts = RunOptions(
             full_refresh=config.full_refresh,
             replay_quarantine=config.replay_quarantine,
@@ -122,6 +129,15 @@ def build_table_asset(defn: TableDefinition, engine: str = "polars") -> dg.Asset
                 yield _check_result(key, res, config.warn_failed_fraction)
 
     return _table_asset
+
+
+def _engine(context: dg.AssetExecutionContext, name: str):
+    if name not in ("polars", "spark"):
+        raise dg.Failure(description=f"engine {name!r} is not one of polars, spark")
+    session = None
+    if name == "spark" and hasattr(context.resources, "pyspark"):
+        session = context.resources.pyspark.spark_session
+    return get_engine(name, session)
 
 
 def _mode(value) -> str | None:

@@ -160,16 +160,7 @@ def evaluate(
             df.filter(~mask).head(sample_size).select(data_columns).to_dicts() if failed else []
         )
         results.append(RuleResult(exp, len(df) - failed, failed, sample))
-    for res in results:
-        if res.expectation.action is Action.FAIL and res.failed_records:
-            exp = res.expectation
-            raise ExpectationFailed(
-                f"table {table!r}: expectation {exp.name!r} ({exp.predicate}) failed on "
-                f"{res.failed_records} of {len(df)} rows; first failing row: "
-                f"{_short(res.failing_sample[0])}. "
-                "Nothing was committed; the table keeps its previous version.",
-                results,
-            )
+    raise_for_failures(results, len(df), table)
     return _apply_actions(df, masks, expectations, results)
 
 
@@ -221,6 +212,20 @@ def _first_unevaluable(df: pl.DataFrame, expectations: list[Expectation]) -> Exp
         except pl.exceptions.PolarsError:
             return exp
     return expectations[0]
+
+
+def raise_for_failures(results: list[RuleResult], total: int, table: str) -> None:
+    """Raise ExpectationFailed for the first ``fail`` rule with failing rows (any engine)."""
+    for res in results:
+        if res.expectation.action is Action.FAIL and res.failed_records:
+            exp = res.expectation
+            raise ExpectationFailed(
+                f"table {table!r}: expectation {exp.name!r} ({exp.predicate}) failed on "
+                f"{res.failed_records} of {total} rows; first failing row: "
+                f"{_short(res.failing_sample[0])}. "
+                "Nothing was committed; the table keeps its previous version.",
+                results,
+            )
 
 
 def _short(row: dict) -> str:

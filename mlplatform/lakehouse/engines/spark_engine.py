@@ -1,0 +1,254 @@
+"""The scale-out engine: the same tables and expectations on PySpark.
+
+Landing files are parsed on the executors by the same parser the polars engine uses (so bronze text
+is identical). Delta tables are read through the file list of a snapshot, never the bare folder.
+Writes never collect to the driver: executors write parquet files into the table's folder and the
+driver commits them with ``DeltaTable.create_write_transaction`` together with the batch's app
+transaction; files written by a run that dies before the commit stay invisible.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from deltalake import CommitProperties, DeltaTable, Transaction
+from deltalake.transaction import AddAction
+
+from mlplatform.lakehouse.engines.base import (
+    INGESTED_AT,
+    ROW_ID,
+    EngineEvaluation,
+    FilesRead,
+    SqlQuery,
+)
+from mlplatform.lakehouse.engines.spark_files import parse_on_executors
+from mlplatform.lakehouse.engines.spark_session import get_spark_session
+from mlplatform.lakehouse.engines.spark_types import spark_schema
+from mlplatform.lakehouse.expectations import (
+    FAILED_EXPECTATIONS,
+    QUARANTINED_AT,
+    Action,
+    ExpectationError,
+    RuleResult,
+    raise_for_failures,
+)
+from mlplatform.lakehouse.failpoints import failpoint
+
+
+class SparkEngine:
+    """Runs table updates on a Spark session (local[2] or a cluster)."""
+
+    name = "spark"
+
+    def __init__(self, session=None):
+        self._session = session
+
+    @property
+    def spark(self):
+        return self._session or get_spark_session()
+
+    # ---- reading ---------------------------------------------------------------------------
+    def read_files(self, paths, fields, mode, ingested_at) -> FilesRead:
+        from pyspark.sql import functions as F
+
+        frame, counts = parse_on_executors(self.spark, paths, fields, mode)
+        frame = frame.withColumn(INGESTED_AT, F.lit(ingested_at).cast("timestamp_ltz"))
+        return FilesRead(frame, counts)
+
+    def read_increment(self, store, start, end):
+        files = store.added_files(start, end)
+        return self._read_files_of(store, end, files)
+
+    def read_table(self, store, version):
+        return self._read_files_of(store, version, store.table(version).file_uris())
+
+    def empty_like(self, store):
+        return self.spark.createDataFrame([], spark_schema(_arrow_schema(store, None)))
+
+    def read_quarantine(self, store, version):
+        return self.read_table(store, version).drop(FAILED_EXPECTATIONS, QUARANTINED_AT)
+
+    def _read_files_of(self, store, version, files):
+        from pyspark.sql import functions as F
+
+        schema = _arrow_schema(store, version)
+        if not files:
+            return self.spark.createDataFrame([], spark_schema(schema))
+        frame = self.spark.read.option("mergeSchema", "true").parquet(*files)
+        target = spark_schema(schema)
+        cols = [
+            F.col(f.name) if f.name in frame.columns else F.lit(None).cast(f.dataType).alias(f.name)
+            for f in target.fields
+        ]
+        return frame.select(*cols)
+
+    def with_row_id(self, frame):
+        from pyspark.sql import functions as F
+
+        # materialized once, so the ids the quarantine joins on never change on recomputation
+        return frame.withColumn(ROW_ID, F.monotonically_increasing_id()).localCheckpoint(True)
+
+    # ---- computing ---------------------------------------------------------------------------
+    def run_function(self, defn, frames, has_lineage):
+        from pyspark.sql import DataFrame
+
+        out = defn.func(*frames)
+        if isinstance(out, SqlQuery):
+            for name, frame in zip(defn.param_names, frames, strict=True):
+                frame.createOrReplaceTempView(name)
+            query = (out.with_lineage() if has_lineage else None) or out.text
+            out = self.spark.sql(query)
+        if not isinstance(out, DataFrame):
+            raise TypeError(
+                f"table {defn.key}: the function returned {type(out).__name__}; on the spark "
+                "engine return a Spark DataFrame, or sql('SELECT ...')"
+            )
+        return out
+
+    def evaluate(self, frame, defn, source) -> EngineEvaluation:
+        from pyspark.sql import functions as F
+
+        exps = defn.expectations
+        masks = {e.name: f"__expect_{e.name}" for e in exps}
+        frame = _with_masks(frame, exps, masks, defn.key).cache()
+        fail = {e.name: F.sum(F.when(~F.col(masks[e.name]), 1).otherwise(0)) for e in exps}
+        drop_ok = _all([F.col(masks[e.name]) for e in exps if e.action is Action.DROP])
+        quar_ok = _all([F.col(masks[e.name]) for e in exps if e.action is Action.QUARANTINE])
+        row = frame.agg(
+            F.count(F.lit(1)).alias("__total"),
+            F.sum(F.when(~drop_ok, 1).otherwise(0)).alias("__dropped"),
+            F.sum(F.when(drop_ok & ~quar_ok, 1).otherwise(0)).alias("__quarantined"),
+            *[agg.alias(f"__fail_{name}") for name, agg in fail.items()],
+        ).collect()[0]
+        total, dropped, quarantined = (
+            row["__total"],
+            row["__dropped"] or 0,
+            row["__quarantined"] or 0,
+        )
+        data_cols = [c for c in frame.columns if not c.startswith(("__expect_", "_mlplatform_"))]
+        results = []
+        for exp in exps:
+            failed = row[f"__fail_{exp.name}"] or 0
+            sample = []
+            if failed:
+                rows = frame.where(~F.col(masks[exp.name])).select(*data_cols).limit(5).collect()
+                sample = [r.asDict() for r in rows]
+            results.append(RuleResult(exp, total - failed, failed, sample))
+        raise_for_failures(results, total, defn.key)
+        kept = frame.where(drop_ok & quar_ok)
+        kept = kept.select(*defn.columns) if defn.columns else kept.select(*data_cols)
+        q = frame.where(drop_ok & ~quar_ok).withColumn(
+            FAILED_EXPECTATIONS,
+            F.filter(
+                F.array(
+                    *[
+                        F.when(~F.col(masks[e.name]), F.lit(e.name))
+                        for e in exps
+                        if e.action is Action.QUARANTINE
+                    ]
+                    or [F.lit(None).cast("string")]
+                ),
+                lambda x: x.isNotNull(),
+            ),
+        )
+        if source is not None and ROW_ID in q.columns:
+            q = q.select(ROW_ID, FAILED_EXPECTATIONS).join(source, ROW_ID, "left")
+            q = q.select(*[c for c in source.columns if c != ROW_ID], FAILED_EXPECTATIONS)
+        else:
+            q = q.select(*data_cols, FAILED_EXPECTATIONS)
+        return EngineEvaluation(
+            kept, q, results, total - dropped - quarantined, quarantined, dropped
+        )
+
+    def stamp(self, frame, column, ts):
+        from pyspark.sql import functions as F
+
+        return frame.withColumn(column, F.lit(ts).cast("timestamp_ltz"))
+
+    # ---- writing ---------------------------------------------------------------------------
+    def write(self, store, frame, batch_id, mode, comment=None, evolve=False) -> int:
+        staging = f"spark-b{batch_id}-{uuid.uuid4().hex[:12]}"
+        target = store.path / staging
+        store.path.mkdir(parents=True, exist_ok=True)
+        frame.write.mode("errorifexists").parquet(str(target))
+        for junk in list(target.glob(".*.crc")) + list(target.glob("_SUCCESS")):
+            junk.unlink()
+        parts = sorted(target.glob("*.parquet"))
+        schema = (
+            _plain(pq.read_schema(parts[0])) if parts else _plain(frame.limit(0).toArrow().schema)
+        )
+        failpoint("between_files_and_commit", store.app_id)
+        actions = [
+            AddAction(
+                path=f"{staging}/{p.name}",
+                size=p.stat().st_size,
+                partition_values={},
+                modification_time=int(p.stat().st_mtime * 1000),
+                data_change=True,
+                stats=json.dumps({"numRecords": pq.read_metadata(p).num_rows}),
+            )
+            for p in parts
+        ]
+        if not store.exists():
+            name = store.app_id.split("/")[-1]
+            DeltaTable.create(str(store.path), schema=schema, name=name, description=comment)
+        DeltaTable(str(store.path)).create_write_transaction(
+            actions,
+            mode=mode,
+            schema=schema,
+            commit_properties=CommitProperties(
+                app_transactions=[Transaction(store.app_id, batch_id)],
+                custom_metadata={
+                    "mlplatform.batch_id": str(batch_id),
+                    "mlplatform.engine": "spark",
+                },
+            ),
+        )
+        return store.table().version()
+
+
+def _with_masks(frame, exps, masks, table: str):
+    """The frame with one null-safe boolean mask column per rule, evaluated by Spark SQL."""
+    from pyspark.sql import functions as F
+
+    def mask(exp):
+        return F.coalesce(F.expr(exp.predicate).cast("boolean"), F.lit(False))
+
+    try:
+        return frame.select("*", *[mask(e).alias(masks[e.name]) for e in exps])
+    except Exception as err:  # parse and analysis errors (unknown column, bad type)
+        for exp in exps:
+            try:
+                frame.select(mask(exp))
+            except Exception as single:
+                raise ExpectationError(
+                    f"table {table!r}: expectation {exp.name!r} ({exp.predicate}) cannot be "
+                    f"evaluated on columns {frame.columns}: {single}"
+                ) from err
+        raise
+
+
+def _all(cols):
+    from functools import reduce
+
+    from pyspark.sql import functions as F
+
+    return reduce(lambda a, b: a & b, cols) if cols else F.lit(True)
+
+
+def _arrow_schema(store, version) -> pa.Schema:
+    return pa.schema(store.table(version).schema().to_arrow())
+
+
+def _plain(schema: pa.Schema) -> pa.Schema:
+    """Drop Spark's parquet metadata and use Delta's plain string and list types."""
+    fields = []
+    for f in schema:
+        t = f.type
+        if pa.types.is_large_string(t) or pa.types.is_string_view(t):
+            t = pa.string()
+        fields.append(pa.field(f.name, t, nullable=True))
+    return pa.schema(fields)

@@ -1,0 +1,41 @@
+"""The Spark session the Spark engine runs on (local[2] by default, a cluster by config)."""
+
+from __future__ import annotations
+
+import os
+
+_SESSION = None
+
+
+def spark_config() -> dict[str, str]:
+    """Session settings: the engine's SQL must mean the same as on polars (UTC, naive TIMESTAMP)."""
+    return {
+        "spark.master": os.environ.get("MLPLATFORM_SPARK_MASTER", "local[2]"),
+        "spark.app.name": "mlplatform",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.driver.host": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
+        "spark.driver.bindAddress": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
+        "spark.sql.session.timeZone": "UTC",
+        # TIMESTAMP in table SQL is a naive timestamp, as polars' Datetime without a zone
+        "spark.sql.timestampType": "TIMESTAMP_NTZ",
+        "spark.sql.shuffle.partitions": os.environ.get("MLPLATFORM_SPARK_SHUFFLE_PARTITIONS", "4"),
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        # Delta readers expect INT64 microsecond timestamps, not Spark's legacy INT96
+        "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+        "spark.driver.memory": os.environ.get("MLPLATFORM_SPARK_DRIVER_MEMORY", "2g"),
+    }
+
+
+def get_spark_session():
+    """The shared session, created on first use (no JVM is started before)."""
+    global _SESSION
+    from pyspark.sql import SparkSession
+
+    if _SESSION is None or _SESSION._jsc is None:
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        builder = SparkSession.builder
+        for key, value in spark_config().items():
+            builder = builder.config(key, value)
+        _SESSION = builder.getOrCreate()
+    return _SESSION
