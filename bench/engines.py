@@ -60,7 +60,8 @@ def main() -> None:
         print(f"\n{events:,} events        polars s   spark s   spark/polars")
         for key in polars:
             print(
-                f"{key:36} {polars[key]:8.2f} {on_spark[key]:9.2f} {on_spark[key] / polars[key]:9.2f}x"
+                f"{key:36} {polars[key]:8.2f} {on_spark[key]:9.2f} "
+                f"{on_spark[key] / polars[key]:9.2f}x"
             )
         print(
             f"events/s (total)                     {events / polars['total']:,.0f} polars, "
