@@ -130,6 +130,26 @@ def _exact_row(line: str, fields: list[str], mode: str) -> tuple[dict, list[str]
     return row, unknown
 
 
+def infer_fields(files: list[str], sample_lines: int = 10_000) -> list[str]:
+    """Field names of the JSON objects in the first lines of ``files``, in order of appearance
+    (schema inference for a files input declared without fields)."""
+    seen: dict[str, None] = {}
+    left = sample_lines
+    for path in files:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if left <= 0:
+                    return list(seen)
+                left -= 1
+                try:
+                    obj = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(obj, dict):
+                    seen.update(dict.fromkeys(k for k in obj if not k.startswith("_")))
+    return list(seen)
+
+
 def parse_files(files: list[str], fields: list[str], mode: str = "rescue") -> ParsedLines:
     """Parse ``files`` into rows of string ``fields`` plus ``_rescued_data`` and ``_source_file``.
 

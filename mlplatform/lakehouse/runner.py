@@ -15,10 +15,11 @@ import polars as pl
 
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.lakehouse.engines import get_engine
-from mlplatform.lakehouse.engines.base import Engine, EngineEvaluation
+from mlplatform.lakehouse.engines.base import Engine, EngineEvaluation, ReturnedPolarsFrame
 from mlplatform.lakehouse.expectations import QUARANTINED_AT
 from mlplatform.lakehouse.failpoints import failpoint
 from mlplatform.lakehouse.ingest import list_landing, plan_files
+from mlplatform.lakehouse.json_lines import infer_fields
 from mlplatform.lakehouse.ledger import Ledger
 from mlplatform.lakehouse.table import FilesInput, TableDefinition, TableInput
 from mlplatform.settings import Settings
@@ -129,12 +130,12 @@ class TableRunner:
         extra: dict = {"warnings": []}
         fin = self.defn.files_input
         if fin is not None:
-            folder = self.settings.landing / fin.folder
+            folder = fin.location(self.settings)
             plan = plan_files(
                 list_landing(folder, fin.pattern),
                 committed,
                 allow_overwrites=opts.allow_overwrites,
-                max_files=opts.max_files_per_trigger,
+                max_files=opts.max_files_per_trigger or fin.max_files_per_trigger,
             )
             for path in plan.changed_skipped:
                 extra["warnings"].append(
@@ -160,8 +161,7 @@ class TableRunner:
     # ---- computing a batch --------------------------------------------------------------
     def _execute(self, batch_id, rows, targets, opts, redo=False) -> TableRun:
         mode = rows[0]["mode"] if rows else "append"
-        frames, source, counts, versions = self._inputs(rows, opts)
-        evaluation = self._compute(frames, source)
+        evaluation, counts, versions = self._prepare(rows, opts)
         run = TableRun(
             batch_id=batch_id, mode=mode, redo=redo, counts=counts, upstream_versions=versions
         )
@@ -185,7 +185,8 @@ class TableRunner:
                 paths = [r["source"] for r in rows if r["size"] is not None]
                 mode = opts.schema_evolution_mode or inp.schema_evolution_mode
                 ingested_at = rows[0]["recorded_at"] if rows else datetime.now(UTC)
-                read = eng.read_files(paths, self._known_fields(inp), mode, ingested_at)
+                fields = self._known_fields(inp, paths)
+                read = eng.read_files(paths, fields, mode, ingested_at)
                 counts.update(read.counts)
                 source = eng.with_row_id(read.frame)
                 frames.append(source)
@@ -204,8 +205,10 @@ class TableRunner:
                 frames.append(eng.read_table(store, versions[inp.key]))
         return frames, source, counts, versions
 
-    def _known_fields(self, inp: FilesInput) -> list[str]:
+    def _known_fields(self, inp: FilesInput, paths: list[str]) -> list[str]:
         fields = list(inp.fields)
+        if not fields and not self.main.exists():
+            fields = infer_fields(paths)
         if self.main.exists():
             extra = [
                 c
@@ -224,6 +227,18 @@ class TableRunner:
                 )
             return self.engine.empty_like(store)
         return self.engine.read_increment(store, row["start_version"], row["end_version"])
+
+    def _prepare(self, rows, opts):
+        """Read the batch's inputs and compute it; a function that returns a polars frame on
+        the Spark engine is run again on the polars engine."""
+        try:
+            frames, source, counts, versions = self._inputs(rows, opts)
+            return self._compute(frames, source), counts, versions
+        except ReturnedPolarsFrame:
+            log.info("%s returned a polars frame: running it on the polars engine", self.defn.key)
+            self.engine = get_engine("polars")
+            frames, source, counts, versions = self._inputs(rows, opts)
+            return self._compute(frames, source), counts, versions
 
     def _compute(self, frames: list, source) -> EngineEvaluation:
         out = self.engine.run_function(self.defn, frames, has_lineage=source is not None)
@@ -264,8 +279,7 @@ class TableRunner:
         missing = [t for t in self.targets if not t.exists()]
         run = TableRun(batch_id=last, mode="append", nothing_new=True)
         if missing:  # first run with no data: create the tables with their schema
-            frames, source, counts, versions = self._inputs([], opts)
-            evaluation = self._compute(frames, source)
+            evaluation, counts, versions = self._prepare([], opts)
             self._commit(run, evaluation, missing, last, "append", opts)
             run.counts.update(counts)
         run.warnings = extra.get("warnings", [])
@@ -277,8 +291,7 @@ class TableRunner:
     # ---- live tables and quarantine replay -----------------------------------------------
     def _run_live(self, opts: RunOptions) -> TableRun:
         batch_id = self.main.committed_batch() + 1
-        frames, source, counts, versions = self._inputs([], opts)
-        evaluation = self._compute(frames, source)
+        evaluation, counts, versions = self._prepare([], opts)
         run = TableRun(
             batch_id=batch_id, mode="overwrite", counts=counts, upstream_versions=versions
         )

@@ -17,6 +17,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from mlplatform.lakehouse.expectations import (
     Action,
@@ -39,10 +40,19 @@ class FilesInput:
     """Incremental ingestion of JSON-lines files under ``$MLPLATFORM_HOME/landing/<folder>``."""
 
     folder: str
-    fields: tuple[str, ...]
+    fields: tuple[str, ...]  # empty: inferred from the first files, in order of appearance
     format: str = "json"
     pattern: str = "*.json"
     schema_evolution_mode: str = "rescue"
+    max_files_per_trigger: int | None = None
+    relative_to: str = "landing"  # "landing" or "home" ($MLPLATFORM_HOME) for relative folders
+
+    def location(self, settings) -> Path:
+        """The folder the files arrive in."""
+        folder = Path(self.folder)
+        if folder.is_absolute():
+            return folder
+        return (settings.landing if self.relative_to == "landing" else settings.home) / folder
 
     def __post_init__(self) -> None:
         if self.format != "json":

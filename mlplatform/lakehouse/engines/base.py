@@ -33,6 +33,10 @@ def sql(query: str) -> SqlQuery:
     return SqlQuery(query)
 
 
+class ReturnedPolarsFrame(Exception):
+    """A table function on the Spark engine returned a polars frame (it is run on polars)."""
+
+
 @dataclass
 class EngineEvaluation:
     """Expectation outcome in engine frames, with the counts already computed."""

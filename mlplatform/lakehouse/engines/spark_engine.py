@@ -22,6 +22,7 @@ from mlplatform.lakehouse.engines.base import (
     ROW_ID,
     EngineEvaluation,
     FilesRead,
+    ReturnedPolarsFrame,
     SqlQuery,
 )
 from mlplatform.lakehouse.engines.spark_files import parse_on_executors
@@ -101,6 +102,8 @@ class SparkEngine:
                 frame.createOrReplaceTempView(name)
             query = (out.with_lineage() if has_lineage else None) or out.text
             out = self.spark.sql(query)
+        if type(out).__module__.startswith("polars"):
+            raise ReturnedPolarsFrame(defn.key)
         if not isinstance(out, DataFrame):
             raise TypeError(
                 f"table {defn.key}: the function returned {type(out).__name__}; on the spark "

@@ -19,6 +19,9 @@ def spark_config() -> dict[str, str]:
         "spark.sql.session.timeZone": "UTC",
         # TIMESTAMP in table SQL is a naive timestamp, as polars' Datetime without a zone
         "spark.sql.timestampType": "TIMESTAMP_NTZ",
+        # casts of bad text give NULL, as on Databricks' DLT runtime and in polars' strict=False:
+        # existing DLT code (col("amount").cast("double")) must run unchanged
+        "spark.sql.ansi.enabled": "false",
         "spark.sql.shuffle.partitions": os.environ.get("MLPLATFORM_SPARK_SHUFFLE_PARTITIONS", "4"),
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         # Delta readers expect INT64 microsecond timestamps, not Spark's legacy INT96

@@ -1,0 +1,313 @@
+"""The ``dlt`` API surface (as in Databricks' ``databricks-dlt`` 0.3.0), on mlplatform."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+
+from mlplatform.dlt import runtime
+from mlplatform.dlt.analysis import DltDefinitionError
+from mlplatform.dlt.cdc import ChangeSpec
+from mlplatform.dlt.pipeline import Dataset, pipeline_for
+from mlplatform.lakehouse.expectations import Action, Expectation, expectations_from_dict
+
+_EXPECTATIONS = "__mlplatform_dlt_expectations__"
+_DATASET = "__mlplatform_dlt_dataset__"
+
+
+def _caller_globals() -> dict:
+    """The globals of the user's module that called into mlplatform.dlt."""
+    frame = inspect.currentframe()
+    while frame is not None and str(frame.f_globals.get("__name__", "")).startswith(
+        "mlplatform.dlt"
+    ):
+        frame = frame.f_back
+    if frame is None:
+        raise DltDefinitionError("mlplatform.dlt must be called from a pipeline module")
+    return frame.f_globals
+
+
+def _unsupported(name: str, instead: str) -> DltDefinitionError:
+    return DltDefinitionError(f"dlt.{name} is not supported by mlplatform: {instead}")
+
+
+def _sql(value, where: str) -> str:
+    if isinstance(value, str):
+        return value
+    raise DltDefinitionError(
+        f"{where}: pass the condition as a SQL string (Column objects need a Spark session "
+        "at definition time)"
+    )
+
+
+def _dataset_decorator(kind: str, query_function, name, comment, table_properties, extra: dict):
+    for option, value in extra.items():
+        if value:
+            raise _unsupported(
+                f"{kind}({option}=...)",
+                "remove the option; mlplatform stores "
+                "every table as an unpartitioned Delta table under the pipeline "
+                "schema",
+            )
+
+    def decorate(func: Callable):
+        pipeline = pipeline_for(func.__globals__)
+        ds = Dataset(
+            name=name or func.__name__,
+            kind=kind,
+            func=func,
+            comment=comment or "",
+            properties=dict(table_properties or {}),
+            expectations=list(getattr(func, _EXPECTATIONS, [])),
+        )
+        ds = pipeline.add(ds)
+        setattr(func, _DATASET, (pipeline, ds))
+        return func
+
+    return decorate(query_function) if callable(query_function) else decorate
+
+
+def table(
+    query_function=None,
+    name=None,
+    comment=None,
+    spark_conf=None,
+    table_properties=None,
+    partition_cols=None,
+    path=None,
+    schema=None,
+    temporary=False,
+    cluster_by=None,
+    row_filter=None,
+):
+    """A materialized table (a streaming table when its query reads a stream)."""
+    return _dataset_decorator(
+        "table",
+        query_function,
+        name,
+        comment,
+        table_properties,
+        {
+            "partition_cols": partition_cols,
+            "path": path,
+            "schema": schema,
+            "cluster_by": cluster_by,
+            "row_filter": row_filter,
+        },
+    )
+
+
+def view(query_function=None, name=None, comment=None, spark_conf=None):
+    """A view: computed inside the tables that read it, never stored."""
+    return _dataset_decorator("view", query_function, name, comment, None, {})
+
+
+def _expect(new: list[Expectation]):
+    def decorate(func):
+        registered = getattr(func, _DATASET, None)
+        if registered is not None:  # applied above @dlt.table
+            pipeline, ds = registered
+            ds.expectations = [*new, *ds.expectations]
+            pipeline.install()
+        else:
+            setattr(func, _EXPECTATIONS, [*new, *getattr(func, _EXPECTATIONS, [])])
+        return func
+
+    return decorate
+
+
+def expect(name: str, inv) -> Callable:
+    """Keep rows that fail ``inv`` and record them."""
+    return _expect([Expectation(name, _sql(inv, f"expect({name!r})"), Action.WARN)])
+
+
+def expect_or_drop(name: str, inv) -> Callable:
+    """Drop rows that fail ``inv``; the update succeeds."""
+    return _expect([Expectation(name, _sql(inv, f"expect_or_drop({name!r})"), Action.DROP)])
+
+
+def expect_or_fail(name: str, inv) -> Callable:
+    """Fail the update (nothing is committed) if a row fails ``inv``."""
+    return _expect([Expectation(name, _sql(inv, f"expect_or_fail({name!r})"), Action.FAIL)])
+
+
+def _rules(expectations: dict, where: str) -> dict:
+    return {k: _sql(v, f"{where}[{k!r}]") for k, v in (expectations or {}).items()}
+
+
+def expect_all(expectations: dict) -> Callable:
+    """Warn-only form for several rules."""
+    return _expect(expectations_from_dict(_rules(expectations, "expect_all"), Action.WARN))
+
+
+def expect_all_or_drop(expectations: dict) -> Callable:
+    """Drop a row that fails any of the rules."""
+    rules = _rules(expectations, "expect_all_or_drop")
+    return _expect(expectations_from_dict(rules, Action.DROP))
+
+
+def expect_all_or_fail(expectations: dict) -> Callable:
+    """Fail the update if a row fails any of the rules."""
+    rules = _rules(expectations, "expect_all_or_fail")
+    return _expect(expectations_from_dict(rules, Action.FAIL))
+
+
+def read(name: str):
+    """The full current contents of a pipeline dataset (inside a query function)."""
+    return runtime.resolve(name, stream=False)
+
+
+def read_stream(name: str):
+    """The rows of a pipeline dataset this table has not processed yet."""
+    return runtime.resolve(name, stream=True)
+
+
+def create_streaming_table(
+    name,
+    comment=None,
+    spark_conf=None,
+    table_properties=None,
+    partition_cols=None,
+    path=None,
+    schema=None,
+    expect_all=None,
+    expect_all_or_drop=None,
+    expect_all_or_fail=None,
+    cluster_by=None,
+    row_filter=None,
+):
+    """Declare a streaming table filled by ``append_flow`` or ``apply_changes``."""
+    for option, value in {
+        "partition_cols": partition_cols,
+        "path": path,
+        "schema": schema,
+        "cluster_by": cluster_by,
+        "row_filter": row_filter,
+    }.items():
+        if value:
+            raise _unsupported(f"create_streaming_table({option}=...)", "remove the option")
+    exps = []
+    for rules, action in (
+        (expect_all, Action.WARN),
+        (expect_all_or_drop, Action.DROP),
+        (expect_all_or_fail, Action.FAIL),
+    ):
+        if rules:
+            exps += expectations_from_dict(_rules(rules, "create_streaming_table"), action)
+    pipeline = pipeline_for(_caller_globals())
+    pipeline.add(
+        Dataset(
+            name=name,
+            kind="streaming_table",
+            comment=comment or "",
+            properties=dict(table_properties or {}),
+            expectations=exps,
+        )
+    )
+
+
+def append_flow(name=None, target=None, comment=None, spark_conf=None, once=False):
+    """Add a flow (a query appending to ``target``) to a streaming table."""
+    if once:
+        raise _unsupported(
+            "append_flow(once=True)",
+            "run a one-off backfill with the table's full_refresh config instead",
+        )
+    if not target:
+        raise DltDefinitionError("dlt.append_flow needs target=<streaming table name>")
+
+    def decorate(func):
+        pipeline = pipeline_for(func.__globals__)
+        ds = pipeline.datasets.get(target)
+        if ds is None:
+            raise DltDefinitionError(
+                f"append_flow target {target!r} is not declared: call "
+                f"dlt.create_streaming_table({target!r}) first"
+            )
+        ds.flows.append(func)
+        pipeline.install()
+        return func
+
+    return decorate
+
+
+def apply_changes(
+    target,
+    source,
+    keys,
+    sequence_by,
+    where=None,
+    ignore_null_updates=None,
+    apply_as_deletes=None,
+    apply_as_truncates=None,
+    column_list=None,
+    except_column_list=None,
+    stored_as_scd_type="1",
+    track_history_column_list=None,
+    track_history_except_column_list=None,
+    flow_name=None,
+    once=False,
+    ignore_null_updates_column_list=None,
+    ignore_null_updates_except_column_list=None,
+    columns_to_update=None,
+):
+    """Apply a change-data-capture feed to ``target`` (SCD type 1 or 2) with a Delta merge."""
+    unsupported = {
+        "where": where,
+        "ignore_null_updates": ignore_null_updates,
+        "apply_as_truncates": apply_as_truncates,
+        "once": once,
+        "ignore_null_updates_column_list": ignore_null_updates_column_list,
+        "ignore_null_updates_except_column_list": ignore_null_updates_except_column_list,
+        "columns_to_update": columns_to_update,
+    }
+    for option, value in unsupported.items():
+        if value:
+            raise _unsupported(
+                f"apply_changes({option}=...)",
+                "filter or transform the source in a @dlt.view and apply its changes instead",
+            )
+    scd = int(str(stored_as_scd_type))
+    if scd not in (1, 2):
+        raise DltDefinitionError(f"apply_changes: stored_as_scd_type must be 1 or 2, got {scd}")
+    if not keys or not all(isinstance(k, str) for k in keys):
+        raise DltDefinitionError("apply_changes: keys must be a non-empty list of column names")
+    pipeline = pipeline_for(_caller_globals())
+    ds = pipeline.datasets.get(target)
+    if ds is None or ds.kind != "streaming_table":
+        raise DltDefinitionError(
+            f"apply_changes target {target!r} must be declared with "
+            f"dlt.create_streaming_table({target!r}) first"
+        )
+    ds.changes = ChangeSpec(
+        target=target,
+        source=source.split(".")[-1],
+        keys=list(keys),
+        sequence_by=_sql(sequence_by, "apply_changes(sequence_by)"),
+        apply_as_deletes=_sql(apply_as_deletes, "apply_changes(apply_as_deletes)")
+        if apply_as_deletes is not None
+        else None,
+        column_list=list(column_list) if column_list else None,
+        except_column_list=list(except_column_list or []),
+        stored_as_scd_type=scd,
+        track_history_column_list=list(track_history_column_list)
+        if track_history_column_list
+        else None,
+        track_history_except_column_list=list(track_history_except_column_list or []),
+    )
+    pipeline.install()
+
+
+def apply_changes_from_snapshot(*args, **kwargs):
+    raise _unsupported(
+        "apply_changes_from_snapshot",
+        "land the snapshots as files and use dlt.apply_changes on a change feed",
+    )
+
+
+def on_event_hook(*args, **kwargs):
+    raise _unsupported("on_event_hook", "use a Dagster run-status sensor to react to updates")
+
+
+def enable_local_execution():
+    """Accepted for compatibility: mlplatform always executes locally or on its Spark session."""

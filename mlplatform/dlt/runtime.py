@@ -1,0 +1,57 @@
+"""What ``dlt.read``, ``dlt.read_stream`` and ``spark.readStream...load`` return while a query
+function runs: the frames the table runner prepared for this update."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+
+from mlplatform.dlt.analysis import strip_live
+
+_STATE = threading.local()
+
+
+class DltRuntimeError(RuntimeError):
+    """A dataset was read that the pipeline does not know, or outside an update."""
+
+
+@contextmanager
+def update_context(reads: dict, streams: dict, files, views: dict):
+    """Make the prepared frames visible to the query function for the duration of the call."""
+    previous = getattr(_STATE, "frames", None)
+    _STATE.frames = {"read": reads, "stream": streams, "files": files, "views": views}
+    try:
+        yield
+    finally:
+        _STATE.frames = previous
+
+
+def _frames() -> dict:
+    frames = getattr(_STATE, "frames", None)
+    if frames is None:
+        raise DltRuntimeError(
+            "dlt.read/read_stream can only be called inside a dataset's query function while "
+            "mlplatform runs it (materialize the asset with dagster)"
+        )
+    return frames
+
+
+def resolve(name: str, stream: bool):
+    frames = _frames()
+    name = strip_live(name)
+    if name in frames["views"]:
+        return frames["views"][name]()
+    table = frames["stream" if stream else "read"]
+    if name in table:
+        return table[name]
+    other = frames["read" if stream else "stream"]
+    if name in other:
+        return other[name]
+    raise DltRuntimeError(f"dataset {name!r} is not an input of this query function")
+
+
+def cloud_files_frame():
+    frame = _frames()["files"]
+    if frame is None:
+        raise DltRuntimeError("this query function has no cloudFiles source")
+    return frame
