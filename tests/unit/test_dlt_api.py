@@ -129,8 +129,8 @@ def test_unsupported_cloud_files_format_is_refused_at_load(tmp_path):
 
         @dlt.table
         def t():
-            reader = spark.readStream.format("cloudFiles")
-            return reader.option("cloudFiles.format", "csv").load("x")
+            return (spark.readStream.format("cloudFiles")
+                    .option("cloudFiles.format", "csv").load("x"))
         """,
         )
 
