@@ -16,12 +16,24 @@ def helm_command(manifest: Mapping[str, Any], values_file: Path) -> list[str]:
     """The Helm invocation that installs or upgrades the target's release, atomically."""
     chart = manifest["chart"]
     return [
-        "helm", "upgrade", "--install", manifest["release"], chart["name"],
-        "--repo", chart["repository"],
-        "--version", chart["version"],
-        "--namespace", manifest["namespace"], "--create-namespace",
-        "--values", str(values_file),
-        "--atomic", "--wait", "--timeout", manifest["timeout"],
+        "helm",
+        "upgrade",
+        "--install",
+        manifest["release"],
+        chart["name"],
+        "--repo",
+        chart["repository"],
+        "--version",
+        chart["version"],
+        "--namespace",
+        manifest["namespace"],
+        "--create-namespace",
+        "--values",
+        str(values_file),
+        "--atomic",
+        "--wait",
+        "--timeout",
+        manifest["timeout"],
     ]
 
 

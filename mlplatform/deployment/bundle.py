@@ -129,8 +129,10 @@ def _variable_values(
 
 def _interpolate(node: Any, context: Mapping[str, Any], path: str, missing: dict) -> Any:
     if isinstance(node, Mapping):
-        return {k: _interpolate(v, context, f"{path}.{k}" if path else str(k), missing)
-                for k, v in node.items()}
+        return {
+            k: _interpolate(v, context, f"{path}.{k}" if path else str(k), missing)
+            for k, v in node.items()
+        }
     if isinstance(node, list):
         return [_interpolate(v, context, f"{path}[{i}]", missing) for i, v in enumerate(node)]
     if not isinstance(node, str) or "${" not in node:
@@ -184,9 +186,14 @@ def load_bundle(
 
     user = deploy_user(environ)
     context: dict[str, Any] = {f"var.{k}": v for k, v in values.items()}
-    context.update({"bundle.name": merged.get("bundle", {}).get("name", "mlplatform"),
-                    "bundle.target": target, "bundle.user": user,
-                    "__declared__": set(descriptions)})
+    context.update(
+        {
+            "bundle.name": merged.get("bundle", {}).get("name", "mlplatform"),
+            "bundle.target": target,
+            "bundle.user": user,
+            "__declared__": set(descriptions),
+        }
+    )
     missing: dict[str, list[str]] = {}
     resolved = _interpolate(merged, context, "", missing)
     if missing:

@@ -49,8 +49,9 @@ def inventory_of(defs) -> Inventory:
     jobs = sorted(job.name for job in repo.get_all_jobs() if not job.name.startswith("__"))
     schedules = {s.name: s.default_status.value for s in repo.schedule_defs}
     sensors = {s.name: s.default_status.value for s in repo.sensor_defs}
-    return Inventory(assets, checks, jobs, dict(sorted(schedules.items())),
-                     dict(sorted(sensors.items())))
+    return Inventory(
+        assets, checks, jobs, dict(sorted(schedules.items())), dict(sorted(sensors.items()))
+    )
 
 
 def load_inventory(
@@ -69,12 +70,16 @@ def load_inventory(
             cmd, env=child_env, cwd=cwd, capture_output=True, text=True, timeout=timeout
         )
     except subprocess.TimeoutExpired as err:
-        raise DeployError(f"loading the Dagster definitions {spec} took over {timeout:.0f} s") from err
+        raise DeployError(
+            f"loading the Dagster definitions {spec} took over {timeout:.0f} s"
+        ) from err
     for line in proc.stdout.splitlines():
         if line.startswith(_MARKER):
-            return Inventory(**json.loads(line[len(_MARKER):]))
+            return Inventory(**json.loads(line[len(_MARKER) :]))
     tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
-    raise DeployError(f"the Dagster definitions {spec} failed to load (exit {proc.returncode}):\n{tail}")
+    raise DeployError(
+        f"the Dagster definitions {spec} failed to load (exit {proc.returncode}):\n{tail}"
+    )
 
 
 def _main(spec: str) -> int:

@@ -17,10 +17,10 @@ from typing import Any
 import yaml
 
 from mlplatform.deployment.bundle import Bundle
-from mlplatform.deployment.dev_location import DEFINITIONS_ENV
+from mlplatform.deployment.errors import DeployError
 from mlplatform.deployment.inventory import Inventory
+from mlplatform.deployment.names import DEFINITIONS_ENV, DEV_LOCATION_MODULE
 
-DEV_LOCATION_MODULE = "mlplatform.deployment.dev_location"
 SECRET_REF = "<secret-ref>"
 
 
@@ -60,15 +60,17 @@ def locations(bundle: Bundle) -> list[Location]:
     for key, spec in bundle.config["code_locations"].items():
         module, attribute = spec["module"], spec.get("attribute", "defs")
         dev = bundle.mode == "development"
-        result.append(Location(
-            key=key,
-            name=prefix + key,
-            deployment=(prefix + key).replace("_", "-").lower(),
-            module=DEV_LOCATION_MODULE if dev else module,
-            attribute="defs" if dev else attribute,
-            port=int(spec["port"]),
-            wrapped=f"{module}:{attribute}" if dev else None,
-        ))
+        result.append(
+            Location(
+                key=key,
+                name=prefix + key,
+                deployment=(prefix + key).replace("_", "-").lower(),
+                module=DEV_LOCATION_MODULE if dev else module,
+                attribute="defs" if dev else attribute,
+                port=int(spec["port"]),
+                wrapped=f"{module}:{attribute}" if dev else None,
+            )
+        )
     return result
 
 
@@ -88,11 +90,15 @@ def container_env(bundle: Bundle) -> list[dict[str, Any]]:
     for name, value in (bundle.config["helm"].get("env") or {}).items():
         env.append({"name": name, "value": "" if value is None else str(value)})
     for name, ref in (bundle.config["helm"].get("secrets") or {}).items():
-        if name == "DAGSTER_PG_PASSWORD":
+        if name == "DAGSTER_PG_PASSWORD" and isinstance(ref, Mapping):  # the chart injects it
             continue
         if isinstance(ref, Mapping):
-            env.append({"name": name, "valueFrom": {"secretKeyRef": {"name": ref["secret"],
-                                                                     "key": ref["key"]}}})
+            env.append(
+                {
+                    "name": name,
+                    "valueFrom": {"secretKeyRef": {"name": ref["secret"], "key": ref["key"]}},
+                }
+            )
         else:  # a literal secret: refused in production by the policy, tolerated elsewhere
             env.append({"name": name, "value": str(ref)})
     return env
@@ -116,6 +122,13 @@ def _yaml(data: Any, header: str) -> str:
     return f"# {header}\n# Rendered by `mlplatform deploy`; edit deploy/ instead.\n{body}"
 
 
+def _dockerfile(bundle: Bundle) -> str:
+    path = bundle.bundle_dir / bundle.config["image"]["dockerfile"]
+    if not path.is_file():
+        raise DeployError(f"image.dockerfile: {path} does not exist")
+    return path.read_text()
+
+
 def render(bundle: Bundle, image_tag: str, inventory: Mapping[str, Inventory]) -> Rendering:
     """Render every file of the target. `inventory` maps location keys to what they load."""
     helm, image, res = bundle.config["helm"], bundle.config["image"], bundle.config["resources"]
@@ -124,38 +137,54 @@ def render(bundle: Bundle, image_tag: str, inventory: Mapping[str, Inventory]) -
     instance_map = f"{release}-instance"
     locs = locations(bundle)
     instance = bundle.config["instance"]
-    workspace = {"load_from": [
-        {"grpc_server": {"host": loc.deployment, "port": loc.port, "location_name": loc.name}}
-        for loc in locs
-    ]}
+    workspace = {
+        "load_from": [
+            {"grpc_server": {"host": loc.deployment, "port": loc.port, "location_name": loc.name}}
+            for loc in locs
+        ]
+    }
     base_env = container_env(bundle)
-    labels = {"app.kubernetes.io/part-of": bundle.config["bundle"]["name"],
-              "mlplatform/target": bundle.target}
+    labels = {
+        "app.kubernetes.io/part-of": bundle.config["bundle"]["name"],
+        "mlplatform/target": bundle.target,
+    }
     deployments = []
     for loc in locs:
         env = list(base_env)
         if loc.wrapped:
             env.append({"name": DEFINITIONS_ENV, "value": loc.wrapped})
-        deployments.append({
-            "name": loc.deployment,
-            "image": {"repository": image["repository"], "tag": image_tag,
-                      "pullPolicy": image["pull_policy"]},
-            "dagsterApiGrpcArgs": ["-m", loc.module, "-a", loc.attribute],
-            "port": loc.port,
-            "includeConfigInLaunchedRuns": {"enabled": True},
-            "env": env,
-            "labels": dict(labels),
-            "resources": helm.get("resources") or {},
-            "volumes": [
-                {"name": "data", "persistentVolumeClaim": {"claimName": prefix + helm["storage_claim"]}},
-                {"name": "instance", "configMap": {"name": instance_map}},
-            ],
-            "volumeMounts": [
-                {"name": "data", "mountPath": str(res["storage_root"])},
-                {"name": "instance", "mountPath": f"{helm['dagster_home']}/dagster.yaml",
-                 "subPath": "dagster.yaml", "readOnly": True},
-            ],
-        })
+        deployments.append(
+            {
+                "name": loc.deployment,
+                "image": {
+                    "repository": image["repository"],
+                    "tag": image_tag,
+                    "pullPolicy": image["pull_policy"],
+                },
+                "dagsterApiGrpcArgs": ["-m", loc.module, "-a", loc.attribute],
+                "port": loc.port,
+                "includeConfigInLaunchedRuns": {"enabled": True},
+                "env": env,
+                "labels": dict(labels),
+                "resources": helm.get("resources") or {},
+                "volumes": [
+                    {
+                        "name": "data",
+                        "persistentVolumeClaim": {"claimName": prefix + helm["storage_claim"]},
+                    },
+                    {"name": "instance", "configMap": {"name": instance_map}},
+                ],
+                "volumeMounts": [
+                    {"name": "data", "mountPath": str(res["storage_root"])},
+                    {
+                        "name": "instance",
+                        "mountPath": f"{helm['dagster_home']}/dagster.yaml",
+                        "subPath": "dagster.yaml",
+                        "readOnly": True,
+                    },
+                ],
+            }
+        )
     instance_text = _yaml(instance, f"Dagster instance of target {bundle.target}.")
     workspace_text = _yaml(workspace, f"Dagster workspace of target {bundle.target}.")
     values = {
@@ -163,16 +192,20 @@ def render(bundle: Bundle, image_tag: str, inventory: Mapping[str, Inventory]) -
         "postgresqlSecretName": postgresql_secret(bundle),
         "imagePullSecrets": [{"name": n} for n in helm.get("image_pull_secrets") or []],
         "deployments": deployments,
-        "extraManifests": [{
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": instance_map, "labels": dict(labels)},
-            "data": {"dagster.yaml": instance_text, "workspace.yaml": workspace_text},
-        }],
+        "extraManifests": [
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": instance_map, "labels": dict(labels)},
+                "data": {"dagster.yaml": instance_text, "workspace.yaml": workspace_text},
+            }
+        ],
     }
     automation = {
-        loc.name: {"schedules": dict(inventory[loc.key].schedules),
-                   "sensors": dict(inventory[loc.key].sensors)}
+        loc.name: {
+            "schedules": dict(inventory[loc.key].schedules),
+            "sensors": dict(inventory[loc.key].sensors),
+        }
         for loc in locs
     }
     manifest = {
@@ -182,26 +215,38 @@ def render(bundle: Bundle, image_tag: str, inventory: Mapping[str, Inventory]) -
         "image": f"{image['repository']}:{image_tag}",
         "release": release,
         "namespace": helm["namespace"],
-        "chart": {"repository": helm["repository"], "name": helm["chart"],
-                  "version": str(helm["version"])},
+        "chart": {
+            "repository": helm["repository"],
+            "name": helm["chart"],
+            "version": str(helm["version"]),
+        },
         "timeout": str(helm["timeout"]),
-        "code_locations": {loc.name: {"deployment": loc.deployment, "port": loc.port,
-                                      "module": loc.module, "attribute": loc.attribute}
-                           for loc in locs},
+        "code_locations": {
+            loc.name: {
+                "deployment": loc.deployment,
+                "port": loc.port,
+                "module": loc.module,
+                "attribute": loc.attribute,
+            }
+            for loc in locs
+        },
         "workflows": bundle.config.get("workflows") or {},
         "warnings": list(bundle.warnings),
     }
     files = {
-        "values.yaml": _yaml(values, f"Helm values of chart {helm['chart']} for target "
-                                     f"{bundle.target}."),
+        "values.yaml": _yaml(
+            values, f"Helm values of chart {helm['chart']} for target {bundle.target}."
+        ),
         "dagster.yaml": instance_text,
         "workspace.yaml": workspace_text,
-        "automation.yaml": _yaml(automation, "Schedules and sensors per code location, with the "
-                                             "status they start in."),
-        "Dockerfile": (bundle.bundle_dir.parent / image["dockerfile"]).read_text(),
+        "automation.yaml": _yaml(
+            automation, "Schedules and sensors per code location, with the status they start in."
+        ),
+        "Dockerfile": _dockerfile(bundle),
     }
-    return Rendering(files=files, manifest=manifest, values=values, instance=instance,
-                     workspace=workspace)
+    return Rendering(
+        files=files, manifest=manifest, values=values, instance=instance, workspace=workspace
+    )
 
 
 def write(rendering: Rendering, out: Path) -> list[Path]:

@@ -25,7 +25,7 @@ def _messages(errors) -> str:
 
 
 def validate_instance(instance: Mapping[str, Any]) -> list[str]:
-    """dagster.yaml against Dagster's instance schema, plus each `module`/`class` section's config."""
+    """dagster.yaml against Dagster's instance schema and each pluggable class's config schema."""
     from dagster._core.errors import DagsterInvalidConfigError
     from dagster._core.instance.config import (
         class_from_code_pointer,
@@ -46,8 +46,9 @@ def validate_instance(instance: Mapping[str, Any]) -> list[str]:
         try:
             cls = class_from_code_pointer(value["module"], value["class"])
         except Exception as err:  # noqa: BLE001 - an import error of any kind is the finding
-            errors.append(f"dagster.yaml: {section}: cannot import {value['module']}."
-                          f"{value['class']}: {err}")
+            errors.append(
+                f"dagster.yaml: {section}: cannot import {value['module']}.{value['class']}: {err}"
+            )
             continue
         result = validate_config(cls.config_type(), value.get("config") or {})
         if not result.success:

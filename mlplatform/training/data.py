@@ -1,0 +1,141 @@
+"""Training data: gold features joined with labels, pinned Delta versions, a stable holdout.
+
+The holdout is a deterministic hash of `customer_id`, so a customer is in the holdout in every run
+and for every model version: challenger and champion are compared on customers neither saw.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import polars as pl
+from deltalake import DeltaTable
+
+from mlplatform.settings import Settings
+from mlplatform.training.features import (
+    FEATURES,
+    default_as_of,
+    features_for_scoring,
+    parse_as_of,
+)
+
+GOLD_TABLE = ("gold", "customer_ml_features")
+LABELS_TABLE = ("bronze", "raw_customer_labels")
+HOLDOUT_SALT = "churn-holdout-v1"
+HOLDOUT_FRACTION = 0.2
+LABEL = "churned"
+
+
+def table_key(table: tuple[str, str]) -> str:
+    return "/".join(table)
+
+
+def in_holdout(customer_ids: pl.Series) -> np.ndarray:
+    """Whether each customer is in the holdout (the same answer in every run)."""
+    cutoff = int(HOLDOUT_FRACTION * 10_000)
+    return np.fromiter(
+        (
+            int(hashlib.md5(f"{HOLDOUT_SALT}:{c}".encode()).hexdigest()[:8], 16) % 10_000 < cutoff
+            for c in customer_ids.cast(pl.String).to_list()
+        ),
+        dtype=bool,
+        count=len(customer_ids),
+    )
+
+
+def latest_labels(raw: pl.DataFrame) -> pl.DataFrame:
+    """One label per customer (the latest `label_timestamp`), `churned` as 0/1; bad rows dropped."""
+    return (
+        raw.select(
+            pl.col("customer_id").cast(pl.String),
+            pl.col("churned").cast(pl.String).str.strip_chars().cast(pl.Int8, strict=False),
+            pl.col("label_timestamp")
+            .cast(pl.String)
+            .str.to_datetime(time_unit="us", strict=False)
+            .alias("label_at"),
+        )
+        .filter(pl.col("customer_id").is_not_null() & pl.col("churned").is_in([0, 1]))
+        .sort("customer_id", "label_at", nulls_last=False)
+        .unique("customer_id", keep="last", maintain_order=True)
+        .select("customer_id", LABEL)
+    )
+
+
+@dataclass
+class ModelData:
+    """Labelled customers with their gold features, and where they came from."""
+
+    frame: pl.DataFrame  # customer_id, gold columns, churned, holdout
+    as_of: datetime | None
+    versions: dict[str, int | None]  # Delta version read, per table key
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return self.frame.is_empty()
+
+    def split(self, holdout: bool) -> pl.DataFrame:
+        return self.frame.filter(pl.col("holdout") == holdout)
+
+    def xy(self, holdout: bool, features: list[str] = FEATURES):
+        """Model input and labels of the training part (False) or the holdout (True)."""
+        part = self.split(holdout)
+        return features_for_scoring(part, self.as_of, features), part[LABEL].to_numpy()
+
+
+def _read(settings: Settings, table: tuple[str, str], version: int | None):
+    path = str(settings.table_path(*table))
+    if not DeltaTable.is_deltatable(path):
+        return None, None
+    if version is None:
+        version = DeltaTable(path).version()
+    return pl.read_delta(path, version=version), version
+
+
+def load_model_data(
+    settings: Settings,
+    as_of: str | datetime | None = None,
+    versions: dict[str, int | None] | None = None,
+) -> ModelData:
+    """Read gold and labels (at `versions` when given, else the current ones) and join them.
+
+    Args:
+        settings: Where the lakehouse is.
+        as_of: Recency reference; default: the latest `last_event_at` in the gold version read.
+        versions: Delta version per table key (`gold/customer_ml_features`, ...), to re-read the
+            exact data a model version was trained on.
+    """
+    versions = versions or {}
+    gold, gold_version = _read(settings, GOLD_TABLE, versions.get(table_key(GOLD_TABLE)))
+    raw, labels_version = _read(settings, LABELS_TABLE, versions.get(table_key(LABELS_TABLE)))
+    read = {table_key(GOLD_TABLE): gold_version, table_key(LABELS_TABLE): labels_version}
+    counts = {"gold_customers": 0 if gold is None else gold.height}
+    if gold is None or raw is None:
+        counts["labelled_customers"] = 0
+        return ModelData(pl.DataFrame(), None, read, counts)
+    labels = latest_labels(raw)
+    frame = gold.join(labels, on="customer_id", how="inner").sort("customer_id")
+    frame = frame.with_columns(pl.Series("holdout", in_holdout(frame["customer_id"])))
+    counts |= {
+        "labelled": labels.height,
+        "labelled_customers": frame.height,
+        "train_customers": int((~frame["holdout"]).sum()),
+        "holdout_customers": int(frame["holdout"].sum()),
+    }
+    resolved = default_as_of(gold) if as_of is None else parse_as_of(as_of)
+    return ModelData(frame, resolved, read, counts)
+
+
+def truth_propensity(settings: Settings, customer_ids: pl.Series) -> np.ndarray | None:
+    """The demo generator's true churn propensity for these customers (None without the file)."""
+    path = settings.demo_dir / "customer_truth.parquet"
+    if not path.exists():
+        return None
+    truth = pl.read_parquet(path, columns=["customer_id", "propensity"])
+    joined = pl.DataFrame({"customer_id": customer_ids}).join(truth, on="customer_id", how="left")
+    if joined["propensity"].null_count():
+        return None
+    return joined["propensity"].to_numpy()

@@ -1,0 +1,105 @@
+"""The model's input: gold feature columns plus recency against an explicit as-of time.
+
+This module is the one place that knows the feature list. Training and serving both call
+`features_for_scoring`, so a model version sees the same columns computed by the same rule it
+was trained with; the as-of time a version was trained with is recorded in its `as_of` tag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import pandas as pd
+import polars as pl
+
+GOLD_NUMERIC_FEATURES = [
+    "total_events",
+    "avg_amount",
+    "event_count",
+    "total_spend",
+    "purchase_count",
+    "share_page_view",
+    "share_login",
+    "share_add_to_cart",
+    "share_purchase",
+    "share_support_ticket",
+]
+"""Numeric gold columns the model reads as they are."""
+
+RECENCY = "recency_days"
+"""Days between a customer's `last_event_at` and the as-of time (never negative)."""
+
+FEATURES = [*GOLD_NUMERIC_FEATURES, RECENCY]
+"""Every feature a model version may use, in model-input order."""
+
+DERIVED_FROM = {RECENCY: "last_event_at"}
+"""Gold column each derived feature is computed from."""
+
+
+def validate_features(features: Sequence[str] | None) -> list[str]:
+    """The feature subset to train on (all features when `features` is empty or None).
+
+    Raises:
+        ValueError: a name is not a known feature, or a name is repeated.
+    """
+    if not features:
+        return list(FEATURES)
+    unknown = [f for f in features if f not in FEATURES]
+    if unknown:
+        raise ValueError(f"unknown features {unknown}; choose from {FEATURES}")
+    if len(set(features)) != len(features):
+        raise ValueError(f"features repeat a name: {list(features)}")
+    return [f for f in FEATURES if f in features]
+
+
+def parse_as_of(value: str | datetime) -> datetime:
+    """An as-of time from ISO-8601 text or a datetime, as a naive UTC datetime."""
+    parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if parsed.tzinfo is not None:
+        parsed = pd.Timestamp(parsed).tz_convert("UTC").tz_localize(None).to_pydatetime()
+    return parsed
+
+
+def default_as_of(gold: pl.DataFrame) -> datetime | None:
+    """The deterministic default as-of time: the latest `last_event_at` in gold (None if empty)."""
+    if gold.is_empty():
+        return None
+    return gold["last_event_at"].max()
+
+
+def features_for_scoring(
+    df: pl.DataFrame | pd.DataFrame, as_of: str | datetime, features: Sequence[str] = FEATURES
+) -> pd.DataFrame:
+    """The model input for gold rows: `features` as float columns, recency computed at `as_of`.
+
+    Args:
+        df: Gold rows (polars or pandas). `last_event_at` may be a timestamp or ISO-8601 text;
+            a frame that already carries `recency_days` and no `last_event_at` is used as is.
+        as_of: The time recency is measured against (the model version's `as_of` tag).
+        features: The columns to return, in this order.
+
+    Returns:
+        A pandas frame of float64 columns named `features` (nulls stay NaN).
+
+    Raises:
+        ValueError: a needed column is missing.
+    """
+    frame = pl.from_pandas(df) if isinstance(df, pd.DataFrame) else df
+    needs_recency = RECENCY in features
+    if needs_recency and "last_event_at" in frame.columns:
+        last = pl.col("last_event_at")
+        if frame.schema["last_event_at"] == pl.String:
+            last = last.str.to_datetime(time_unit="us", strict=False)
+        last = last.cast(pl.Datetime("us"))
+        at = pl.lit(parse_as_of(as_of)).cast(pl.Datetime("us"))
+        recency = ((at - last).dt.total_microseconds() / 86_400e6).clip(lower_bound=0.0)
+        frame = frame.with_columns(recency.alias(RECENCY))
+    missing = [
+        DERIVED_FROM.get(f, f) if f == RECENCY else f
+        for f in features
+        if f not in frame.columns
+    ]
+    if missing:
+        raise ValueError(f"gold rows lack the columns {missing} the model needs")
+    return frame.select(pl.col(f).cast(pl.Float64) for f in features).to_pandas()

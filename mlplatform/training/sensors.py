@@ -1,0 +1,81 @@
+"""The conditional task: launch `promote_model` only when the evaluation decided `promote`."""
+
+
+import dagster as dg
+from dagster import DagsterEventType
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+
+from mlplatform.training.jobs import PromoteConfig, promote_model_job
+from mlplatform.training.names import EVALUATION_KEY, MODEL_KEY, PROMOTE
+
+MODEL_CHECKS = ("roc_auc_above_floor", "no_nan_predictions", "signature_matches_gold_schema")
+
+
+def _failed(evaluation) -> bool:
+    return not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
+
+
+def blocking_problems(instance: dg.DagsterInstance, run_id: str, version: int) -> list[str]:
+    """Why promotion must not happen: ERROR checks failed in the evaluation's run, or the
+    challenger's model checks did not all pass for this very version."""
+    problems = []
+    for entry in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION):
+        evaluation = entry.dagster_event.event_specific_data
+        if _failed(evaluation):
+            problems.append(
+                f"check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} failed"
+            )
+    keys = [dg.AssetCheckKey(MODEL_KEY, name) for name in MODEL_CHECKS]
+    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
+    for key in keys:
+        record = latest.get(key)
+        if record is None or record.status != AssetCheckExecutionRecordStatus.SUCCEEDED:
+            status = "never ran" if record is None else record.status.value.lower()
+            problems.append(f"model check {key.name} {status}")
+            continue
+        evaluation = record.event.dagster_event.event_specific_data
+        checked = evaluation.metadata.get("model_version")
+        if checked is None or checked.value != version:
+            problems.append(f"model check {key.name} last ran on another version")
+        elif _failed(evaluation):
+            problems.append(f"model check {key.name} failed for version {version}")
+    return problems
+
+
+@dg.asset_sensor(
+    asset_key=EVALUATION_KEY,
+    job=promote_model_job,
+    name="promote_model_sensor",
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Reads each churn_model_evaluation decision; requests promote_model on "
+    "`promote` when no blocking check failed, and says why it skips otherwise.",
+)
+def promote_model_sensor(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
+    """Launch promotion for a `promote` decision, with the version in the run config."""
+    metadata = {k: v.value for k, v in asset_event.asset_materialization.metadata.items()}
+    decision = metadata.get("decision")
+    version = metadata.get("challenger_version")
+    champion = metadata.get("champion_version")
+    if decision != PROMOTE:
+        reasons = "; ".join(metadata.get("reasons") or []) or "no reason recorded"
+        return dg.SkipReason(
+            f"evaluation of version {version} decided {decision!r} "
+            f"(champion {champion}): {reasons}"
+        )
+    problems = blocking_problems(context.instance, asset_event.run_id, version)
+    if problems:
+        return dg.SkipReason(f"version {version} not promoted: {'; '.join(problems)}")
+    over = f"over champion {champion}" if champion is not None else "(no champion yet)"
+    return dg.RunRequest(
+        run_key=f"promote-v{version}-{asset_event.run_id}",
+        run_config=dg.RunConfig(
+            ops={"promote_champion": PromoteConfig(
+                version=version,
+                reason=f"evaluation decided promote {over}",
+                evaluation_run_id=asset_event.run_id,
+            )}
+        ),
+        tags={"mlplatform/model_version": str(version),
+              "mlplatform/evaluation_run_id": asset_event.run_id},
+    )

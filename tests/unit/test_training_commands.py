@@ -1,0 +1,70 @@
+"""`mlplatform promote` and `rollback`: messages, exit codes and audit, on a tmp home's registry."""
+
+import pytest
+from click.testing import CliRunner
+
+from mlplatform.training import registry
+from mlplatform.training.commands import promote_command, rollback_command
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLPLATFORM_HOME", str(tmp_path))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    (tmp_path / "mlflow").mkdir()
+    client = registry.client()
+    client.create_registered_model(registry.MODEL_NAME)
+    for _ in range(2):
+        client.create_model_version(registry.MODEL_NAME, source=tmp_path.as_uri())
+    return client
+
+
+def champion(client) -> int | None:
+    return registry.alias_version(client, registry.CHAMPION)
+
+
+def test_promote_then_rollback(home):
+    runner = CliRunner()
+    result = runner.invoke(promote_command, ["--version", "1"])
+    assert result.exit_code == 0, result.output
+    assert "champion: version 1 (was none)" in result.output
+    result = runner.invoke(promote_command, ["--version", "2", "--reason", "ticket 42"])
+    assert result.exit_code == 0, result.output
+    assert "previous_champion: 1" in result.output
+    tags = home.get_model_version(registry.MODEL_NAME, "2").tags
+    assert tags["audit.promoted_reason"] == "ticket 42"
+    assert tags["audit.promoted_by"] == registry.current_user()
+    result = runner.invoke(rollback_command, ["--reason", "latency"])
+    assert result.exit_code == 0, result.output
+    assert champion(home) == 1
+    assert home.get_model_version(registry.MODEL_NAME, "2").tags["audit.rolled_back_reason"] == (
+        "latency"
+    )
+
+
+def test_promote_unknown_version_fails_and_changes_nothing(home):
+    runner = CliRunner()
+    runner.invoke(promote_command, ["--version", "1"])
+    result = runner.invoke(promote_command, ["--version", "9"])
+    assert result.exit_code == 1
+    assert "Error: unknown version 9 of 'churn_predictor' (registered versions: 1, 2)" in (
+        result.output
+    )
+    assert champion(home) == 1
+
+
+def test_rollback_with_nothing_to_roll_back_to(home):
+    runner = CliRunner()
+    runner.invoke(promote_command, ["--version", "1"])
+    result = runner.invoke(rollback_command, [])
+    assert result.exit_code == 1
+    assert "nothing to roll back to" in result.output
+    assert champion(home) == 1
+
+
+def test_promote_again_is_a_no_op(home):
+    runner = CliRunner()
+    runner.invoke(promote_command, ["--version", "2"])
+    result = runner.invoke(promote_command, ["--version", "2"])
+    assert result.exit_code == 0
+    assert "already is the champion" in result.output
