@@ -6,12 +6,12 @@ Heavy imports happen inside each command so `mlplatform --help` stays fast.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
+import traceback
 
 import click
 
-from mlplatform.settings import SettingsError, get_settings
+from mlplatform.settings import SettingsError
 
 
 def _exit_now(code: int) -> None:
@@ -40,6 +40,9 @@ class _Group(click.Group):
         except click.Abort:
             click.echo("Aborted!", err=True)
             _exit_now(1)
+        except Exception:  # an unexpected error: show it, and still exit with the status we mean
+            traceback.print_exc()
+            _exit_now(1)
         _exit_now(0)
 
 
@@ -51,42 +54,19 @@ def main() -> None:
     """
 
 
-def dagster_env() -> dict[str, str]:
-    """The environment for a dagster subprocess: an absolute DAGSTER_HOME with our dagster.yaml."""
-    from mlplatform.instance import ensure_dagster_home
-
-    env = dict(os.environ)
-    env["DAGSTER_HOME"] = str(ensure_dagster_home(get_settings()))
-    env["MLPLATFORM_HOME"] = str(get_settings().home)
-    return env
-
-
-@main.command("quickstart")
-@click.option("--customers", default=2_000, show_default=True, help="Customers for the demo data.")
-@click.option("--events", default=100_000, show_default=True, help="Events for the demo data.")
-def quickstart(customers: int, events: int) -> None:
-    """Generate demo data (if the landing zone is empty), materialize the whole graph, say where."""
-    from mlplatform.features.demo_data import generate, landing_has_files
-
-    settings = get_settings()
-    if not landing_has_files(settings.landing):
-        generate(settings.home, customers=customers, events=events, seed=7)
-    cmd = ["dagster", "asset", "materialize", "-m", "mlplatform.definitions", "--select", "*"]
-    click.echo("$ " + " ".join(cmd[:-1]) + " '*'")
-    rc = subprocess.call(cmd, env=dagster_env())
-    if rc != 0:
-        raise click.ClickException(f"materializing the graph failed (exit {rc})")
-    click.echo("")
-    click.echo(f"Delta tables:   {settings.lakehouse}")
-    click.echo(f"MLflow store:   {settings.tracking_uri}")
-    click.echo(f"Dagster home:   {settings.dagster_home}")
-    click.echo("Open the UI:    DAGSTER_HOME=" + str(settings.dagster_home) + " dagster dev")
-
-
 def _register_commands() -> None:
+    from mlplatform.deployment.command import deploy_command
     from mlplatform.features.demo_data import demo_data_command
+    from mlplatform.quickstart import quickstart_command
+    from mlplatform.serving.commands import serve_command
+    from mlplatform.training.commands import promote_command, rollback_command
 
     main.add_command(demo_data_command)
+    main.add_command(quickstart_command)
+    main.add_command(deploy_command)
+    main.add_command(serve_command)
+    main.add_command(promote_command)
+    main.add_command(rollback_command)
 
 
 _register_commands()
