@@ -173,6 +173,8 @@ class SparkEngine:
 
     # ---- writing ---------------------------------------------------------------------------
     def write(self, store, frame, batch_id, mode, comment=None, evolve=False) -> int:
+        if _delta_connector(self.spark):
+            return self._write_with_connector(store, frame, batch_id, mode, evolve)
         staging = f"spark-b{batch_id}-{uuid.uuid4().hex[:12]}"
         target = store.path / staging
         store.path.mkdir(parents=True, exist_ok=True)
@@ -211,6 +213,28 @@ class SparkEngine:
             ),
         )
         return store.table().version()
+
+    def _write_with_connector(self, store, frame, batch_id, mode, evolve) -> int:
+        """``format("delta")`` with the connector's idempotent writes (txnAppId/txnVersion), the
+        same app transaction the delta-rs commit records."""
+        writer = (
+            frame.write.format("delta")
+            .mode(mode)
+            .option("txnAppId", store.app_id)
+            .option("txnVersion", batch_id)
+        )
+        if evolve:
+            writer = writer.option("mergeSchema", "true")
+        if mode == "overwrite":
+            writer = writer.option("overwriteSchema", "true")
+        writer.save(str(store.path))
+        return store.table().version()
+
+
+def _delta_connector(spark) -> bool:
+    """The Delta Spark connector is configured on the session (a cluster that has it)."""
+    extensions = spark.conf.get("spark.sql.extensions", "") or ""
+    return "DeltaSparkSessionExtension" in extensions
 
 
 def _with_masks(frame, exps, masks, table: str):
