@@ -130,6 +130,15 @@ def _exact_row(line: str, fields: list[str], mode: str) -> tuple[dict, list[str]
     return row, unknown
 
 
+def new_columns_error(unknown: dict[str, int]) -> NewColumnsError:
+    """The ``failOnNewColumns`` error, naming the new fields and how many lines carry them."""
+    return NewColumnsError(
+        f"failOnNewColumns: new fields {sorted(unknown)} found in {sum(unknown.values())} "
+        "lines; nothing was ingested. Add them to the schema or choose schemaEvolutionMode "
+        "addNewColumns or rescue"
+    )
+
+
 def infer_fields(files: list[str], sample_lines: int = 10_000) -> list[str]:
     """Field names of the JSON objects in the first lines of ``files``, in order of appearance
     (schema inference for a files input declared without fields)."""
@@ -194,11 +203,7 @@ def parse_files(files: list[str], fields: list[str], mode: str = "rescue") -> Pa
             unknown_counts[key] = unknown_counts.get(key, 0) + 1
         slow_rows.append(row | {"_line_no": line_no, SOURCE_FILE: source})
     if unknown_counts and mode == "failOnNewColumns":
-        raise NewColumnsError(
-            f"failOnNewColumns: new fields {sorted(unknown_counts)} found in "
-            f"{sum(unknown_counts.values())} lines; nothing was ingested. Add them to the schema "
-            "or choose schemaEvolutionMode addNewColumns or rescue"
-        )
+        raise new_columns_error(unknown_counts)
     new_columns = sorted(unknown_counts) if mode == "addNewColumns" else []
     out_columns = ["_line_no", SOURCE_FILE, *fields, *new_columns, RESCUED]
     schema = {c: pl.String for c in out_columns} | {"_line_no": pl.UInt32}

@@ -47,10 +47,8 @@ def mlplatform(home: Path, *args: str, check: bool = True, **extra: str):
     return run([str(BIN / "mlplatform"), *args], home, check=check, **extra)
 
 
-def materialize(
-    home: Path, select: str = "*", config: str | None = None, check: bool = True, **extra: str
-):
-    args = [
+def materialize_args(select: str = "*") -> list[str]:
+    return [
         str(BIN / "dagster"),
         "asset",
         "materialize",
@@ -59,6 +57,12 @@ def materialize(
         "--select",
         select,
     ]
+
+
+def materialize(
+    home: Path, select: str = "*", config: str | None = None, check: bool = True, **extra: str
+):
+    args = materialize_args(select)
     if config:
         args += ["--config-json", config]
     return run(args, home, check=check, **extra)

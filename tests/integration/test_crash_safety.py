@@ -11,7 +11,7 @@ import time
 import polars as pl
 import pytest
 
-from tests.integration._cli import BIN, ROOT, env_for, materialize, mlplatform
+from tests.integration._cli import ROOT, env_for, materialize, materialize_args, mlplatform
 from tests.integration.test_pipeline_cli import oracle
 
 pytestmark = pytest.mark.integration
@@ -63,15 +63,7 @@ def test_killed_at_random_moments_then_rerun(tmp_path):
     home = tmp_path / "home"
     mlplatform(home, "demo-data", "--customers", "2000", "--events", "300000", "--files", "6")
     rng = random.Random(11)
-    args = [
-        str(BIN / "dagster"),
-        "asset",
-        "materialize",
-        "-m",
-        "mlplatform.definitions",
-        "--select",
-        "*",
-    ]
+    args = materialize_args()
     kills = 0
     for _ in range(3):
         proc = subprocess.Popen(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from mlplatform.lakehouse.json_lines import RESCUED, SOURCE_FILE, NewColumnsError
+from mlplatform.lakehouse.json_lines import RESCUED, SOURCE_FILE, new_columns_error
 
 EXTRA = "_mlplatform_extra"  # new fields (addNewColumns) as JSON
 STATS = "_mlplatform_stats"  # one row per file carrying its counts
@@ -69,11 +69,7 @@ def parse_on_executors(spark, paths: list[str], fields: list[str], mode: str):
         for name, n in stats["unknown"].items():
             unknown[name] = unknown.get(name, 0) + n
     if unknown and mode == "failOnNewColumns":
-        raise NewColumnsError(
-            f"failOnNewColumns: new fields {sorted(unknown)} found in "
-            f"{sum(unknown.values())} lines; nothing was ingested. Add them to the schema "
-            "or choose schemaEvolutionMode addNewColumns or rescue"
-        )
+        raise new_columns_error(unknown)
     new_columns = sorted(unknown) if mode == "addNewColumns" else []
     data = raw.where(F.col(STATS).isNull())
     data = data.select(
