@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 import dagster as dg
+from dagster_pyspark import PySparkResource
 
 from mlplatform.features.assets import table_assets
 from mlplatform.features.sensors import build_file_arrival_sensor
+from mlplatform.lakehouse.engines.spark_session import spark_config
+from mlplatform.monitoring.assets import monitoring_assets
+from mlplatform.monitoring.checks import drift_checks
+from mlplatform.monitoring.jobs import monitoring_hourly, monitoring_job
+from mlplatform.monitoring.sensors import drift_retrain_sensor
+from mlplatform.serving.assets import serving_assets
+from mlplatform.training.assets import churn_model, churn_model_evaluation
+from mlplatform.training.checks import churn_model_checks
+from mlplatform.training.jobs import ml_training_job, promote_model_job
+from mlplatform.training.schedules import ml_training_daily
+from mlplatform.training.sensors import promote_model_sensor
+from mlplatform.training.tracking import mlflow_tracking
 
 feature_pipeline_job = dg.define_asset_job(
     "feature_pipeline_job",
@@ -15,8 +28,21 @@ feature_pipeline_job = dg.define_asset_job(
 )
 
 defs = dg.Definitions(
-    assets=[*table_assets],
-    jobs=[feature_pipeline_job],
-    sensors=[build_file_arrival_sensor(feature_pipeline_job)],
+    assets=[
+        *table_assets,
+        churn_model,
+        churn_model_evaluation,
+        *serving_assets,
+        *monitoring_assets,
+    ],
+    asset_checks=[churn_model_checks, *drift_checks],
+    jobs=[feature_pipeline_job, ml_training_job, promote_model_job, monitoring_job],
+    schedules=[ml_training_daily, monitoring_hourly],
+    sensors=[
+        build_file_arrival_sensor(feature_pipeline_job),
+        promote_model_sensor,
+        drift_retrain_sensor,
+    ],
+    resources={"mlflow": mlflow_tracking, "pyspark": PySparkResource(spark_config=spark_config())},
     executor=dg.in_process_executor,
 )

@@ -1,0 +1,1 @@
+"""Model serving: the HTTP scoring server, its inference logger and the inference table."""

@@ -1,0 +1,229 @@
+"""The scoring server's HTTP API (FastAPI): `/invocations`, `/health`, `/ready`, `/version`.
+
+`POST /invocations` answers `{"predictions": [...]}` for the MLflow scoring payloads, or a JSON
+error `{"error_code": ..., "message": ..., "request_id": ...}`: 4xx for a bad request, 503 when
+there is no champion yet or the model fails. Every `/invocations` request, refused ones included,
+is handed to the inference logger (a memory append; the Delta commit happens off the request path).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from starlette.requests import ClientDisconnect
+
+from mlplatform.serving.logger import InferenceLogger
+from mlplatform.serving.model_holder import LoadedModel, ModelHolder
+from mlplatform.serving.payloads import PayloadError, parse_json, to_columns, validate
+from mlplatform.serving.tables import PayloadRow
+
+log = logging.getLogger(__name__)
+CLIENT_REQUEST_ID = "x-client-request-id"
+REQUEST_ID = "x-request-id"
+_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHENTICATED",
+    413: "REQUEST_LIMIT_EXCEEDED",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    499: "CLIENT_CLOSED_REQUEST",
+    500: "INTERNAL_ERROR",
+    503: "MODEL_UNAVAILABLE",
+}
+
+
+@dataclass(frozen=True)
+class ServingOptions:
+    """Limits and auth of the endpoint."""
+
+    max_batch_rows: int = 10_000
+    max_body_bytes: int = 16 * 1024 * 1024
+    token: str | None = None  # bearer token required on /invocations and /version when set
+
+
+def to_json_list(raw) -> list:
+    """Model output as a JSON-ready list (NaN becomes null)."""
+    if isinstance(raw, pd.DataFrame):
+        raw = raw.to_dict(orient="records") if raw.shape[1] > 1 else raw.iloc[:, 0].to_numpy()
+    if isinstance(raw, pd.Series):
+        raw = raw.to_numpy()
+    values = raw.tolist() if isinstance(raw, np.ndarray) else list(raw)
+    return [None if isinstance(v, float) and v != v else v for v in values]
+
+
+def _jsonable(value):
+    """JSON for what `json` cannot encode: numpy scalars and arrays, anything else as text."""
+    if isinstance(value, np.generic | np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def _error(status: int, message: str) -> dict:
+    return {"error_code": _CODES.get(status, "BAD_REQUEST"), "message": message}
+
+
+def _score(model: LoadedModel, body: bytes, opts: ServingOptions) -> tuple[int, dict]:
+    columns, rows = to_columns(parse_json(body))
+    batch = validate(columns, rows, model.spec, opts.max_batch_rows)
+    try:
+        raw = model.predict(batch.frame)
+        predictions = to_json_list(raw)
+    except Exception as err:  # noqa: BLE001 (a model failure is answered, not raised)
+        log.exception("model %s version %s failed", model.name, model.version)
+        return 503, _error(
+            503,
+            f"model {model.name} version {model.version} failed to score "
+            f"the batch: {type(err).__name__}: {err}",
+        )
+    if len(predictions) != batch.rows:
+        return 503, _error(
+            503, f"model returned {len(predictions)} predictions for {batch.rows} rows"
+        )
+    return 200, {"predictions": predictions}
+
+
+def _authorized(request: Request, token: str | None) -> bool:
+    if not token:
+        return True
+    given = request.headers.get("authorization", "")
+    scheme, _, value = given.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(value.strip(), token)
+
+
+def create_app(
+    holder: ModelHolder, logger: InferenceLogger | None, opts: ServingOptions | None = None
+) -> FastAPI:
+    """The FastAPI app scoring with `holder`'s current model and logging to `logger`."""
+    opts = opts or ServingOptions()
+    app = FastAPI(title="mlplatform serving", docs_url=None, redoc_url=None, openapi_url=None)
+
+    async def _handle(request: Request, model: LoadedModel | None) -> tuple[int, dict, bytes]:
+        body = b""
+        if not _authorized(request, opts.token):
+            return 401, _error(401, "missing or wrong bearer token"), body
+        declared = request.headers.get("content-length", "0")
+        if declared.isdigit() and int(declared) > opts.max_body_bytes:
+            return (
+                413,
+                _error(
+                    413,
+                    f"request body of {declared} bytes is over the limit of "
+                    f"{opts.max_body_bytes} bytes",
+                ),
+                body,
+            )
+        chunks, size = [], 0
+        async for chunk in request.stream():  # stop reading as soon as the limit is passed
+            size += len(chunk)
+            if size > opts.max_body_bytes:
+                return (
+                    413,
+                    _error(413, f"request body is over the limit of {opts.max_body_bytes} bytes"),
+                    b"",
+                )
+            chunks.append(chunk)
+        body = b"".join(chunks)
+        ctype = request.headers.get("content-type", "application/json").split(";")[0].strip()
+        if ctype.lower() not in ("application/json", ""):
+            return (
+                415,
+                _error(415, f"content type {ctype!r} is not supported; send application/json"),
+                body,
+            )
+        if model is None:
+            return (
+                503,
+                _error(503, f"no model to serve yet: {holder.name} has no {holder.alias!r} alias"),
+                body,
+            )
+        try:
+            status, content = _score(model, body, opts)
+        except PayloadError as err:
+            status, content = err.status, _error(err.status, err.message)
+        return status, content, body
+
+    @app.post("/invocations")
+    async def invocations(request: Request) -> Response:
+        started, now_us = time.perf_counter(), time.time_ns() // 1000
+        request_id = uuid.uuid4().hex
+        model = holder.current  # this request keeps this version even if the alias moves
+        try:
+            status, content, body = await _handle(request, model)
+        except ClientDisconnect:
+            status, content, body = 499, _error(499, "client closed the request"), b""
+        except Exception as err:  # noqa: BLE001 (never an unanswered request)
+            log.exception("unexpected error in /invocations")
+            status, content, body = 500, _error(500, f"{type(err).__name__}: {err}"), b""
+        if status != 200:
+            content["request_id"] = request_id
+        text = json.dumps(content, default=_jsonable)
+        if logger is not None:
+            logger.log(
+                PayloadRow(
+                    request_id,
+                    request.headers.get(CLIENT_REQUEST_ID),
+                    now_us,
+                    status,
+                    (time.perf_counter() - started) * 1000.0,
+                    body.decode("utf-8", errors="replace") if body else None,
+                    text,
+                    holder.name,
+                    model.version if model is not None else None,
+                )
+            )
+        return Response(
+            text, status, media_type="application/json", headers={REQUEST_ID: request_id}
+        )
+
+    @app.get("/health")
+    async def health() -> dict:
+        model = holder.current
+        out = {
+            "status": "up",
+            "ready": model is not None,
+            "model_version": model.version if model else None,
+            "last_error": holder.last_error,
+            "logging": None,
+        }
+        if logger is not None:
+            stats = logger.stats
+            out["logging"] = {
+                "pending": logger.pending,
+                "written": stats.written,
+                "dropped": stats.dropped,
+                "last_error": stats.last_error,
+            }
+        return out
+
+    @app.get("/ready")
+    async def ready() -> Response:
+        ok = holder.current is not None
+        return Response(
+            json.dumps({"ready": ok}), 200 if ok else 503, media_type="application/json"
+        )
+
+    @app.get("/version")
+    async def version(request: Request) -> Response:
+        if not _authorized(request, opts.token):
+            return Response(
+                json.dumps(_error(401, "missing or wrong bearer token")),
+                401,
+                media_type="application/json",
+            )
+        model = holder.current
+        out = (
+            model.describe()
+            if model
+            else {"model_name": holder.name, "model_version": None, "alias": holder.alias}
+        )
+        return Response(json.dumps(out), 200, media_type="application/json")
+
+    return app

@@ -1,0 +1,93 @@
+"""The serving tables as Dagster assets (group "serving").
+
+`serving/churn_predictor_payload` is written by the scoring server, not by Dagster: it is an
+observable source asset whose data version is the table's Delta version. The inference table
+depends on it (and on the labels) in the graph and is materialized incrementally from it.
+"""
+
+import warnings
+
+import dagster as dg
+from deltalake import DeltaTable
+
+from mlplatform.serving.inference import LABELS_TABLE, InferenceTable
+from mlplatform.serving.tables import INFERENCE, LAYER, PAYLOAD, payload_path
+from mlplatform.settings import get_settings
+
+PAYLOAD_KEY = dg.AssetKey([LAYER, PAYLOAD])
+INFERENCE_KEY = dg.AssetKey([LAYER, INFERENCE])
+LABELS_KEY = dg.AssetKey(list(LABELS_TABLE))
+
+
+def _observe_payload() -> dg.ObserveResult:
+    """Report the payload table's Delta version and row count."""
+    path = payload_path(get_settings())
+    if not DeltaTable.is_deltatable(str(path)):
+        return dg.ObserveResult(
+            data_version=dg.DataVersion("absent"),
+            metadata={"dagster/row_count": 0, "exists": False},
+        )
+    table = DeltaTable(str(path))
+    version = table.version()
+    return dg.ObserveResult(
+        data_version=dg.DataVersion(str(version)),
+        metadata={
+            "dagster/uri": str(path),
+            "dagster/row_count": table.count(),
+            "delta_version": version,
+            "exists": True,
+        },
+    )
+
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", dg.BetaWarning)  # observable source assets are beta
+    churn_predictor_payload = dg.observable_source_asset(
+        key=PAYLOAD_KEY,
+        group_name=LAYER,
+        kinds={"delta"},
+        description="Every scoring request of the serving endpoint (`mlplatform serve`), "
+        "answered or refused: request and client request ids, time, status, latency, request "
+        "and response JSON, model name and version. Written by the server in batches; observed "
+        "here.",
+    )(_observe_payload)
+
+
+@dg.asset(
+    key=INFERENCE_KEY,
+    deps=[PAYLOAD_KEY, LABELS_KEY],
+    group_name=LAYER,
+    kinds={"delta", "polars"},
+    description="One row per prediction served: the request's features as columns, the "
+    "prediction, model version, time, request id, and the customer's churn label once it is "
+    "known. What monitoring reads.",
+)
+def churn_predictor_inference(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    """Unpack the payload versions not yet consumed; fill labels that arrived since."""
+    table = InferenceTable(get_settings())
+    run = table.run()
+    if run.unreadable_requests:
+        context.log.warning(f"{run.unreadable_requests} logged requests could not be unpacked")
+    target = table.target.table()
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/uri": str(table.target.path),
+            "dagster/row_count": target.count(),
+            "delta_version": target.version(),
+            "batch_id": run.batch_id,
+            "payload_versions": dg.MetadataValue.json(
+                {"start_exclusive": run.start_version, "end": run.end_version}
+            ),
+            "nothing_new": run.nothing_new,
+            "requests_read": run.requests,
+            "unpacked_requests": run.unpacked_requests,
+            "failed_requests": run.failed_requests,
+            "unreadable_requests": run.unreadable_requests,
+            "rows_appended": run.rows_appended,
+            "labels_filled": run.labels_filled,
+            "ignored_columns": dg.MetadataValue.json(run.ignored_columns),
+        }
+    )
+
+
+serving_assets = [churn_predictor_payload, churn_predictor_inference]

@@ -1,0 +1,226 @@
+"""Unpack the payload table into the inference table: one row per prediction, labels joined.
+
+Incremental and exactly once: each run reads the data files the payload table added after the
+version the inference table already consumed, and appends their predictions in one Delta commit
+carrying the app transaction `('serving/churn_predictor_inference', end_version + 1)`. The
+transaction version itself is the ledger: it says which payload versions are done, and it is
+committed atomically with the rows, so a crash can neither lose nor duplicate a prediction.
+
+Labels: a prediction gets the latest label of its customer from `bronze/raw_customer_labels`
+(`label` 0/1 and `label_timestamp`), or null while there is none. Every run then fills, with one
+Delta merge, the rows whose label is missing or older than the customer's latest label, so labels
+that arrive after the predictions reach them on a later run (the merge is idempotent).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import polars as pl
+from deltalake import DeltaTable
+
+from mlplatform.lakehouse.delta import DeltaStore
+from mlplatform.serving.payloads import MISSING, PayloadError, to_columns
+from mlplatform.serving.tables import (
+    ID_COLUMNS,
+    INFERENCE_APP_ID,
+    PAYLOAD_APP_ID,
+    inference_path,
+    payload_path,
+)
+from mlplatform.settings import Settings
+from mlplatform.training.features import FEATURES
+
+LABELS_TABLE = ("bronze", "raw_customer_labels")
+UTC_US = pl.Datetime("us", "UTC")
+INFERENCE_SCHEMA = {
+    "request_id": pl.String,
+    "client_request_id": pl.String,
+    "row_index": pl.Int32,
+    "timestamp": UTC_US,
+    "date": pl.Date,
+    "model_name": pl.String,
+    "model_version": pl.String,
+    "customer_id": pl.String,
+    **{f: pl.Float64 for f in FEATURES},
+    "prediction": pl.Float64,
+    "label": pl.Int64,
+    "label_timestamp": UTC_US,
+}
+
+
+@dataclass
+class InferenceRun:
+    """What one update did (the asset's materialization metadata)."""
+
+    batch_id: int
+    start_version: int | None = None
+    end_version: int | None = None
+    requests: int = 0
+    unpacked_requests: int = 0
+    failed_requests: int = 0
+    unreadable_requests: int = 0
+    rows_appended: int = 0
+    labels_filled: int = 0
+    nothing_new: bool = False
+    ignored_columns: list[str] = field(default_factory=list)
+
+
+def unpack(payload: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
+    """One row per prediction of the successful requests in `payload` rows."""
+    ok = payload.filter(pl.col("status_code") == 200)
+    cols: dict[str, list] = {
+        k: [] for k in INFERENCE_SCHEMA if k not in ("label", "label_timestamp")
+    }
+    unreadable, ignored = 0, set()
+    for rec in ok.iter_rows(named=True):
+        try:
+            columns, rows = to_columns(json.loads(rec["request"] or "null"))
+            predictions = json.loads(rec["response"] or "null")["predictions"]
+        except (PayloadError, ValueError, TypeError, KeyError):
+            unreadable += 1
+            continue
+        if len(predictions) != rows:
+            unreadable += 1
+            continue
+        ignored.update(c for c in columns if c not in FEATURES and c not in ID_COLUMNS)
+        for name in (
+            "request_id",
+            "client_request_id",
+            "timestamp",
+            "date",
+            "model_name",
+            "model_version",
+        ):
+            cols[name].extend([rec[name]] * rows)
+        cols["row_index"].extend(range(rows))
+        ids = columns.get("customer_id", [None] * rows)
+        cols["customer_id"].extend(None if v is MISSING or v is None else str(v) for v in ids)
+        for name in FEATURES:
+            values = columns.get(name, [None] * rows)
+            cols[name].extend(_number(v) for v in values)
+        cols["prediction"].extend(_number(p) for p in predictions)
+    frame = pl.DataFrame(cols, schema={k: v for k, v in INFERENCE_SCHEMA.items() if k in cols})
+    counts = {
+        "unpacked_requests": ok.height - unreadable,
+        "unreadable_requests": unreadable,
+        "failed_requests": payload.height - ok.height,
+        "ignored_columns": sorted(ignored),
+    }
+    return frame, counts
+
+
+def _number(value) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def latest_labels(settings: Settings) -> pl.DataFrame:
+    """The latest label of each customer: customer_id, label (0/1), label_timestamp."""
+    path = settings.table_path(*LABELS_TABLE)
+    empty = pl.DataFrame(
+        schema={"customer_id": pl.String, "label": pl.Int64, "label_timestamp": UTC_US}
+    )
+    if not DeltaTable.is_deltatable(str(path)):
+        return empty
+    raw = pl.read_delta(str(path), columns=["customer_id", "churned", "label_timestamp"])
+    return (
+        raw.select(
+            pl.col("customer_id").cast(pl.String),
+            pl.col("churned")
+            .cast(pl.String)
+            .str.strip_chars()
+            .cast(pl.Int64, strict=False)
+            .alias("label"),
+            pl.col("label_timestamp")
+            .cast(pl.String)
+            .str.to_datetime(time_unit="us", time_zone="UTC", strict=False),
+        )
+        .filter(pl.col("customer_id").is_not_null() & pl.col("label").is_in([0, 1]))
+        .sort("customer_id", "label_timestamp", nulls_last=False)
+        .unique("customer_id", keep="last", maintain_order=True)
+    )
+
+
+class InferenceTable:
+    """Updates of `serving/churn_predictor_inference` from the payload table."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.payload = DeltaStore(payload_path(settings), PAYLOAD_APP_ID)
+        self.target = DeltaStore(inference_path(settings), INFERENCE_APP_ID)
+
+    def run(self) -> InferenceRun:
+        done = self.target.committed_batch()  # payload versions consumed + 1 (0: none yet)
+        start = done - 1 if done > 0 else None
+        end = self.payload.version()
+        run = InferenceRun(batch_id=done, start_version=start, end_version=end)
+        labels = latest_labels(self.settings)
+        if end is None or end == start:
+            run.nothing_new = True
+            if not self.target.exists():  # a fresh home: create the table with its schema
+                self.target.write(
+                    pl.DataFrame(schema=INFERENCE_SCHEMA),
+                    0,
+                    comment="One row per prediction of the serving endpoint.",
+                )
+        else:
+            files = self.payload.added_files(start, end)
+            payload = pl.read_parquet(files) if files else pl.DataFrame()
+            frame, counts = unpack(payload) if files else (pl.DataFrame(), {})
+            for key, value in counts.items():
+                setattr(run, key, value)
+            run.requests = payload.height
+            frame = self._with_labels(frame, labels)
+            run.batch_id = end + 1
+            self.target.write(
+                frame, run.batch_id, comment="One row per prediction of the serving endpoint."
+            )
+            run.rows_appended = frame.height
+        run.labels_filled = self.fill_labels(labels)
+        return run
+
+    @staticmethod
+    def _with_labels(frame: pl.DataFrame, labels: pl.DataFrame) -> pl.DataFrame:
+        if frame.is_empty():
+            return pl.DataFrame(schema=INFERENCE_SCHEMA)
+        return frame.join(labels, on="customer_id", how="left").select(
+            [pl.col(k).cast(v) for k, v in INFERENCE_SCHEMA.items()]
+        )
+
+    def fill_labels(self, labels: pl.DataFrame) -> int:
+        """Set the latest label on rows that have none or an older one; return rows updated."""
+        if labels.is_empty() or not self.target.exists():
+            return 0
+        current = self.target.scan().select("customer_id", "label", "label_timestamp")
+        stale = (
+            current.join(labels.lazy(), on="customer_id", how="inner", suffix="_new")
+            .filter(
+                pl.col("label").ne_missing(pl.col("label_new"))
+                | pl.col("label_timestamp").ne_missing(pl.col("label_timestamp_new"))
+            )
+            .select("customer_id")
+            .unique()
+            .collect()
+        )
+        if stale.is_empty():
+            return 0
+        source = labels.join(stale, on="customer_id", how="semi")
+        result = (
+            self.target.table()
+            .merge(
+                source.to_arrow(),
+                predicate="t.customer_id = s.customer_id",
+                source_alias="s",
+                target_alias="t",
+            )
+            .when_matched_update(
+                {"label": "s.label", "label_timestamp": "s.label_timestamp"},
+                predicate="(t.label IS DISTINCT FROM s.label) "
+                "OR (t.label_timestamp IS DISTINCT FROM s.label_timestamp)",
+            )
+            .execute()
+        )
+        return int(result.get("num_target_rows_updated", 0))
