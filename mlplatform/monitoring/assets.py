@@ -1,0 +1,113 @@
+"""The monitoring tables as Dagster assets (group "monitoring"), both read from the inference table.
+
+Each run recomputes only the windows that got new or changed inference rows since the version
+the table last reflected; `full_refresh` recomputes every window (after changing granularities,
+for instance). With no inference rows or no model yet both tables are created empty.
+"""
+
+import dagster as dg
+
+from mlplatform.monitoring import drift, profile
+from mlplatform.monitoring.config import GRANULARITIES, DriftRules, parse_granularities
+from mlplatform.monitoring.report import markdown_table, plot_breaches
+from mlplatform.monitoring.tables import (
+    DRIFT_KEY,
+    INFERENCE_KEY,
+    MONITORING,
+    PROFILE_KEY,
+    drift_store,
+    profile_store,
+    reports_dir,
+)
+from mlplatform.monitoring.thresholds import WARN, breaches
+from mlplatform.settings import get_settings
+
+
+class MonitoringConfig(dg.Config):
+    """Window sizes and refresh mode of a monitoring run."""
+
+    granularities: list[str] = list(GRANULARITIES)  # "<n> minute|hour|day|week"
+    full_refresh: bool = False  # recompute every window, not only those with new rows
+
+
+def _table_metadata(store, summary: dict) -> dict:
+    table = store.table()
+    meta = {
+        "dagster/uri": str(store.path),
+        "dagster/row_count": table.count(),
+        "delta_version": table.version(),
+        "batch_id": summary["batch_id"],
+        "nothing_new": summary["nothing_new"],
+        "windows_recomputed": summary["windows"],
+        "rows_written": summary["rows"],
+    }
+    if "inference_versions" in summary:
+        meta["inference_versions"] = dg.MetadataValue.json(summary["inference_versions"])
+    return meta
+
+
+@dg.asset(
+    key=PROFILE_KEY,
+    deps=[INFERENCE_KEY],
+    group_name=MONITORING,
+    kinds={"delta", "polars"},
+    description="What the serving endpoint saw, per time window (hourly and daily) and model "
+    "version and over all versions: row counts, null and distinct counts, min/max/mean/stddev/"
+    "quantiles of each feature and of the predicted churn probability, the most frequent "
+    "predicted labels, and ROC AUC, accuracy, precision and recall where churn labels arrived.",
+)
+def churn_predictor_inference_profile_metrics(
+    context: dg.AssetExecutionContext, config: MonitoringConfig
+) -> dg.MaterializeResult:
+    """Recompute the profile of the windows with new inference rows."""
+    settings = get_settings()
+    summary = profile.update(
+        settings, parse_granularities(config.granularities), config.full_refresh
+    )
+    context.log.info(f"profile metrics: {summary['windows']} windows recomputed")
+    return dg.MaterializeResult(metadata=_table_metadata(profile_store(settings), summary))
+
+
+@dg.asset(
+    key=DRIFT_KEY,
+    deps=[INFERENCE_KEY],
+    group_name=MONITORING,
+    kinds={"delta", "polars"},
+    description="How far what the serving endpoint sees has moved, per time window, model "
+    "version and column: each feature against the training data of the version that served it, "
+    "and features and predictions against the previous window (KS test, Wasserstein distance, "
+    "population stability index, Jensen-Shannon distance; chi-squared test, total variation "
+    "and L-infinity distance for categorical columns). Checked against thresholds; persistent "
+    "drift triggers retraining.",
+)
+def churn_predictor_inference_drift_metrics(
+    context: dg.AssetExecutionContext, config: MonitoringConfig
+) -> dg.MaterializeResult:
+    """Recompute the drift of the windows with new inference rows; plot what drifted."""
+    settings = get_settings()
+    summary, computation = drift.update(
+        settings, parse_granularities(config.granularities), config.full_refresh, log=context.log
+    )
+    meta = _table_metadata(drift_store(settings), summary)
+    if summary.get("baseline_problems"):
+        meta["baseline_problems"] = dg.MetadataValue.json(summary["baseline_problems"])
+    found = breaches(computation.frame, DriftRules.from_env())
+    meta["drifted_columns"] = dg.MetadataValue.json(sorted(set(found["column_name"])))
+    meta["drift_report"] = dg.MetadataValue.md(
+        f"### Drift beyond {WARN} or ERROR levels in this run\n\n{markdown_table(found)}"
+    )
+    if not found.is_empty():
+        folder = reports_dir(settings) / f"batch-{summary['batch_id']}"
+        plots = plot_breaches(found, computation, folder)
+        meta["report_dir"] = dg.MetadataValue.path(str(folder))
+        meta |= {key: dg.MetadataValue.path(str(path)) for key, path in plots.items()}
+        context.log.warning(
+            f"drift in {found['column_name'].n_unique()} column(s); {len(plots)} plots in {folder}"
+        )
+    return dg.MaterializeResult(metadata=meta)
+
+
+monitoring_assets = [
+    churn_predictor_inference_profile_metrics,
+    churn_predictor_inference_drift_metrics,
+]

@@ -1,0 +1,108 @@
+"""The baseline of a model version: the features of the gold rows it was trained on.
+
+A registered version carries the tags `delta_version.gold/customer_ml_features` (the gold Delta
+version training read) and `as_of` (the time recency was computed against). The baseline reads
+gold at that version and computes the model input with `features_for_scoring(gold, as_of)`, the
+same rule training and serving use, for every customer of that gold version. Each feature is
+prepared once (sorted, binned) and reused for every window of the run.
+
+Prediction drift is measured against the previous window only (CONSECUTIVE): the baseline would
+need the version loaded and scored, which monitoring does not do.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import polars as pl
+
+from mlplatform.monitoring.metrics import NumericReference
+from mlplatform.settings import Settings
+from mlplatform.training.features import FEATURES, features_for_scoring
+from mlplatform.training.names import AS_OF_TAG, DELTA_VERSION_TAG, FEATURES_TAG, MODEL_NAME
+
+GOLD = ("gold", "customer_ml_features")
+GOLD_VERSION_TAG = f"{DELTA_VERSION_TAG}{'/'.join(GOLD)}"
+
+
+class BaselineUnavailable(Exception):
+    """A model version's baseline cannot be built (the message says why)."""
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The training features of one model version, prepared for drift comparisons."""
+
+    model_version: str
+    gold_version: int
+    as_of: str
+    frame: pl.DataFrame  # one Float64 column per feature
+    references: dict[str, NumericReference]
+
+
+def from_tags(settings: Settings, version: str, tags: dict[str, str]) -> Baseline:
+    """Build the baseline of `version` from its registry tags.
+
+    Raises:
+        BaselineUnavailable: a tag is missing or the gold version cannot be read.
+    """
+    gold_version, as_of = tags.get(GOLD_VERSION_TAG), tags.get(AS_OF_TAG)
+    missing = [t for t, v in ((GOLD_VERSION_TAG, gold_version), (AS_OF_TAG, as_of)) if not v]
+    if missing:
+        raise BaselineUnavailable(f"version {version} has no tag {' or '.join(missing)}")
+    try:
+        features = json.loads(tags.get(FEATURES_TAG) or "null") or FEATURES
+        features = [f for f in FEATURES if f in features]
+        path = str(settings.table_path(*GOLD))
+        gold = pl.read_delta(path, version=int(gold_version))
+        frame = pl.from_pandas(features_for_scoring(gold, as_of, features))
+    except Exception as err:  # noqa: BLE001 (vacuumed version, bad tag, schema: all say why)
+        raise BaselineUnavailable(
+            f"version {version}: cannot read gold version {gold_version} at as_of {as_of}: "
+            f"{type(err).__name__}: {err}"
+        ) from err
+    references = {f: NumericReference.of(frame[f]) for f in frame.columns}
+    return Baseline(version, int(gold_version), as_of, frame, references)
+
+
+class Baselines:
+    """Baselines per model version, looked up in the registry once per run."""
+
+    def __init__(self, settings: Settings, log=None, tags: Callable[[str], dict] | None = None):
+        """Look versions up in the settings' registry, or with `tags(version)` when given."""
+        self.settings = settings
+        self.log = log
+        self._lookup = tags
+        self._cache: dict[str, Baseline | None] = {}
+        self.problems: dict[str, str] = {}
+        self._client = None
+
+    def _tags(self, version: str) -> dict[str, str]:
+        if not version.isdigit():
+            raise BaselineUnavailable(f"model version {version!r} is not a registry version")
+        if self._lookup is not None:
+            return self._lookup(version)
+        try:
+            if self._client is None:
+                from mlplatform.training.registry import client
+
+                self._client = client(self.settings)
+            return dict(self._client.get_model_version(MODEL_NAME, version).tags)
+        except Exception as err:  # noqa: BLE001 (unknown version or unreachable registry)
+            raise BaselineUnavailable(
+                f"cannot read {MODEL_NAME} version {version} from the registry: {err}"
+            ) from err
+
+    def get(self, version: str) -> Baseline | None:
+        """The baseline of `version`, or None (the reason is in `problems` and the log)."""
+        if version not in self._cache:
+            try:
+                self._cache[version] = from_tags(self.settings, version, self._tags(version))
+            except BaselineUnavailable as err:
+                self._cache[version] = None
+                self.problems[version] = str(err)
+                if self.log is not None:
+                    self.log.warning(f"no baseline drift for model version {version}: {err}")
+        return self._cache[version]

@@ -1,0 +1,183 @@
+"""Profile metrics of the inference table per window, per model version and over all versions.
+
+For every recomputed window and each model version (plus `:all`, every version together):
+
+- a `:table` row: the row count and the model quality on the rows whose label has arrived
+  (`labelled_count`, `roc_auc`, `accuracy`, `precision`, `recall`, `f1_score`);
+- a row per numeric column (the features and `prediction`, the prediction distribution): null,
+  NaN, zero and distinct counts, min, max, mean, standard deviation, median and quantiles;
+- a row per categorical column (`predicted_label`, `model_version`, `label`): null and distinct
+  counts and the most frequent values.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import polars as pl
+
+from mlplatform.monitoring.metrics import CATEGORICAL, NUMERIC
+from mlplatform.monitoring.quality import QUALITY_METRICS, classification_quality
+from mlplatform.monitoring.tables import (
+    ALL_VERSIONS,
+    PROFILE_SCHEMA,
+    TABLE_COLUMN,
+    profile_store,
+    replace_windows,
+)
+from mlplatform.monitoring.windows import Batch, plan, record
+from mlplatform.settings import Settings
+from mlplatform.training.features import FEATURES
+
+NUMERIC_COLUMNS = [*FEATURES, "prediction"]
+CATEGORICAL_COLUMNS = ["predicted_label", "model_version", "label"]
+QUANTILE_LEVELS = (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
+TOP_ITEMS = 10
+KEYS = ["window_start", "group_version"]
+
+
+def _numeric(column: str) -> list[pl.Expr]:
+    x = pl.col(column)
+    v = x.filter(x.is_finite())
+    return [
+        x.is_null().sum().alias("num_nulls"),
+        x.is_nan().sum().alias("num_nan"),
+        (x == 0).sum().alias("num_zeros"),
+        x.drop_nulls().n_unique().alias("distinct_count"),
+        v.min().alias("min"),
+        v.max().alias("max"),
+        v.mean().alias("avg"),
+        v.std().alias("stddev"),
+        v.median().alias("median"),
+        pl.concat_list([v.quantile(q, "linear") for q in QUANTILE_LEVELS]).alias("quantiles"),
+    ]
+
+
+def _categorical(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    x = pl.col(column).cast(pl.String)
+    counts = frame.group_by(KEYS).agg(
+        x.is_null().sum().alias("num_nulls"), x.drop_nulls().n_unique().alias("distinct_count")
+    )
+    items = (
+        frame.filter(x.is_not_null())
+        .group_by([*KEYS, x.alias("item")])
+        .agg(pl.len().cast(pl.Int64).alias("count"))
+        .sort([*KEYS, "count", "item"], descending=[False, False, True, False])
+        .group_by(KEYS, maintain_order=True)
+        .agg(pl.struct("item", "count").head(TOP_ITEMS).alias("frequent_items"))
+    )
+    return counts.join(items, on=KEYS, how="left", nulls_equal=True)
+
+
+def _quality(frame: pl.DataFrame) -> pl.DataFrame:
+    rows = []
+    for (window, version), part in frame.group_by(KEYS):
+        quality = classification_quality(
+            part["label"].cast(pl.Float64).to_numpy(), part["prediction"].to_numpy()
+        )
+        rows.append({"window_start": window, "group_version": version, **quality})
+    schema = {
+        "window_start": frame.schema["window_start"],
+        "group_version": pl.String,
+        "labelled_count": pl.Int64,
+        **dict.fromkeys(QUALITY_METRICS, pl.Float64),
+    }
+    return pl.DataFrame(rows, schema=schema)
+
+
+def profile_rows(rows: pl.DataFrame, granularity, batch_id: int, version: int) -> pl.DataFrame:
+    """The profile rows of every window in `rows` (inference rows with `window_start`)."""
+    if rows.is_empty():
+        return pl.DataFrame(schema=PROFILE_SCHEMA)
+    frame = pl.concat(
+        [
+            rows.with_columns(pl.col("model_version").alias("group_version")),
+            rows.with_columns(pl.lit(ALL_VERSIONS).alias("group_version")),
+        ]
+    )
+    sizes = frame.group_by(KEYS).agg(pl.len().cast(pl.Int64).alias("count"))
+    parts = [
+        sizes.join(_quality(frame), on=KEYS).with_columns(
+            pl.lit(TABLE_COLUMN).alias("column_name"),
+            pl.lit("table").alias("kind"),
+            pl.lit("table").alias("data_type"),
+        )
+    ]
+    for column in NUMERIC_COLUMNS:
+        stats = frame.group_by(KEYS).agg(_numeric(column))
+        parts.append(
+            sizes.join(stats, on=KEYS).with_columns(
+                pl.lit(column).alias("column_name"),
+                pl.lit(NUMERIC).alias("kind"),
+                pl.lit(str(rows.schema[column])).alias("data_type"),
+            )
+        )
+    for column in CATEGORICAL_COLUMNS:
+        parts.append(
+            sizes.join(_categorical(frame, column), on=KEYS).with_columns(
+                pl.lit(column).alias("column_name"),
+                pl.lit(CATEGORICAL).alias("kind"),
+                pl.lit(str(rows.schema[column])).alias("data_type"),
+            )
+        )
+    out = pl.concat(parts, how="diagonal_relaxed")
+    non_null = pl.col("count") - pl.col("num_nulls")
+    out = out.with_columns(
+        pl.col("group_version").alias("model_version"),
+        (pl.col("window_start") + pl.duration(seconds=granularity.length.total_seconds())).alias(
+            "window_end"
+        ),
+        pl.lit(granularity.name).alias("granularity"),
+        (100.0 * pl.col("num_nulls") / pl.col("count")).alias("percent_null"),
+        pl.when(non_null > 0)
+        .then(100.0 * pl.col("distinct_count") / non_null)
+        .alias("percent_distinct"),
+        pl.lit(batch_id).alias("batch_id"),
+        pl.lit(version).alias("logging_table_commit_version"),
+        pl.lit(datetime.now(UTC)).alias("computed_at"),
+    )
+    return out.select(
+        pl.col(c).cast(t) if c in out.columns else pl.lit(None, t).alias(c)
+        for c, t in PROFILE_SCHEMA.items()
+    ).sort("window_start", "model_version", "column_name")
+
+
+def compute(batch: Batch) -> pl.DataFrame:
+    """The profile rows of every window the batch recomputes."""
+    frames = [pl.DataFrame(schema=PROFILE_SCHEMA)]
+    for g in batch.granularities:
+        windows = batch.windows.get(g.name) or []
+        if not windows:
+            continue
+        rows = batch.rows[g.name]
+        rows = rows.filter(pl.col("window_start").is_in(pl.Series(windows).implode()))
+        frames.append(profile_rows(rows, g, batch.batch_id, batch.end))
+    return pl.concat(frames)
+
+
+def update(settings: Settings, granularities, full_refresh: bool = False) -> dict:
+    """Bring the profile table up to the current inference table; return what was done."""
+    store = profile_store(settings)
+    batch = plan(settings, store, granularities, full_refresh)
+    if batch is None:
+        return {"nothing_new": True, "batch_id": store.committed_batch(), "windows": 0, "rows": 0}
+    frame = compute(batch)
+    record(settings, f"monitoring/{store.path.name}", batch)
+    version = replace_windows(
+        store,
+        frame,
+        batch.batch_id,
+        batch.replaced(),
+        comment="Profile metrics of serving/churn_predictor_inference per window and version.",
+        metadata={"inference_versions": [batch.start, batch.end]},
+    )
+    return {
+        "nothing_new": False,
+        "batch_id": batch.batch_id,
+        "windows": batch.window_count,
+        "rows": frame.height,
+        "delta_version": version,
+        "full": batch.full,
+        "inference_versions": {"start_exclusive": batch.start, "end": batch.end},
+        "windows_by_granularity": {k: [w.isoformat() for w in v] for k, v in batch.windows.items()},
+    }

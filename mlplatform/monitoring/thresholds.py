@@ -1,0 +1,103 @@
+"""Which drift rows cross their warn or error levels (shared by the checks, sensor and report)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from mlplatform.monitoring.config import DriftRules, Threshold
+
+WARN, ERROR = "WARN", "ERROR"
+BREACH_SCHEMA = {
+    "granularity": pl.String,
+    "window_start": pl.Datetime("us", "UTC"),
+    "window_cmp_start": pl.Datetime("us", "UTC"),
+    "model_version": pl.String,
+    "drift_type": pl.String,
+    "column_name": pl.String,
+    "metric": pl.String,
+    "value": pl.Float64,
+    "threshold": pl.Float64,
+    "level": pl.String,
+}
+
+
+def metric_expr(metric: str) -> pl.Expr:
+    """The drift table value a threshold applies to (`ks_test.pvalue` reads the struct field)."""
+    if "." in metric:
+        column, part = metric.split(".", 1)
+        return pl.col(column).struct.field(part)
+    if metric in ("ks_test", "chi_squared_test"):
+        return pl.col(metric).struct.field("statistic")
+    return pl.col(metric)
+
+
+def _crosses(value: pl.Expr, level: float, threshold: Threshold) -> pl.Expr:
+    return value <= level if threshold.lower_is_worse else value >= level
+
+
+def breaches(drift: pl.DataFrame, rules: DriftRules) -> pl.DataFrame:
+    """One row per (drift row, metric) over its warn or error level, the worse level only.
+
+    Rows with fewer than `rules.min_rows` values on either side, and, when `rules.alpha` is set,
+    rows whose KS or chi-squared p-value is above it, never breach.
+    """
+    if drift.is_empty():
+        return pl.DataFrame(schema=BREACH_SCHEMA)
+    judged = drift.filter(pl.min_horizontal("count", "count_cmp") >= rules.min_rows)
+    if rules.alpha is not None:
+        pvalue = pl.coalesce(
+            pl.col("ks_test").struct.field("pvalue"),
+            pl.col("chi_squared_test").struct.field("pvalue"),
+        )
+        judged = judged.filter(pvalue.fill_null(1.0) <= rules.alpha)
+    found = [pl.DataFrame(schema=BREACH_SCHEMA)]
+    for metric, threshold in rules.thresholds.items():
+        value = metric_expr(metric)
+        for level, bound in ((ERROR, threshold.error), (WARN, threshold.warn)):
+            if bound is None:
+                continue
+            hits = judged.filter(_crosses(value, bound, threshold).fill_null(False))
+            if level == WARN and threshold.error is not None:
+                hits = hits.filter(~_crosses(value, threshold.error, threshold).fill_null(False))
+            found.append(
+                hits.select(
+                    "granularity",
+                    "window_start",
+                    "window_cmp_start",
+                    "model_version",
+                    "drift_type",
+                    "column_name",
+                    pl.lit(metric).alias("metric"),
+                    value.alias("value"),
+                    pl.lit(float(bound)).alias("threshold"),
+                    pl.lit(level).alias("level"),
+                )
+            )
+    return (
+        pl.concat(found, how="vertical_relaxed")
+        .cast(BREACH_SCHEMA)
+        .sort("granularity", "window_start", "model_version", "column_name", "metric")
+    )
+
+
+def describe(found: pl.DataFrame, limit: int = 12) -> str:
+    """One line naming each drifted column and where, worst first, e.g. `avg_amount (1 hour
+    window 2026-01-01T10:00Z, version 3: population_stability_index 1.23 >= 0.25)`."""
+    keys = ["column_name", "granularity", "window_start", "model_version", "drift_type"]
+    grouped = (
+        found.sort("level", "value", descending=[False, True])
+        .group_by(keys, maintain_order=True)
+        .agg("metric", "value", "threshold")
+    )
+    items = []
+    for row in grouped.head(limit).iter_rows(named=True):
+        values = ", ".join(
+            f"{m} {v:.4g} {'<=' if m.endswith('pvalue') else '>='} {t:g}"
+            for m, v, t in zip(row["metric"], row["value"], row["threshold"], strict=True)
+        )
+        items.append(
+            f"{row['column_name']} ({row['granularity']} window "
+            f"{row['window_start']:%Y-%m-%dT%H:%MZ}, version {row['model_version']}: {values})"
+        )
+    more = grouped.height - len(items)
+    return "; ".join(items) + (f"; and {more} more" if more > 0 else "")

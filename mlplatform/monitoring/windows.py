@@ -1,0 +1,141 @@
+"""Which windows a monitoring run recomputes, and the inference rows it needs for them.
+
+A monitoring table has consumed the inference table up to version `batch_id - 1` (its app
+transaction). A run reads the data files added or removed between that version and the current
+one (new predictions, and files rewritten when labels arrive); the windows of their rows are the
+touched windows. A window is recomputed when it was touched or when its previous window (the
+latest earlier window with rows of the same model version, its CONSECUTIVE comparison) was.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import polars as pl
+
+from mlplatform.lakehouse.delta import DeltaStore
+from mlplatform.lakehouse.ledger import Ledger
+from mlplatform.monitoring.config import Granularity
+from mlplatform.monitoring.quality import DECISION_THRESHOLD
+from mlplatform.monitoring.tables import UTC_US
+from mlplatform.serving.tables import INFERENCE_APP_ID, inference_path
+from mlplatform.settings import Settings
+
+UNKNOWN_VERSION = "unknown"
+
+
+@dataclass
+class Batch:
+    """One monitoring update: the inference versions it reflects and the windows it recomputes."""
+
+    batch_id: int
+    start: int | None  # inference version already reflected (None: nothing yet)
+    end: int | None  # inference version read (None: no inference table)
+    full: bool  # every window is recomputed (first run or full refresh)
+    granularities: list[Granularity]
+    windows: dict[str, list[datetime]] = field(default_factory=dict)  # recomputed, per granularity
+    rows: dict[str, pl.DataFrame] = field(default_factory=dict)  # recomputed + compared windows
+    pairs: dict[str, pl.DataFrame] = field(default_factory=dict)  # window, version, previous
+
+    @property
+    def window_count(self) -> int:
+        return sum(len(w) for w in self.windows.values())
+
+    def replaced(self) -> dict[str, list[datetime]] | None:
+        """The windows whose rows the commit replaces (None: the whole table)."""
+        return None if self.full else self.windows
+
+
+def prepare(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """Inference rows with `model_version` filled and the derived `predicted_label` ("0"/"1")."""
+    prediction = pl.col("prediction")
+    return rows.with_columns(
+        pl.col("model_version").fill_null(UNKNOWN_VERSION),
+        pl.when(prediction.is_null() | prediction.is_nan())
+        .then(None)
+        .otherwise((prediction >= DECISION_THRESHOLD).cast(pl.Int8).cast(pl.String))
+        .alias("predicted_label"),
+    )
+
+
+def changed_timestamps(store: DeltaStore, start: int, end: int) -> pl.Series | None:
+    """Timestamps of the rows in data files added or removed between versions `(start, end]`.
+
+    None when the start version can no longer be read (its log was cleaned up): then every
+    window is recomputed.
+    """
+    try:
+        before = set(store.table(start).file_uris())
+        after = set(store.table(end).file_uris())
+    except Exception:  # noqa: BLE001 (old log gone or unreadable: fall back to a full recompute)
+        return None
+    removed = [f for f in sorted(before - after) if "://" in f or os.path.exists(f)]
+    changed = sorted(after - before) + removed
+    if not changed:
+        return pl.Series("timestamp", [], dtype=UTC_US)
+    return pl.read_parquet(changed, columns=["timestamp"])["timestamp"].cast(UTC_US)
+
+
+def window_index(scan: pl.LazyFrame, g: Granularity) -> pl.DataFrame:
+    """Every (window, model version) with rows, with the version's previous window."""
+    return (
+        scan.select("timestamp", pl.col("model_version").fill_null(UNKNOWN_VERSION))
+        .group_by(pl.col("timestamp").dt.truncate(g.every).alias("window_start"), "model_version")
+        .agg(pl.len().alias("rows"))
+        .sort("model_version", "window_start")
+        .with_columns(
+            pl.col("window_start").shift(1).over("model_version").alias("window_cmp_start")
+        )
+        .collect()
+    )
+
+
+def plan(
+    settings: Settings, target: DeltaStore, granularities: list[Granularity], full_refresh: bool
+) -> Batch | None:
+    """What `target` must recompute to reflect the current inference table (None: nothing)."""
+    inference = DeltaStore(inference_path(settings), INFERENCE_APP_ID)
+    done = target.committed_batch()
+    start = done - 1 if done > 0 else None
+    end = inference.version()
+    if end is None:
+        return Batch(0, None, None, True, granularities) if not target.exists() else None
+    if start == end and not full_refresh:
+        return None
+    touched = None if full_refresh or start is None else changed_timestamps(inference, start, end)
+    batch = Batch(end + 1, start, end, touched is None, granularities)
+    scan = inference.scan(end)
+    for g in granularities:
+        index = window_index(scan, g)
+        windows = index["window_start"]
+        if touched is not None:
+            hit = touched.dt.truncate(g.every).unique()
+            recompute = index.filter(
+                pl.col("window_start").is_in(hit.implode())
+                | pl.col("window_cmp_start").is_in(hit.implode())
+            )
+            # a touched window left without rows is replaced by nothing (its rows go)
+            windows = pl.concat([recompute["window_start"], hit])
+        windows = windows.unique().sort()
+        pairs = index.filter(pl.col("window_start").is_in(windows.implode()))
+        needed = pl.concat([windows, pairs["window_cmp_start"].drop_nulls()]).unique()
+        batch.windows[g.name] = windows.to_list()
+        batch.pairs[g.name] = pairs
+        batch.rows[g.name] = (
+            prepare(scan)
+            .with_columns(pl.col("timestamp").dt.truncate(g.every).alias("window_start"))
+            .filter(pl.col("window_start").is_in(needed.implode()))
+            .collect()
+        )
+    return batch
+
+
+def record(settings: Settings, table: str, batch: Batch) -> None:
+    """Write the batch to the table's ledger before the table commits it (an audit trail)."""
+    Ledger(settings.checkpoints / table).record(
+        [{"source": INFERENCE_APP_ID, "start_version": batch.start, "end_version": batch.end}],
+        batch.batch_id,
+        mode="overwrite" if batch.full else "append",
+    )
