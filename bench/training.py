@@ -64,8 +64,19 @@ def main() -> None:
     env |= {"MLPLATFORM_HOME": str(home), "DAGSTER_HOME": str(dagster_home)}
     os.environ.update({"MLPLATFORM_HOME": str(home), "DAGSTER_HOME": str(dagster_home)})
 
-    generate = timed([str(BIN / "mlplatform"), "demo-data", "--events", str(args.events),
-                      "--customers", str(args.customers), "--files", str(args.files)], env)
+    generate = timed(
+        [
+            str(BIN / "mlplatform"),
+            "demo-data",
+            "--events",
+            str(args.events),
+            "--customers",
+            str(args.customers),
+            "--files",
+            str(args.files),
+        ],
+        env,
+    )
     dagster = [str(BIN / "dagster"), "job", "execute", "-m", "mlplatform.definitions", "-j"]
     features = timed([*dagster, "feature_pipeline_job"], env)
     print(f"home: {home}")
@@ -79,9 +90,11 @@ def main() -> None:
         print(f"ml_training_job, {attempt}: {training:.1f} s wall (CLI start, code load, steps)")
         for step, seconds in steps.items():
             print(f"  {step:40s} {seconds:6.2f} s")
-    print(f"model: version {meta['model_version']}, {meta['labelled_customers']:,} labelled "
-          f"customers, holdout ROC AUC {meta['holdout_roc_auc']:.4f}, "
-          f"ceiling {meta['ceiling_roc_auc']:.4f}")
+    print(
+        f"model: version {meta['model_version']}, {meta['labelled_customers']:,} labelled "
+        f"customers, holdout ROC AUC {meta['holdout_roc_auc']:.4f}, "
+        f"ceiling {meta['ceiling_roc_auc']:.4f}"
+    )
     sys.stdout.flush()
     os._exit(0)  # delta-rs can abort at interpreter exit; the work is done
 

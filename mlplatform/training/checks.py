@@ -5,7 +5,6 @@ so they test the logged artifact, not the object in memory. A failure blocks the
 therefore promotion.
 """
 
-
 import dagster as dg
 import numpy as np
 from deltalake import DeltaTable
@@ -48,15 +47,26 @@ def signature_problems(inputs: list[tuple[str, str]], gold: dict[str, str]) -> l
 
 @dg.multi_asset_check(
     specs=[
-        dg.AssetCheckSpec("roc_auc_above_floor", asset=MODEL_KEY, blocking=True,
-                          description=f"Holdout ROC AUC of the registered version >= "
-                          f"{ROC_AUC_FLOOR}."),
-        dg.AssetCheckSpec("no_nan_predictions", asset=MODEL_KEY, blocking=True,
-                          description="The registered version predicts a finite probability in "
-                          "[0, 1] for every holdout customer."),
-        dg.AssetCheckSpec("signature_matches_gold_schema", asset=MODEL_KEY, blocking=True,
-                          description="Every model input is a double computable from a gold "
-                          "column of the right type."),
+        dg.AssetCheckSpec(
+            "roc_auc_above_floor",
+            asset=MODEL_KEY,
+            blocking=True,
+            description=f"Holdout ROC AUC of the registered version >= {ROC_AUC_FLOOR}.",
+        ),
+        dg.AssetCheckSpec(
+            "no_nan_predictions",
+            asset=MODEL_KEY,
+            blocking=True,
+            description="The registered version predicts a finite probability in "
+            "[0, 1] for every holdout customer.",
+        ),
+        dg.AssetCheckSpec(
+            "signature_matches_gold_schema",
+            asset=MODEL_KEY,
+            blocking=True,
+            description="Every model input is a double computable from a gold "
+            "column of the right type.",
+        ),
     ],
 )
 def churn_model_checks(context: dg.AssetCheckExecutionContext):
@@ -80,17 +90,24 @@ def churn_model_checks(context: dg.AssetCheckExecutionContext):
     problems = signature_problems(inputs, gold_schema()) if inputs else ["no input signature"]
     common = {"model_version": version, "holdout_customers": len(y)}
     yield dg.AssetCheckResult(
-        check_name="roc_auc_above_floor", passed=bool(auc >= ROC_AUC_FLOOR),
+        check_name="roc_auc_above_floor",
+        passed=bool(auc >= ROC_AUC_FLOOR),
         severity=dg.AssetCheckSeverity.ERROR,
         metadata=common | {"holdout_roc_auc": auc, "floor": ROC_AUC_FLOOR},
     )
     yield dg.AssetCheckResult(
-        check_name="no_nan_predictions", passed=bad == 0, severity=dg.AssetCheckSeverity.ERROR,
+        check_name="no_nan_predictions",
+        passed=bad == 0,
+        severity=dg.AssetCheckSeverity.ERROR,
         metadata=common | {"invalid_predictions": bad},
     )
     yield dg.AssetCheckResult(
-        check_name="signature_matches_gold_schema", passed=not problems,
+        check_name="signature_matches_gold_schema",
+        passed=not problems,
         severity=dg.AssetCheckSeverity.ERROR,
-        metadata=common | {"inputs": dg.MetadataValue.json([n for n, _ in inputs]),
-                           "problems": dg.MetadataValue.json(problems)},
+        metadata=common
+        | {
+            "inputs": dg.MetadataValue.json([n for n, _ in inputs]),
+            "problems": dg.MetadataValue.json(problems),
+        },
     )

@@ -12,10 +12,19 @@ def _describe(move) -> str:
 
 
 @click.command("promote")
-@click.option("--version", "version", type=int, required=True,
-              help="The churn_predictor version to make champion.")
-@click.option("--reason", default="manual promotion", show_default=True,
-              help="Why (kept in the version's audit tags).")
+@click.option(
+    "--version",
+    "version",
+    type=int,
+    required=True,
+    help="The churn_predictor version to make champion.",
+)
+@click.option(
+    "--reason",
+    default="manual promotion",
+    show_default=True,
+    help="Why (kept in the version's audit tags).",
+)
 def promote_command(version: int, reason: str) -> None:
     """Make a model version the champion; the current one becomes previous_champion."""
     from mlplatform.training import registry
@@ -32,8 +41,12 @@ def promote_command(version: int, reason: str) -> None:
 
 
 @click.command("rollback")
-@click.option("--reason", default="manual rollback", show_default=True,
-              help="Why (kept in the versions' audit tags).")
+@click.option(
+    "--reason",
+    default="manual rollback",
+    show_default=True,
+    help="Why (kept in the versions' audit tags).",
+)
 def rollback_command(reason: str) -> None:
     """Restore the previous champion (the alias previous_champion)."""
     from mlplatform.training import registry

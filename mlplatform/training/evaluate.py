@@ -69,10 +69,14 @@ class Thresholds:
         """MLflow thresholds; the comparison rules apply only when there is a champion."""
         change = self.min_improvement if with_champion and self.min_improvement else None
         relative = 0.0 if with_champion and change is None else None  # "not worse"
-        return {METRIC: MetricThreshold(
-            threshold=self.min_roc_auc, min_absolute_change=change,
-            min_relative_change=relative, greater_is_better=True,
-        )}
+        return {
+            METRIC: MetricThreshold(
+                threshold=self.min_roc_auc,
+                min_absolute_change=change,
+                min_relative_change=relative,
+                greater_is_better=True,
+            )
+        }
 
     def as_dict(self) -> dict:
         return {"min_roc_auc": self.min_roc_auc, "min_improvement": self.min_improvement}
@@ -97,8 +101,11 @@ class Decision:
 
 
 def decide(
-    challenger_version: int, challenger_auc: float, champion_version: int | None,
-    champion_auc: float | None, thresholds: Thresholds,
+    challenger_version: int,
+    challenger_auc: float,
+    champion_version: int | None,
+    champion_auc: float | None,
+    thresholds: Thresholds,
 ) -> Decision:
     """Promote when MLflow's validation of the challenger against the champion passes."""
     args = (challenger_version, challenger_auc, champion_version, champion_auc)
@@ -110,7 +117,8 @@ def decide(
             thresholds.metric_thresholds(with_champion),
             EvaluationResult(metrics={METRIC: challenger_auc}, artifacts={}),
             EvaluationResult(metrics={METRIC: champion_auc}, artifacts={})
-            if with_champion else None,
+            if with_champion
+            else None,
         )
     except ModelValidationFailedException as err:
         # one line per metric, one sentence per failed rule ("Metric roc_auc ... failed: ...")
@@ -118,12 +126,13 @@ def decide(
         reasons = [part.strip() for part in parts if part.strip()]
         return Decision(SKIP, *args, reasons)
     if with_champion:
-        why = (f"{METRIC} {challenger_auc:.4f} >= minimum {thresholds.min_roc_auc} and beats "
-               f"champion version {champion_version} ({champion_auc:.4f}) by "
-               f"{challenger_auc - champion_auc:+.4f}")
+        why = (
+            f"{METRIC} {challenger_auc:.4f} >= minimum {thresholds.min_roc_auc} and beats "
+            f"champion version {champion_version} ({champion_auc:.4f}) by "
+            f"{challenger_auc - champion_auc:+.4f}"
+        )
     else:
-        why = (f"no champion yet; {METRIC} {challenger_auc:.4f} >= minimum "
-               f"{thresholds.min_roc_auc}")
+        why = f"no champion yet; {METRIC} {challenger_auc:.4f} >= minimum {thresholds.min_roc_auc}"
     return Decision(PROMOTE, *args, [why])
 
 
@@ -134,7 +143,8 @@ def record_on_version(client: MlflowClient, decision: Decision, run_id: str | No
         "evaluation.decision": decision.decision,
         "evaluation.roc_auc": f"{decision.challenger_roc_auc:.6f}",
         "evaluation.champion_version": str(decision.champion_version or ""),
-        "evaluation.champion_roc_auc": "" if decision.champion_roc_auc is None
+        "evaluation.champion_roc_auc": ""
+        if decision.champion_roc_auc is None
         else f"{decision.champion_roc_auc:.6f}",
         "evaluation.reasons": json.dumps(decision.reasons)[:5000],
     }

@@ -96,9 +96,7 @@ def features_for_scoring(
         recency = ((at - last).dt.total_microseconds() / 86_400e6).clip(lower_bound=0.0)
         frame = frame.with_columns(recency.alias(RECENCY))
     missing = [
-        DERIVED_FROM.get(f, f) if f == RECENCY else f
-        for f in features
-        if f not in frame.columns
+        DERIVED_FROM.get(f, f) if f == RECENCY else f for f in features if f not in frame.columns
     ]
     if missing:
         raise ValueError(f"gold rows lack the columns {missing} the model needs")

@@ -1,6 +1,5 @@
 """The training job (features -> train -> evaluate) and the promotion job."""
 
-
 import dagster as dg
 
 from mlplatform.settings import get_settings
@@ -60,9 +59,11 @@ def promote_champion(context: dg.OpExecutionContext, config: PromoteConfig) -> d
         move.champion,
         metadata={
             "champion_version": move.champion,
-            "replaced_version": move.replaced if move.replaced is not None
+            "replaced_version": move.replaced
+            if move.replaced is not None
             else dg.MetadataValue.null(),
-            "previous_champion": move.previous_champion if move.previous_champion is not None
+            "previous_champion": move.previous_champion
+            if move.previous_champion is not None
             else dg.MetadataValue.null(),
             "changed": move.changed,
         },

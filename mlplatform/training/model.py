@@ -72,8 +72,11 @@ class Hyperparameters:
 
     def params(self) -> dict[str, object]:
         """What MLflow records as params (only the settings the estimator uses)."""
-        common = {"model_type": self.model_type, "max_iter": self.iterations,
-                  "random_state": self.random_state}
+        common = {
+            "model_type": self.model_type,
+            "max_iter": self.iterations,
+            "random_state": self.random_state,
+        }
         if self.model_type == "logistic_regression":
             return common | {"C": self.c}
         return common | {"learning_rate": self.learning_rate, "max_leaf_nodes": self.max_leaf_nodes}
@@ -91,19 +94,28 @@ def build_estimator(hp: Hyperparameters) -> Pipeline:
         ValueError: unknown model type.
     """
     if hp.model_type == "logistic_regression":
-        return Pipeline([
-            ("impute", SimpleImputer(strategy="median")),
-            ("log1p", FunctionTransformer(np.log1p, feature_names_out="one-to-one")),
-            ("scale", StandardScaler()),
-            ("classifier", LogisticRegression(C=hp.c, max_iter=hp.iterations)),
-        ])
+        return Pipeline(
+            [
+                ("impute", SimpleImputer(strategy="median")),
+                ("log1p", FunctionTransformer(np.log1p, feature_names_out="one-to-one")),
+                ("scale", StandardScaler()),
+                ("classifier", LogisticRegression(C=hp.c, max_iter=hp.iterations)),
+            ]
+        )
     if hp.model_type == "hist_gradient_boosting":
-        return Pipeline([
-            ("classifier", HistGradientBoostingClassifier(
-                max_iter=hp.iterations, learning_rate=hp.learning_rate,
-                max_leaf_nodes=hp.max_leaf_nodes, random_state=hp.random_state,
-            )),
-        ])
+        return Pipeline(
+            [
+                (
+                    "classifier",
+                    HistGradientBoostingClassifier(
+                        max_iter=hp.iterations,
+                        learning_rate=hp.learning_rate,
+                        max_leaf_nodes=hp.max_leaf_nodes,
+                        random_state=hp.random_state,
+                    ),
+                ),
+            ]
+        )
     raise ValueError(f"unknown model_type {hp.model_type!r}; choose from {MODEL_TYPES}")
 
 
@@ -155,15 +167,22 @@ def train(data: ModelData, hp: Hyperparameters, features: list[str]) -> TrainedM
     metrics = classification_metrics(y_train, p_train, "train") | classification_metrics(
         y_test, p_test, "holdout"
     )
-    metrics |= {"train_customers": float(len(y_train)), "holdout_customers": float(len(y_test)),
-                "holdout_churn_rate": float(np.mean(y_test))}
+    metrics |= {
+        "train_customers": float(len(y_train)),
+        "holdout_customers": float(len(y_test)),
+        "holdout_churn_rate": float(np.mean(y_test)),
+    }
     return TrainedModel(pipeline, features, hp, metrics, x_test.head(5), p_test)
 
 
 def pip_requirements() -> list[str]:
     """The model's runtime requirements, pinned to what trained it (no slow inference)."""
-    return [f"mlflow=={mlflow.__version__}", f"scikit-learn=={sklearn.__version__}",
-            f"numpy=={np.__version__}", f"pandas=={pd.__version__}"]
+    return [
+        f"mlflow=={mlflow.__version__}",
+        f"scikit-learn=={sklearn.__version__}",
+        f"numpy=={np.__version__}",
+        f"pandas=={pd.__version__}",
+    ]
 
 
 def log_and_register(
@@ -204,7 +223,10 @@ def lineage_tags(data: ModelData, features: list[str], run_id: str | None) -> di
 
 
 def train_and_register(
-    settings: Settings, hp: Hyperparameters, as_of: str | None, run_id: str | None,
+    settings: Settings,
+    hp: Hyperparameters,
+    as_of: str | None,
+    run_id: str | None,
     tracking=mlflow,
 ) -> dict:
     """Train on the current gold and labels, log to the active MLflow run, register a version.
@@ -238,8 +260,14 @@ def train_and_register(
         )
     ensure_experiment(settings)
     as_of_text = data.as_of.isoformat()
-    tracking.log_params(hp.params() | {"as_of": as_of_text, "features": ",".join(features),
-                                       "holdout_fraction": HOLDOUT_FRACTION})
+    tracking.log_params(
+        hp.params()
+        | {
+            "as_of": as_of_text,
+            "features": ",".join(features),
+            "holdout_fraction": HOLDOUT_FRACTION,
+        }
+    )
     tracking.log_metrics(model.metrics)
     tracking.log_dict({"features": features, "as_of": as_of_text}, "feature_list.json")
     tags = lineage_tags(data, features, run_id)

@@ -89,8 +89,13 @@ def get_version(mlflow_client: MlflowClient, version: int, name: str = MODEL_NAM
 
 
 def _audit(
-    mlflow_client: MlflowClient, version: int, action: str, actor: str, reason: str,
-    extra: dict | None = None, name: str = MODEL_NAME,
+    mlflow_client: MlflowClient,
+    version: int,
+    action: str,
+    actor: str,
+    reason: str,
+    extra: dict | None = None,
+    name: str = MODEL_NAME,
 ) -> None:
     """Write `audit.<action>_by/_at/_reason` and append to the version's `audit.log`."""
     at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -157,9 +162,9 @@ def rollback(
         )
     before = get_version(mlflow_client, target, name).tags.get(REPLACED_TAG) or ""
     earlier = int(before) if before.isdigit() else None
-    if earlier is not None and (earlier == current or earlier not in version_numbers(
-        mlflow_client, name
-    )):
+    if earlier is not None and (
+        earlier == current or earlier not in version_numbers(mlflow_client, name)
+    ):
         earlier = None
     mlflow_client.set_registered_model_alias(name, CHAMPION, str(target))
     if earlier is None:

@@ -1,6 +1,5 @@
 """The conditional task: launch `promote_model` only when the evaluation decided `promote`."""
 
-
 import dagster as dg
 from dagster import DagsterEventType
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
@@ -60,8 +59,7 @@ def promote_model_sensor(context: dg.SensorEvaluationContext, asset_event: dg.Ev
     if decision != PROMOTE:
         reasons = "; ".join(metadata.get("reasons") or []) or "no reason recorded"
         return dg.SkipReason(
-            f"evaluation of version {version} decided {decision!r} "
-            f"(champion {champion}): {reasons}"
+            f"evaluation of version {version} decided {decision!r} (champion {champion}): {reasons}"
         )
     problems = blocking_problems(context.instance, asset_event.run_id, version)
     if problems:
@@ -70,12 +68,16 @@ def promote_model_sensor(context: dg.SensorEvaluationContext, asset_event: dg.Ev
     return dg.RunRequest(
         run_key=f"promote-v{version}-{asset_event.run_id}",
         run_config=dg.RunConfig(
-            ops={"promote_champion": PromoteConfig(
-                version=version,
-                reason=f"evaluation decided promote {over}",
-                evaluation_run_id=asset_event.run_id,
-            )}
+            ops={
+                "promote_champion": PromoteConfig(
+                    version=version,
+                    reason=f"evaluation decided promote {over}",
+                    evaluation_run_id=asset_event.run_id,
+                )
+            }
         ),
-        tags={"mlplatform/model_version": str(version),
-              "mlplatform/evaluation_run_id": asset_event.run_id},
+        tags={
+            "mlplatform/model_version": str(version),
+            "mlplatform/evaluation_run_id": asset_event.run_id,
+        },
     )

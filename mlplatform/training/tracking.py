@@ -76,8 +76,9 @@ def git_commit() -> str:
 
 
 def _optional(kind, description: str) -> dg.Field:
-    return dg.Field(dg.Noneable(kind), default_value=None, is_required=False,
-                    description=description)
+    return dg.Field(
+        dg.Noneable(kind), default_value=None, is_required=False, description=description
+    )
 
 
 # dagster-mlflow's CONFIG_SCHEMA (importing it would import MLflow whenever the code location
@@ -113,7 +114,9 @@ def mlflow_tracking(context: dg.InitResourceContext):
     config["extra_tags"] = {"mlplatform.env": settings.env, **(config.get("extra_tags") or {})}
     ensure_experiment(settings, config["experiment_name"])
     shim = SimpleNamespace(
-        log=context.log, dagster_run=context.dagster_run, run_id=context.run_id,
+        log=context.log,
+        dagster_run=context.dagster_run,
+        run_id=context.run_id,
         resource_config=config,
     )
     with warnings.catch_warnings():

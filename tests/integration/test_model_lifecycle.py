@@ -35,8 +35,11 @@ WORSE = ["total_events"]
 
 
 def cli_env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("MLFLOW_TRACKING_URI", "MLPLATFORM_ENV", "MLPLATFORM_ENGINE")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("MLFLOW_TRACKING_URI", "MLPLATFORM_ENV", "MLPLATFORM_ENGINE")
+    }
     dagster_home = home / "dagster"
     dagster_home.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(REPO / "dagster.yaml", dagster_home / "dagster.yaml")
@@ -44,8 +47,14 @@ def cli_env(home: Path) -> dict[str, str]:
 
 
 def run(args: list[str], env: dict, cwd: Path, check: bool = True):
-    done = subprocess.run([str(BIN / args[0]), *args[1:]], env=env, cwd=cwd, capture_output=True,
-                          text=True, timeout=600)
+    done = subprocess.run(
+        [str(BIN / args[0]), *args[1:]],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if check and done.returncode != 0:
         raise AssertionError(f"{args} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
     return done
@@ -54,8 +63,21 @@ def run(args: list[str], env: dict, cwd: Path, check: bool = True):
 def train_via_cli(home: Path, env: dict, features: list[str]) -> None:
     config = home / "train.json"
     config.write_text(json.dumps({"ops": {"ml__churn_model": {"config": {"features": features}}}}))
-    run(["dagster", "job", "execute", "-m", "mlplatform.definitions", "-j", "ml_training_job",
-         "-c", str(config)], env, home)
+    run(
+        [
+            "dagster",
+            "job",
+            "execute",
+            "-m",
+            "mlplatform.definitions",
+            "-j",
+            "ml_training_job",
+            "-c",
+            str(config),
+        ],
+        env,
+        home,
+    )
 
 
 def latest_metadata(instance: dg.DagsterInstance, key: list[str]) -> dict:
@@ -65,8 +87,10 @@ def latest_metadata(instance: dg.DagsterInstance, key: list[str]) -> dict:
 
 def registry_state(client) -> dict:
     model = client.get_registered_model(registry.MODEL_NAME)
-    return {"versions": registry.version_numbers(client),
-            "aliases": {a: int(v) for a, v in model.aliases.items()}}
+    return {
+        "versions": registry.version_numbers(client),
+        "aliases": {a: int(v) for a, v in model.aliases.items()},
+    }
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +98,11 @@ def cycle(tmp_path_factory):
     """Train three times, evaluating the sensor after each run; record what happened."""
     home = tmp_path_factory.mktemp("lifecycle")
     env = cli_env(home)
-    run(["mlplatform", "demo-data", "--customers", "3000", "--events", "90000", "--files", "3"],
-        env, home)
+    run(
+        ["mlplatform", "demo-data", "--customers", "3000", "--events", "90000", "--files", "3"],
+        env,
+        home,
+    )
     from mlplatform.definitions import defs
     from mlplatform.training.sensors import promote_model_sensor
 
@@ -97,10 +124,14 @@ def cycle(tmp_path_factory):
                 run_config=request.run_config, instance=instance, tags=request.tags
             )
             assert promoted.success
-        steps.append({
-            "evaluation": evaluation, "tick": tick, "registry": registry_state(client),
-            "model": latest_metadata(instance, ["ml", "churn_model"]),
-        })
+        steps.append(
+            {
+                "evaluation": evaluation,
+                "tick": tick,
+                "registry": registry_state(client),
+                "model": latest_metadata(instance, ["ml", "churn_model"]),
+            }
+        )
     yield {"home": home, "env": env, "client": client, "steps": steps}
     mp.undo()
     instance.dispose()
@@ -119,8 +150,11 @@ def test_first_model_becomes_champion(cycle):
 def test_worse_model_is_skipped_and_not_promoted(cycle):
     second = cycle["steps"][1]
     evaluation = second["evaluation"]
-    assert (evaluation["decision"], evaluation["challenger_version"],
-            evaluation["champion_version"]) == ("skip", 2, 1)
+    assert (
+        evaluation["decision"],
+        evaluation["challenger_version"],
+        evaluation["champion_version"],
+    ) == ("skip", 2, 1)
     assert evaluation["challenger_roc_auc"] < evaluation["champion_roc_auc"]
     assert second["tick"].run_requests == []
     assert second["tick"].skip_message.startswith("evaluation of version 2 decided 'skip'")
@@ -132,8 +166,11 @@ def test_worse_model_is_skipped_and_not_promoted(cycle):
 def test_better_model_is_promoted_and_previous_champion_kept(cycle):
     third = cycle["steps"][2]
     evaluation = third["evaluation"]
-    assert (evaluation["decision"], evaluation["challenger_version"],
-            evaluation["champion_version"]) == ("promote", 3, 1)
+    assert (
+        evaluation["decision"],
+        evaluation["challenger_version"],
+        evaluation["champion_version"],
+    ) == ("promote", 3, 1)
     assert evaluation["improvement"] >= 0.005
     assert third["registry"]["aliases"] == {"champion": 3, "challenger": 3, "previous_champion": 1}
     v3 = cycle["client"].get_model_version(registry.MODEL_NAME, "3").tags
@@ -143,8 +180,10 @@ def test_better_model_is_promoted_and_previous_champion_kept(cycle):
         "evaluation decided promote over champion 1 (evaluation run "
         f"{request.tags['mlplatform/evaluation_run_id']})"
     )
-    assert cycle["client"].get_model_version(registry.MODEL_NAME, "1").tags[
-        "audit.demoted_by"] == v3["audit.promoted_by"]
+    assert (
+        cycle["client"].get_model_version(registry.MODEL_NAME, "1").tags["audit.demoted_by"]
+        == v3["audit.promoted_by"]
+    )
 
 
 def test_version_tags_lead_to_the_exact_data(cycle):
@@ -153,8 +192,9 @@ def test_version_tags_lead_to_the_exact_data(cycle):
     assert tags["dagster_run_id"] and tags["git_commit"] and tags["as_of"] == model["as_of"]
     gold_version = int(tags["delta_version.gold/customer_ml_features"])
     assert gold_version == model["delta_versions"]["gold/customer_ml_features"]
-    gold = pl.read_delta(str(cycle["home"] / "lakehouse/gold/customer_ml_features"),
-                         version=gold_version)
+    gold = pl.read_delta(
+        str(cycle["home"] / "lakehouse/gold/customer_ml_features"), version=gold_version
+    )
     assert gold.height == model["gold_customers"]
     assert gold["last_event_at"].max().isoformat() == tags["as_of"]
 
@@ -177,8 +217,11 @@ def test_cli_promote_unknown_version_and_rollback(cycle):
 
 def test_fresh_home_whole_graph_succeeds_without_a_model(tmp_path):
     env = cli_env(tmp_path)
-    done = run(["dagster", "asset", "materialize", "-m", "mlplatform.definitions", "--select",
-                "*"], env, tmp_path)
+    done = run(
+        ["dagster", "asset", "materialize", "-m", "mlplatform.definitions", "--select", "*"],
+        env,
+        tmp_path,
+    )
     output = done.stdout + done.stderr
     assert "ml/churn_model not materialized: no labelled customers" in output
     assert 'Skipped execution of step "ml__churn_model_evaluation"' in output
@@ -210,8 +253,9 @@ def test_model_auc_is_within_003_of_the_generators_ceiling(features_home):
     hp = Hyperparameters.from_config({})  # the production defaults
     model = train(data, hp, list(hp.features))
     holdout = data.split(True)
-    ceiling = roc_auc(holdout["churned"].to_numpy(),
-                      truth_propensity(settings, holdout["customer_id"]))
+    ceiling = roc_auc(
+        holdout["churned"].to_numpy(), truth_propensity(settings, holdout["customer_id"])
+    )
     auc = model.metrics["holdout_roc_auc"]
     print(f"holdout ROC AUC {auc:.4f}, ceiling {ceiling:.4f}, gap {ceiling - auc:.4f}")
     assert ceiling - auc <= 0.03
@@ -229,8 +273,10 @@ def test_failed_blocking_check_stops_evaluation_and_promotion(features_home, mon
     assert not result.success
     failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
     assert [e.check_name for e in failed] == ["roc_auc_above_floor"]
-    assert instance.get_latest_materialization_event(
-        dg.AssetKey(["ml", "churn_model_evaluation"])) is None
+    assert (
+        instance.get_latest_materialization_event(dg.AssetKey(["ml", "churn_model_evaluation"]))
+        is None
+    )
     tick = promote_model_sensor.evaluate_tick(
         dg.build_sensor_context(instance=instance, definitions=defs)
     )

@@ -86,6 +86,8 @@ def test_the_three_parse_paths_give_the_same_row(tmp_path):
     path = tmp_path / "f.json"
     path.write_text("\n".join([canonical, reordered, exact]))
     out = parse_files([str(path)], FIELDS, "none").frame.drop("_source_file", "_rescued_data")
-    assert out.to_dicts() == [
-        {"customer_id": "7", "event_type": "buy", "amount": "0.50", "event_timestamp": None}
-    ] * 3
+    assert (
+        out.to_dicts()
+        == [{"customer_id": "7", "event_type": "buy", "amount": "0.50", "event_timestamp": None}]
+        * 3
+    )

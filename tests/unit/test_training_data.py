@@ -18,15 +18,24 @@ from mlplatform.training.data import (
 
 
 def test_latest_label_per_customer_wins_and_bad_rows_are_dropped():
-    raw = pl.DataFrame({
-        "customer_id": ["a", "a", "b", "c", None, "d"],
-        "churned": ["0", "1", " 1 ", "maybe", "1", None],
-        "label_timestamp": ["2026-01-01T00:00:00", "2026-02-01T00:00:00", "2026-01-01T00:00:00",
-                            "2026-01-01T00:00:00", "2026-01-01T00:00:00", "2026-01-01T00:00:00"],
-    })
+    raw = pl.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "c", None, "d"],
+            "churned": ["0", "1", " 1 ", "maybe", "1", None],
+            "label_timestamp": [
+                "2026-01-01T00:00:00",
+                "2026-02-01T00:00:00",
+                "2026-01-01T00:00:00",
+                "2026-01-01T00:00:00",
+                "2026-01-01T00:00:00",
+                "2026-01-01T00:00:00",
+            ],
+        }
+    )
     out = latest_labels(raw).sort("customer_id")
     assert out.to_dicts() == [
-        {"customer_id": "a", "churned": 1}, {"customer_id": "b", "churned": 1}
+        {"customer_id": "a", "churned": 1},
+        {"customer_id": "b", "churned": 1},
     ]
 
 
@@ -45,19 +54,28 @@ def home(tmp_path, monkeypatch):
 
 def write_tables(settings, n: int, mode: str = "overwrite") -> None:
     ids = [str(100000 + i) for i in range(n)]
-    gold = pl.DataFrame({
-        "customer_id": ids,
-        "total_events": list(range(1, n + 1)),
-        "last_event_at": [datetime(2026, 10, 1 + i % 28) for i in range(n)],
-    })
-    labels = pl.DataFrame({
-        "customer_id": ids, "churned": [str(i % 2) for i in range(n)],
-        "label_timestamp": ["2026-12-01T00:00:00"] * n,
-    })
-    write_deltalake(str(settings.table_path("gold", "customer_ml_features")), gold.to_arrow(),
-                    mode=mode)
-    write_deltalake(str(settings.table_path("bronze", "raw_customer_labels")), labels.to_arrow(),
-                    mode="append" if mode == "append" else "overwrite")
+    gold = pl.DataFrame(
+        {
+            "customer_id": ids,
+            "total_events": list(range(1, n + 1)),
+            "last_event_at": [datetime(2026, 10, 1 + i % 28) for i in range(n)],
+        }
+    )
+    labels = pl.DataFrame(
+        {
+            "customer_id": ids,
+            "churned": [str(i % 2) for i in range(n)],
+            "label_timestamp": ["2026-12-01T00:00:00"] * n,
+        }
+    )
+    write_deltalake(
+        str(settings.table_path("gold", "customer_ml_features")), gold.to_arrow(), mode=mode
+    )
+    write_deltalake(
+        str(settings.table_path("bronze", "raw_customer_labels")),
+        labels.to_arrow(),
+        mode="append" if mode == "append" else "overwrite",
+    )
 
 
 def test_no_tables_means_no_data(home):
@@ -75,7 +93,8 @@ def test_reads_current_versions_and_can_reread_a_pinned_one(home):
     assert current.as_of == datetime(2026, 10, 28)
     assert current.counts["holdout_customers"] == int(current.frame["holdout"].sum()) > 0
     pinned = load_model_data(
-        home, as_of="2026-11-01T00:00:00",
+        home,
+        as_of="2026-11-01T00:00:00",
         versions={"gold/customer_ml_features": 0, "bronze/raw_customer_labels": 0},
     )
     assert pinned.counts["labelled_customers"] == 50

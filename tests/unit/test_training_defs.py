@@ -23,7 +23,9 @@ def test_blocking_model_checks():
     graph = defs.resolve_asset_graph()
     checks = {k.name: graph.get(k) for k in graph.asset_check_keys if k.asset_key == ML[0]}
     assert sorted(checks) == [
-        "no_nan_predictions", "roc_auc_above_floor", "signature_matches_gold_schema"
+        "no_nan_predictions",
+        "roc_auc_above_floor",
+        "signature_matches_gold_schema",
     ]
     assert all(spec.blocking for spec in checks.values())
 
@@ -35,8 +37,12 @@ def test_jobs_schedules_sensors():
     assert training.tags["dagster/retry_on_asset_or_op_failure"] == "false"
     assert training.tags["mlplatform/pipeline"] == "training"
     selected = {k.to_user_string() for k in training.asset_layer.selected_asset_keys}
-    assert {"gold/customer_ml_features", "bronze/raw_customer_labels", "ml/churn_model",
-            "ml/churn_model_evaluation"} <= selected
+    assert {
+        "gold/customer_ml_features",
+        "bronze/raw_customer_labels",
+        "ml/churn_model",
+        "ml/churn_model_evaluation",
+    } <= selected
     assert repo.get_job("promote_model").tags["dagster/max_retries"] == "2"
     schedule = repo.get_schedule_def("ml_training_daily")
     assert (schedule.job_name, schedule.cron_schedule) == ("ml_training_job", "0 3 * * *")

@@ -27,10 +27,12 @@ def gold_rows(**overrides) -> pl.DataFrame:
 
 
 def test_recency_is_days_before_as_of_and_never_negative():
-    frame = pl.concat([
-        gold_rows(),
-        gold_rows(customer_id="c2", last_event_at=datetime(2026, 11, 3)),
-    ])
+    frame = pl.concat(
+        [
+            gold_rows(),
+            gold_rows(customer_id="c2", last_event_at=datetime(2026, 11, 3)),
+        ]
+    )
     out = features_for_scoring(frame, AS_OF)
     assert list(out.columns) == FEATURES
     assert out[RECENCY].tolist() == [1.5, 0.0]

@@ -31,16 +31,22 @@ def synthetic(n: int = 800, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
     risk = rng.normal(size=n)
     churned = (rng.random(n) < 1 / (1 + np.exp(-2 * risk))).astype(int)
     events = rng.poisson(np.exp(2.5 - 0.5 * risk)) + 1
-    gold = pl.DataFrame({
-        "customer_id": [str(100000 + i) for i in range(n)],
-        **{name: rng.random(n) for name in GOLD_NUMERIC_FEATURES},
-        "total_events": events, "event_count": events,
-        "last_event_at": [END - timedelta(days=float(d)) for d in np.exp(1.5 + 0.8 * risk)],
-    })
-    labels = pl.DataFrame({
-        "customer_id": gold["customer_id"], "churned": [str(c) for c in churned],
-        "label_timestamp": ["2026-12-01T00:00:00"] * n,
-    })
+    gold = pl.DataFrame(
+        {
+            "customer_id": [str(100000 + i) for i in range(n)],
+            **{name: rng.random(n) for name in GOLD_NUMERIC_FEATURES},
+            "total_events": events,
+            "event_count": events,
+            "last_event_at": [END - timedelta(days=float(d)) for d in np.exp(1.5 + 0.8 * risk)],
+        }
+    )
+    labels = pl.DataFrame(
+        {
+            "customer_id": gold["customer_id"],
+            "churned": [str(c) for c in churned],
+            "label_timestamp": ["2026-12-01T00:00:00"] * n,
+        }
+    )
     return gold, labels
 
 
@@ -58,8 +64,12 @@ def home(tmp_path, monkeypatch):
 def test_hyperparameters_from_config_validate_and_record_what_is_used():
     hp = Hyperparameters.from_config({"features": ["recency_days"], "c": 0.5, "as_of": None})
     assert hp.features == ("recency_days",)
-    assert hp.params() == {"model_type": "logistic_regression", "max_iter": 1000,
-                           "random_state": 0, "C": 0.5}
+    assert hp.params() == {
+        "model_type": "logistic_regression",
+        "max_iter": 1000,
+        "random_state": 0,
+        "C": 0.5,
+    }
     hgb = Hyperparameters.from_config({"model_type": "hist_gradient_boosting"})
     assert hgb.params()["max_iter"] == 200 and "C" not in hgb.params()
     assert hgb.features == tuple(FEATURES)
@@ -122,7 +132,9 @@ def test_train_and_register_logs_a_loadable_versioned_model(home):
     assert experiment.artifact_location == f"{home.artifact_location}/dev"
     info = mlflow.models.get_model_info(f"models:/{registry.MODEL_NAME}/1")
     assert [(c.name, c.type.name) for c in info.signature.inputs.inputs] == [
-        ("total_events", "double"), ("recency_days", "double")]
+        ("total_events", "double"),
+        ("recency_days", "double"),
+    ]
     model = mlflow.pyfunc.load_model(f"models:/{registry.MODEL_NAME}@challenger")
     data = load_model_data(home)
     x, _ = data.xy(holdout=True)  # every feature column: the model picks the ones it uses

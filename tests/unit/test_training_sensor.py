@@ -10,29 +10,38 @@ from mlplatform.training.sensors import MODEL_CHECKS, promote_model_sensor
 DEFS = dg.Definitions(jobs=[promote_model_job], sensors=[promote_model_sensor])
 
 
-def stub_assets(decision: str, version: int, champion: int | None, failing_check: str | None,
-                checked_version: int | None = None):
+def stub_assets(
+    decision: str,
+    version: int,
+    champion: int | None,
+    failing_check: str | None,
+    checked_version: int | None = None,
+):
     """Stand-ins for the model asset (with its checks) and the evaluation, same keys."""
 
-    @dg.asset(key=MODEL_KEY, check_specs=[dg.AssetCheckSpec(c, asset=MODEL_KEY)
-                                          for c in MODEL_CHECKS])
+    @dg.asset(
+        key=MODEL_KEY, check_specs=[dg.AssetCheckSpec(c, asset=MODEL_KEY) for c in MODEL_CHECKS]
+    )
     def model():
         yield dg.MaterializeResult(metadata={"model_version": version})
         for name in MODEL_CHECKS:
             yield dg.AssetCheckResult(
-                check_name=name, passed=name != failing_check,
+                check_name=name,
+                passed=name != failing_check,
                 severity=dg.AssetCheckSeverity.ERROR,
                 metadata={"model_version": checked_version or version},
             )
 
     @dg.asset(key=EVALUATION_KEY, deps=[MODEL_KEY])
     def evaluation():
-        return dg.MaterializeResult(metadata={
-            "decision": decision,
-            "challenger_version": version,
-            "champion_version": champion if champion is not None else dg.MetadataValue.null(),
-            "reasons": dg.MetadataValue.json(["because"]),
-        })
+        return dg.MaterializeResult(
+            metadata={
+                "decision": decision,
+                "challenger_version": version,
+                "champion_version": champion if champion is not None else dg.MetadataValue.null(),
+                "reasons": dg.MetadataValue.json(["because"]),
+            }
+        )
 
     return [model, evaluation]
 
@@ -60,8 +69,11 @@ def test_promote_decision_requests_the_job_with_the_version(instance):
     [request] = result.run_requests
     assert request.run_key == f"promote-v3-{run_id}"
     config = request.run_config["ops"]["promote_champion"]["config"]
-    assert config == {"version": 3, "reason": "evaluation decided promote over champion 2",
-                      "evaluation_run_id": run_id}
+    assert config == {
+        "version": 3,
+        "reason": "evaluation decided promote over champion 2",
+        "evaluation_run_id": run_id,
+    }
     assert request.tags["mlplatform/model_version"] == "3"
     # the same evaluation is not acted on twice
     again = tick(instance, cursor=result.cursor)
@@ -80,9 +92,7 @@ def test_skip_decision_skips_with_the_reasons(instance):
     materialize(instance, "skip", 4, 3, None)
     result = tick(instance)
     assert result.run_requests == []
-    assert result.skip_message == (
-        "evaluation of version 4 decided 'skip' (champion 3): because"
-    )
+    assert result.skip_message == ("evaluation of version 4 decided 'skip' (champion 3): because")
 
 
 def test_a_failed_model_check_blocks_promotion(instance):
