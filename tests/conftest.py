@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 
@@ -14,6 +16,10 @@ def home(tmp_path, monkeypatch):
     monkeypatch.delenv("MLPLATFORM_ENGINE", raising=False)
     monkeypatch.delenv("MLPLATFORM_ENV", raising=False)
     monkeypatch.delenv("MLPLATFORM_FAILPOINT", raising=False)
+    # mlflow.set_tracking_uri() in an earlier test also exports MLFLOW_TRACKING_URI: undo both
+    if "mlflow" in sys.modules:
+        sys.modules["mlflow"].set_tracking_uri(None)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     return root
 
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
+import sys
 
 _SESSION = None
 
 
 def spark_config() -> dict[str, str]:
     """Session settings: the engine's SQL must mean the same as on polars (UTC, naive TIMESTAMP)."""
-    return {
-        "spark.master": os.environ.get("MLPLATFORM_SPARK_MASTER", "local[2]"),
+    master = os.environ.get("MLPLATFORM_SPARK_MASTER", "local[2]")
+    # local Python workers run this interpreter (with mlplatform and polars), not PATH's python
+    local = {"spark.pyspark.python": os.environ.get("PYSPARK_PYTHON", sys.executable)}
+    return (local if master.startswith("local") else {}) | {
+        "spark.master": master,
         "spark.app.name": "mlplatform",
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
