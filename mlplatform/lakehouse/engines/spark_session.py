@@ -11,9 +11,13 @@ _SESSION = None
 def spark_config() -> dict[str, str]:
     """Session settings: the engine's SQL must mean the same as on polars (UTC, naive TIMESTAMP)."""
     master = os.environ.get("MLPLATFORM_SPARK_MASTER", "local[2]")
-    # local Python workers run this interpreter (with mlplatform and polars), not PATH's python
-    local = {"spark.pyspark.python": os.environ.get("PYSPARK_PYTHON", sys.executable)}
-    return (local if master.startswith("local") else {}) | {
+    local = {}
+    if master.startswith("local"):
+        # local Python workers must run this interpreter (with mlplatform and polars), not PATH's
+        # python3: PySpark reads PYSPARK_PYTHON when it creates the context
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        local = {"spark.pyspark.python": os.environ["PYSPARK_PYTHON"]}
+    return local | {
         "spark.master": master,
         "spark.app.name": "mlplatform",
         "spark.ui.enabled": "false",
