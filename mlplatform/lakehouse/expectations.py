@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
 
-import pandera.polars as pa
 import polars as pl
 
 _RULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -115,8 +114,10 @@ def _mask_column(name: str) -> str:
     return f"__expect_{name}"
 
 
-def _pandera_schema(expectations: list[Expectation]) -> pa.DataFrameSchema:
+def _pandera_schema(expectations: list[Expectation]):
     """One pandera check per rule, reading the rule's precomputed null-safe mask."""
+    import pandera.polars as pa  # imported on use: it pulls in pandas and pyspark (about 1 s)
+
     checks = [
         pa.Check(
             lambda data, col=_mask_column(e.name): data.lazyframe.select(pl.col(col)),
@@ -198,6 +199,8 @@ def _empty_quarantine(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def _pandera_failed_checks(masks: pl.DataFrame, expectations: list[Expectation]) -> set[str]:
+    import pandera.polars as pa
+
     try:
         _pandera_schema(expectations).validate(masks, lazy=True)
     except pa.errors.SchemaErrors as err:

@@ -8,7 +8,6 @@ to scikit-learn's `roc_auc_score`, `accuracy_score`, `precision_score`, `recall_
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import rankdata
 
 DECISION_THRESHOLD = 0.5
 """A prediction (probability of churn) at or above this is the predicted label 1."""
@@ -22,6 +21,8 @@ def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
     negatives = labels.size - positives
     if not positives or not negatives:
         return None
+    from scipy.stats import rankdata  # imported on use (slow to import)
+
     ranks = rankdata(scores)
     return float(
         (ranks[labels == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives)
