@@ -58,31 +58,21 @@ def env_for(home: Path) -> dict:
     return env
 
 
+def demo_data(env: dict, *args: str) -> None:
+    cmd = [str(BIN / "mlplatform"), "demo-data", *args]
+    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def bench(events: int, workdir: Path, peers: list[str]) -> list[tuple]:
     home = workdir / f"events-{events}"
     env = env_for(home)
+    customers = str(events // 50)
     if not (home / "landing").exists():
-        subprocess.run(
-            [
-                str(BIN / "mlplatform"),
-                "demo-data",
-                "--customers",
-                str(events // 50),
-                "--events",
-                str(events),
-                "--files",
-                "20",
-            ],
-            env=env,
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        demo_data(env, "--customers", customers, "--events", str(events), "--files", "20")
     for sub in ("lakehouse", "dagster/storage", "dagster/history"):
         shutil.rmtree(home / sub, ignore_errors=True)
     extra = home / "landing" / "customer_events" / "events-s99-00000.json"
     extra.unlink(missing_ok=True)
-    select = "*gold/customer_ml_features"
     mat = [
         str(BIN / "dagster"),
         "asset",
@@ -90,27 +80,20 @@ def bench(events: int, workdir: Path, peers: list[str]) -> list[tuple]:
         "-m",
         "mlplatform.definitions",
         "--select",
-        select,
+        "*gold/customer_ml_features",
     ]
     rows = [("mlplatform", *timed(mat, env))]
-    subprocess.run(
-        [
-            str(BIN / "mlplatform"),
-            "demo-data",
-            "--customers",
-            str(events // 50),
-            "--events",
-            str(events // 100),
-            "--files",
-            "1",
-            "--seed",
-            "99",
-            "--no-labels",
-        ],
-        env=env,
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    demo_data(
+        env,
+        "--customers",
+        customers,
+        "--events",
+        str(events // 100),
+        "--files",
+        "1",
+        "--seed",
+        "99",
+        "--no-labels",
     )
     rows.append(("mlplatform +1% (incremental)", *timed(mat, env)))
     extra.unlink()

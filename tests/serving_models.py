@@ -14,19 +14,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-FEATURES = [
-    "total_events",
-    "avg_amount",
-    "event_count",
-    "total_spend",
-    "purchase_count",
-    "share_page_view",
-    "share_login",
-    "share_add_to_cart",
-    "share_purchase",
-    "share_support_ticket",
-    "recency_days",
-]
 MODEL_NAME = "churn_predictor"
 PYFUNC_CODE = Path(__file__).resolve().parents[1] / "mlplatform" / "training" / "churn_pyfunc.py"
 
