@@ -290,12 +290,31 @@ class TableRunner:
 
     # ---- live tables and quarantine replay -----------------------------------------------
     def _run_live(self, opts: RunOptions) -> TableRun:
-        batch_id = self.main.committed_batch() + 1
+        """Recompute a live table, unless none of its inputs changed since its last update (as a
+        DLT materialized view); a table without inputs is always recomputed."""
+        done = self.main.committed_batch()
+        if self.defn.upstream and not opts.full_refresh and self.main.exists():
+            current = {i.key: self.store_for(i.key).version() for i in self.defn.upstream}
+            last = self.ledger.read().filter(pl.col("batch_id") == done)
+            if {r["source"]: r["end_version"] for r in last.iter_rows(named=True)} == current:
+                run = TableRun(
+                    batch_id=done,
+                    mode="overwrite",
+                    nothing_new=True,
+                    upstream_versions=current,
+                    version=self.main.version(),
+                )
+                run.quarantine_version = self.quarantine.version() if self.quarantine else None
+                return run
+        batch_id = done + 1
         evaluation, counts, versions = self._prepare([], opts)
         run = TableRun(
             batch_id=batch_id, mode="overwrite", counts=counts, upstream_versions=versions
         )
         self._commit(run, evaluation, self.targets, batch_id, "overwrite", opts)
+        # what this update read; a crash before this line only costs a recomputation next time
+        rows = [{"source": key, "end_version": v} for key, v in versions.items()]
+        self.ledger.record(rows, batch_id, "overwrite")
         return run
 
     def _replay(self, last: int, opts: RunOptions) -> TableRun:

@@ -18,6 +18,7 @@ from mlplatform.lakehouse.table import (
     read_stream,
     table,
 )
+from mlplatform.lakehouse.table import read as read_table
 from mlplatform.settings import get_settings
 
 FIELDS = ["customer_id", "amount"]
@@ -203,3 +204,26 @@ def test_kill_between_quarantine_and_table_commits_completes_only_the_table(home
     assert len(read(home, "silver/clean")) == 3
     # the quarantine is not written twice
     assert read(home, "silver/clean_quarantine").get_column("customer_id").to_list() == ["bad"]
+
+
+@table(layer="gold", name="counts", inputs=[read_table("bronze/raw")])
+def counts(raw):
+    return raw.group_by("customer_id").len()
+
+
+def test_live_table_recomputes_only_when_an_input_changed(home):
+    write_file(home, "a.json", rows(3))
+    settings = get_settings()
+    TableRunner(raw, settings).run()
+    first = TableRunner(counts, settings).run()
+    assert (first.batch_id, first.written_rows, first.nothing_new) == (1, 3, False)
+    again = TableRunner(counts, settings).run()
+    assert again.nothing_new and again.batch_id == 1
+    assert again.upstream_versions == {"bronze/raw": 0}
+    forced = TableRunner(counts, settings).run(RunOptions(full_refresh=True))
+    assert (forced.batch_id, forced.nothing_new) == (2, False)
+    write_file(home, "b.json", rows(2, start=10))
+    TableRunner(raw, settings).run()
+    changed = TableRunner(counts, settings).run()
+    assert (changed.batch_id, changed.written_rows) == (3, 5)
+    assert len(read(home, "gold/counts")) == 5
