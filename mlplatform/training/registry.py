@@ -19,6 +19,7 @@ from mlflow.exceptions import MlflowException
 
 from mlplatform.settings import Settings, get_settings
 from mlplatform.training.names import CHALLENGER, CHAMPION, MODEL_NAME, PREVIOUS_CHAMPION
+from mlplatform.training.store import ensure_embedded_store
 
 __all__ = ["CHALLENGER", "CHAMPION", "MODEL_NAME", "PREVIOUS_CHAMPION", "RegistryError"]
 
@@ -45,7 +46,9 @@ class AliasMove:
 
 def client(settings: Settings | None = None) -> MlflowClient:
     """A client on the settings' tracking store (the registry lives there too)."""
-    uri = (settings or get_settings()).tracking_uri
+    settings = settings or get_settings()
+    ensure_embedded_store(settings)
+    uri = settings.tracking_uri
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 

@@ -18,6 +18,7 @@ from types import SimpleNamespace
 import dagster as dg
 
 from mlplatform.settings import Settings, get_settings
+from mlplatform.training.store import ensure_embedded_store
 
 _REPO = Path(__file__).resolve().parents[2]
 
@@ -38,6 +39,7 @@ def use_tracking_store(settings: Settings) -> None:
     """Point this process's MLflow (tracking and registry) at the settings' store."""
     import mlflow
 
+    ensure_embedded_store(settings)
     mlflow.set_tracking_uri(settings.tracking_uri)
     mlflow.set_registry_uri(settings.tracking_uri)
 

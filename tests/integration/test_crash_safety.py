@@ -59,11 +59,14 @@ def test_killed_at_a_point_then_rerun(tmp_path, point):
     assert_exact(home)
 
 
+PIPELINE = "*gold/customer_ml_features"
+
+
 def test_killed_at_random_moments_then_rerun(tmp_path):
     home = tmp_path / "home"
     mlplatform(home, "demo-data", "--customers", "2000", "--events", "300000", "--files", "6")
     rng = random.Random(11)
-    args = materialize_args()
+    args = materialize_args(PIPELINE)  # the ingestion pipeline: bronze, silver, gold
     kills = 0
     for _ in range(3):
         proc = subprocess.Popen(
