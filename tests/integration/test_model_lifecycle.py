@@ -20,7 +20,7 @@ from dagster._core.instance.ref import InstanceRef
 
 from mlplatform.features.assets import table_assets
 from mlplatform.features.demo_data import generate
-from mlplatform.settings import get_settings
+from mlplatform.settings import Settings, get_settings
 from mlplatform.training import checks, registry
 from mlplatform.training.data import load_model_data, truth_propensity
 from mlplatform.training.evaluate import roc_auc
@@ -225,9 +225,7 @@ def test_fresh_home_whole_graph_succeeds_without_a_model(tmp_path):
     output = done.stdout + done.stderr
     assert "ml/churn_model not materialized: no labelled customers" in output
     assert 'Skipped execution of step "ml__churn_model_evaluation"' in output
-    client = registry.client(
-        type("S", (), {"tracking_uri": f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}"})()
-    )
+    client = registry.client(Settings(home=tmp_path, env="dev", engine="polars"))
     assert registry.version_numbers(client) == []
     assert not (tmp_path / "mlruns").exists()
 
