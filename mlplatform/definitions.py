@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import dagster as dg
-from dagster_pyspark import PySparkResource
 
 from mlplatform.features.assets import table_assets
 from mlplatform.features.sensors import build_file_arrival_sensor
+from mlplatform.lakehouse.engines.spark_resource import PySparkResource
 from mlplatform.lakehouse.engines.spark_session import spark_config
 from mlplatform.monitoring.assets import monitoring_assets
 from mlplatform.monitoring.checks import drift_checks

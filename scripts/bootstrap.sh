@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 
 python3.11 -m pip install -q uv==0.9.30
 uv venv -q --allow-existing -p python3.11 .venv
-uv pip install -q -p .venv/bin/python -e '.[dev]'
+uv pip install -q --compile-bytecode -p .venv/bin/python -e '.[dev]'

@@ -7,9 +7,7 @@ for instance). With no inference rows or no model yet both tables are created em
 
 import dagster as dg
 
-from mlplatform.monitoring import drift, profile
 from mlplatform.monitoring.config import GRANULARITIES, DriftRules, parse_granularities
-from mlplatform.monitoring.report import markdown_table, plot_breaches
 from mlplatform.monitoring.tables import (
     DRIFT_KEY,
     INFERENCE_KEY,
@@ -60,6 +58,8 @@ def churn_predictor_inference_profile_metrics(
     context: dg.AssetExecutionContext, config: MonitoringConfig
 ) -> dg.MaterializeResult:
     """Recompute the profile of the windows with new inference rows."""
+    from mlplatform.monitoring import profile  # numpy and the metrics: loaded when a run needs them
+
     settings = get_settings()
     summary = profile.update(
         settings, parse_granularities(config.granularities), config.full_refresh
@@ -84,6 +84,9 @@ def churn_predictor_inference_drift_metrics(
     context: dg.AssetExecutionContext, config: MonitoringConfig
 ) -> dg.MaterializeResult:
     """Recompute the drift of the windows with new inference rows; plot what drifted."""
+    from mlplatform.monitoring import drift  # numpy and the metrics: loaded when a run needs them
+    from mlplatform.monitoring.report import markdown_table, plot_breaches
+
     settings = get_settings()
     summary, computation = drift.update(
         settings, parse_granularities(config.granularities), config.full_refresh, log=context.log

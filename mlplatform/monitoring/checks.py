@@ -12,7 +12,6 @@ import polars as pl
 
 from mlplatform.monitoring.alerts import send_alert
 from mlplatform.monitoring.config import DriftRules, threshold_for
-from mlplatform.monitoring.report import markdown_table
 from mlplatform.monitoring.tables import BASELINE, CONSECUTIVE, DRIFT_KEY, drift_store
 from mlplatform.monitoring.thresholds import ERROR, breaches, describe
 from mlplatform.settings import get_settings
@@ -99,6 +98,8 @@ def build_drift_check(drift_type: str) -> dg.AssetChecksDefinition:
                 for g, w in found.select("granularity", "window_start").iter_rows()
             }
         )
+        from mlplatform.monitoring.report import markdown_table  # numpy: loaded on a breach
+
         description = (
             f"{len(columns)} column(s) drifted from {against} ({severity}): {describe(found)}"
         )

@@ -21,7 +21,6 @@ import polars as pl
 from deltalake import DeltaTable
 
 from mlplatform.lakehouse.delta import DeltaStore
-from mlplatform.serving.payloads import MISSING, PayloadError, to_columns
 from mlplatform.serving.tables import (
     ID_COLUMNS,
     INFERENCE_APP_ID,
@@ -69,6 +68,9 @@ class InferenceRun:
 
 def unpack(payload: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
     """One row per prediction of the successful requests in `payload` rows."""
+    # imported on use: the payload parser pulls in pandas, which the definitions do not need
+    from mlplatform.serving.payloads import MISSING, PayloadError, to_columns
+
     ok = payload.filter(pl.col("status_code") == 200)
     cols: dict[str, list] = {
         k: [] for k in INFERENCE_SCHEMA if k not in ("label", "label_timestamp")

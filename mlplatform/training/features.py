@@ -8,10 +8,13 @@ was trained with; the as-of time a version was trained with is recorded in its `
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import polars as pl
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 GOLD_NUMERIC_FEATURES = [
     "total_events",
@@ -57,7 +60,7 @@ def parse_as_of(value: str | datetime) -> datetime:
     """An as-of time from ISO-8601 text or a datetime, as a naive UTC datetime."""
     parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
     if parsed.tzinfo is not None:
-        parsed = pd.Timestamp(parsed).tz_convert("UTC").tz_localize(None).to_pydatetime()
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
     return parsed
 
 
@@ -85,7 +88,7 @@ def features_for_scoring(
     Raises:
         ValueError: a needed column is missing.
     """
-    frame = pl.from_pandas(df) if isinstance(df, pd.DataFrame) else df
+    frame = df if isinstance(df, pl.DataFrame) else pl.from_pandas(df)
     needs_recency = RECENCY in features
     if needs_recency and "last_event_at" in frame.columns:
         last = pl.col("last_event_at")

@@ -125,7 +125,7 @@ def test_secret_reference_shape_in_values(rendering):
             "Dockerfile: CMD must run `dagster api grpc`",
         ),
         (
-            ("uv pip install --system --no-cache .", "true"),
+            ("uv pip install --system --no-cache --compile-bytecode .", "true"),
             "Dockerfile: no RUN step installs the project (pip/uv install .)",
         ),
     ],
