@@ -118,9 +118,13 @@ def _pandera_schema(expectations: list[Expectation]):
     """One pandera check per rule, reading the rule's precomputed null-safe mask."""
     import pandera.polars as pa  # imported on use: it pulls in pandas and pyspark (about 1 s)
 
+    # a rule passes when its whole mask holds: pandera decides pass/fail per rule, the masks
+    # give the counts and samples (row-level failure cases would cost a Python row per failure)
     checks = [
         pa.Check(
-            lambda data, col=_mask_column(e.name): data.lazyframe.select(pl.col(col)),
+            lambda data, col=_mask_column(e.name): bool(
+                data.lazyframe.select(pl.col(col).all()).collect().item()
+            ),
             name=e.name,
             error=f"{e.name}: {e.predicate}",
             ignore_na=False,

@@ -12,6 +12,7 @@ import signal
 
 POINTS = (
     "after_ledger_record",  # the batch is recorded, nothing written yet
+    "between_files_and_commit",  # a target's data files are written, not yet committed
     "between_commits",  # the quarantine committed, the table not yet
     "after_all_commits",  # every target committed, the run not yet reported
 )

@@ -51,28 +51,32 @@ def _fast_line_regex(fields: list[str]) -> str:
 
 
 def _canonical_regex(fields: list[str]) -> str:
-    def value(i: int) -> str:
-        return rf'(?:"(?P<s{i}>[^"\\]*)"|(?P<o{i}>{_NUMBER}|null|true|false))'
-
-    pairs = r"\s*,\s*".join(rf'"{re.escape(f)}"\s*:\s*{value(i)}' for i, f in enumerate(fields))
+    """Every field in the declared order with a plain scalar: one group per field holds the
+    value's JSON token (a string with its quotes, a number's text, null, true or false)."""
+    value = rf'"[^"\\]*"|{_NUMBER}|null|true|false'
+    pairs = r"\s*,\s*".join(
+        rf'"{re.escape(f)}"\s*:\s*(?P<f{i}>{value})' for i, f in enumerate(fields)
+    )
     return rf"^\s*\{{\s*{pairs}\s*\}}\s*$"
 
 
 def _canonical_fields(fields: list[str]) -> list[pl.Expr]:
-    groups = pl.col("_groups")
     out = []
     for i, name in enumerate(fields):
-        other = groups.struct.field(f"o{i}")
+        token = pl.col("_groups").struct.field(f"f{i}")
+        text = token.str.strip_prefix('"').str.strip_suffix('"')
         out.append(
-            pl.coalesce(groups.struct.field(f"s{i}"), pl.when(other != "null").then(other)).alias(
-                name
-            )
+            pl.when(token.str.starts_with('"'))
+            .then(text)
+            .when(token != "null")
+            .then(token)
+            .alias(name)
         )
     return out
 
 
-def _field_token(name: str) -> pl.Expr:
-    raw = pl.col("line").str.extract(rf'"{re.escape(name)}"\s*:\s*("[^"\\]*"|[^\s,}}]+)', 1)
+def _field_token(name: str, column: str = "line") -> pl.Expr:
+    raw = pl.col(column).str.extract(rf'"{re.escape(name)}"\s*:\s*("[^"\\]*"|[^\s,}}]+)', 1)
     return (
         pl.when(raw.str.starts_with('"'))
         .then(raw.str.strip_chars('"'))
@@ -162,6 +166,9 @@ def infer_fields(files: list[str], sample_lines: int = 10_000) -> list[str]:
 def parse_files(files: list[str], fields: list[str], mode: str = "rescue") -> ParsedLines:
     """Parse ``files`` into rows of string ``fields`` plus ``_rescued_data`` and ``_source_file``.
 
+    The canonical pass runs on polars' streaming engine (morsels on every core, file order kept);
+    the few other lines are parsed afterwards and written into their rows by position.
+
     Raises:
         NewColumnsError: in ``failOnNewColumns`` mode, when a line has a field not in ``fields``.
     """
@@ -171,59 +178,58 @@ def parse_files(files: list[str], fields: list[str], mode: str = "rescue") -> Pa
     if not files:
         return ParsedLines(pl.DataFrame(schema={c: pl.String for c in columns}))
     lines = pl.scan_lines(files, name="line", include_file_paths=SOURCE_FILE, glob=False)
-    lines = lines.with_columns(pl.col("line").str.strip_suffix("\r")).with_row_index("_line_no")
+    lines = lines.with_columns(pl.col("line").str.strip_suffix("\r"))
     lines = lines.with_columns(_groups=pl.col("line").str.extract_groups(_canonical_regex(fields)))
-    groups = pl.col("_groups")
-    first = groups.struct.field("s0").is_not_null() | groups.struct.field("o0").is_not_null()
-    lines = lines.with_columns(canonical=first).collect()
-    canonical = lines.filter(pl.col("canonical")).select(
-        "_line_no", SOURCE_FILE, *_canonical_fields(fields)
-    )
-    rest = lines.filter(~pl.col("canonical")).select("_line_no", SOURCE_FILE, "line")
+    canonical = pl.col("_groups").struct.field("f0").is_not_null()
+    frame = lines.select(
+        *_canonical_fields(fields),
+        pl.when(~canonical).then(pl.col("line")).alias("_rest"),
+        SOURCE_FILE,
+    ).collect(engine="streaming")
+    at = frame.select(pl.col("_rest").is_not_null().arg_true()).to_series()
+    rest = pl.DataFrame({"_line_no": at, "line": frame.get_column("_rest").gather(at)})
     rest = rest.with_columns(
         blank=pl.col("line").str.strip_chars() == "",
         fast=pl.col("line").str.contains(_fast_line_regex(fields)),
     )
-    blank = int(rest.get_column("blank").sum())
-    fast = pl.concat(
-        [
-            canonical,
-            rest.filter(pl.col("fast") & ~pl.col("blank")).select(
-                "_line_no", SOURCE_FILE, *[_field_token(f) for f in fields]
-            ),
-        ]
-    ).with_columns(pl.lit(None, pl.String).alias(RESCUED))
-    slow_lines = rest.filter(~pl.col("fast") & ~pl.col("blank"))
+    blank_rows = rest.filter(pl.col("blank")).get_column("_line_no")
+    fast = rest.filter(pl.col("fast") & ~pl.col("blank")).select(
+        "_line_no", *[_field_token(f) for f in fields]
+    )
     slow_rows, unknown_counts, malformed = [], {}, 0
-    for line_no, line, source in slow_lines.select("_line_no", "line", SOURCE_FILE).iter_rows():
+    slow_lines = rest.filter(~pl.col("fast") & ~pl.col("blank"))
+    for line_no, line in slow_lines.select("_line_no", "line").iter_rows():
         row, unknown = _exact_row(line, fields, mode)
         if row[RESCUED] is not None and not unknown:
             malformed += 1
         for key in unknown:
             unknown_counts[key] = unknown_counts.get(key, 0) + 1
-        slow_rows.append(row | {"_line_no": line_no, SOURCE_FILE: source})
+        slow_rows.append(row | {"_line_no": line_no})
     if unknown_counts and mode == "failOnNewColumns":
         raise new_columns_error(unknown_counts)
     new_columns = sorted(unknown_counts) if mode == "addNewColumns" else []
-    out_columns = ["_line_no", SOURCE_FILE, *fields, *new_columns, RESCUED]
-    schema = {c: pl.String for c in out_columns} | {"_line_no": pl.UInt32}
-    slow = (
-        pl.DataFrame(slow_rows, schema=schema, orient="row")
-        if slow_rows
-        else pl.DataFrame(schema=schema)
+    patch_columns = [*fields, *new_columns, RESCUED]
+    schema = {c: pl.String for c in patch_columns} | {"_line_no": at.dtype}
+    slow = pl.DataFrame(slow_rows or None, schema=schema, orient="row")
+    fast = fast.with_columns(pl.lit(None, pl.String).alias(c) for c in [*new_columns, RESCUED])
+    patch = pl.concat([fast.select(list(schema)), slow.select(list(schema))])
+    frame = frame.drop("_rest").with_columns(
+        pl.lit(None, pl.String).alias(c) for c in [*new_columns, RESCUED]
     )
-    fast = fast.with_columns([pl.lit(None, pl.String).alias(c) for c in new_columns])
-    frame = (
-        pl.concat([fast.select(out_columns), slow.select(out_columns)])
-        .sort("_line_no")
-        .select(*fields, *new_columns, RESCUED, SOURCE_FILE)
-    )
+    if patch.height:  # the other lines' values, written into their rows by position
+        where = patch.get_column("_line_no")
+        frame = frame.with_columns(
+            frame.get_column(c).scatter(where, patch.get_column(c)) for c in patch_columns
+        )
+    if blank_rows.len():
+        frame = frame.filter(pl.repeat(True, frame.height, eager=True).scatter(blank_rows, False))
+    frame = frame.select(*fields, *new_columns, RESCUED, SOURCE_FILE)
     return ParsedLines(
         frame=frame,
         rows=len(frame),
         rescued_rows=int(frame.get_column(RESCUED).is_not_null().sum()),
         malformed_rows=malformed,
-        blank_lines=blank,
+        blank_lines=blank_rows.len(),
         new_columns=new_columns,
         ignored_fields=unknown_counts if mode == "none" else {},
     )

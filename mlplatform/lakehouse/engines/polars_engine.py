@@ -69,8 +69,9 @@ class PolarsEngine:
         kept = _project(ev.kept, defn)
         q = ev.quarantined
         if source is not None and ROW_ID in q.columns:
-            q = q.select(ROW_ID, FAILED_EXPECTATIONS).join(source, on=ROW_ID, how="left")
-            q = q.select(*source.columns, FAILED_EXPECTATIONS)
+            # row ids are positions in the source (with_row_id): the source rows by position
+            rows = source.drop(ROW_ID).gather(q.get_column(ROW_ID))
+            q = rows.with_columns(q.get_column(FAILED_EXPECTATIONS))
         q = q.drop(ROW_ID, strict=False)
         return EngineEvaluation(kept, q, ev.results, len(kept), len(q), ev.dropped_records)
 
