@@ -46,6 +46,7 @@ def assert_exact(home):
     "point",
     [
         "after_ledger_record:bronze/raw_customer_events",
+        "between_files_and_commit:bronze/raw_customer_events",
         "between_commits:silver/cleaned_customer_events",
         "after_all_commits:silver/cleaned_customer_events",
     ],
@@ -73,14 +74,19 @@ def test_killed_at_random_moments_then_rerun(tmp_path):
             args,
             cwd=ROOT,
             env=env_for(home),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
             start_new_session=True,
         )
-        time.sleep(rng.uniform(5.0, 9.0))  # imports take about 5 s; then ingestion runs
+        for line in proc.stdout:  # the kill lands while the steps run, not during imports
+            if "STEP_START" in line:
+                break
+        time.sleep(rng.uniform(0.0, 1.0))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
+        proc.stdout.close()
         proc.wait()
     assert kills >= 1
     materialize(home)

@@ -91,3 +91,39 @@ def test_the_three_parse_paths_give_the_same_row(tmp_path):
         == [{"customer_id": "7", "event_type": "buy", "amount": "0.50", "event_timestamp": None}]
         * 3
     )
+
+
+def test_large_files_keep_file_and_line_order_on_every_path(tmp_path):
+    """Many files and morsels: canonical, per-field and exact lines, blanks, all in order."""
+    import json
+
+    from mlplatform.lakehouse.json_lines import _exact_row
+
+    files = []
+    for f in range(3):
+        lines = []
+        for i in range(40_000):
+            n = f * 100_000 + i
+            if i % 997 == 0:
+                lines.append("   ")
+            elif i % 101 == 0:  # keys out of order: the per-field path
+                lines.append(f'{{"amount": {n}.50, "customer_id": "{n}"}}')
+            elif i % 89 == 0:  # an escape: the exact path
+                lines.append(json.dumps({"customer_id": f'c"{n}', "event_type": "x"}))
+            else:
+                lines.append(
+                    f'{{"customer_id":"{n}","event_type":"login","amount":{n}.10,'
+                    f'"event_timestamp":"2026-01-01T00:00:00"}}'
+                )
+        path = tmp_path / f"part-{f}.json"
+        path.write_text("\n".join(lines) + "\n")
+        files.append((str(path), lines))
+    out = parse_files([p for p, _ in files], FIELDS)
+    expected = [
+        _exact_row(line, FIELDS, "rescue")[0] | {"_source_file": path}
+        for path, lines in files
+        for line in lines
+        if line.strip()
+    ]
+    assert out.blank_lines == 3 * 41 and out.rows == len(expected) == 120_000 - 123
+    assert out.frame.to_dicts() == expected
