@@ -213,17 +213,17 @@ def parse_files(files: list[str], fields: list[str], mode: str = "rescue") -> Pa
     slow = pl.DataFrame(slow_rows or None, schema=schema, orient="row")
     fast = fast.with_columns(pl.lit(None, pl.String).alias(c) for c in [*new_columns, RESCUED])
     patch = pl.concat([fast.select(list(schema)), slow.select(list(schema))])
-    frame = frame.drop("_rest").with_columns(
-        pl.lit(None, pl.String).alias(c) for c in [*new_columns, RESCUED]
-    )
+    # columns as Series: adding columns to the streamed frame (one chunk per morsel) costs more
+    series = {c: frame.get_column(c) for c in [*fields, SOURCE_FILE]}
+    for c in [*new_columns, RESCUED]:
+        series[c] = pl.repeat(None, frame.height, dtype=pl.String, eager=True).alias(c)
     if patch.height:  # the other lines' values, written into their rows by position
         where = patch.get_column("_line_no")
-        frame = frame.with_columns(
-            frame.get_column(c).scatter(where, patch.get_column(c)) for c in patch_columns
-        )
+        for c in patch_columns:
+            series[c] = series[c].scatter(where, patch.get_column(c))
+    frame = pl.DataFrame([series[c] for c in [*fields, *new_columns, RESCUED, SOURCE_FILE]])
     if blank_rows.len():
         frame = frame.filter(pl.repeat(True, frame.height, eager=True).scatter(blank_rows, False))
-    frame = frame.select(*fields, *new_columns, RESCUED, SOURCE_FILE)
     return ParsedLines(
         frame=frame,
         rows=len(frame),
