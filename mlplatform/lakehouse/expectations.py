@@ -174,9 +174,10 @@ def evaluate(
         failed = int((~mask).sum())
         if (failed > 0) != (exp.name in failed_checks):
             raise RuntimeError(f"pandera and the mask disagree on rule {exp.name!r}")
-        sample = (
-            df.filter(~mask).head(sample_size).select(data_columns).to_dicts() if failed else []
-        )
+        sample = []
+        if failed:  # the first failing rows by position (no filtered copy of the batch)
+            first = (~mask).arg_true().head(sample_size)
+            sample = df.select(data_columns)[first].to_dicts()
         results.append(RuleResult(exp, len(df) - failed, failed, sample))
     raise_for_failures(results, len(df), table)
     return _apply_actions(df, masks, expectations, results)

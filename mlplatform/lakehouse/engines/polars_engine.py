@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from mlplatform.lakehouse.engines import polars_sql
 from mlplatform.lakehouse.engines.base import (
     INGESTED_AT,
     ROW_ID,
@@ -54,7 +55,7 @@ class PolarsEngine:
         if isinstance(out, SqlQuery):
             names = defn.param_names
             query = (out.with_lineage() if has_lineage else None) or out.text
-            out = pl.SQLContext(dict(zip(names, lazy, strict=True))).execute(query)
+            out = polars_sql.execute(query, dict(zip(names, lazy, strict=True)))
         if isinstance(out, pl.LazyFrame):
             out = out.collect()
         if not isinstance(out, pl.DataFrame):
