@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,10 @@ from deltalake.exceptions import TableNotFoundError
 from deltalake.transaction import AddAction, create_table_with_add_actions
 
 from mlplatform.lakehouse.failpoints import failpoint
+
+_RECENT_WRITES: OrderedDict[str, tuple[int, str, bool, pl.DataFrame]] = OrderedDict()
+"""The last frames this process committed with polars (path -> version, mode, created, frame)."""
+_RECENT_LIMIT = 3
 
 _PLAIN = {pl.String, pl.Boolean, pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.Float32, pl.Float64}
 _PLAIN |= {pl.Date}
@@ -64,6 +69,19 @@ class DeltaStore:
         if not self.exists():
             return 0
         return self.table().transaction_version(self.app_id) or 0
+
+    def written_frame(self, start: int | None, end: int) -> pl.DataFrame | None:
+        """The rows of versions ``(start, end]`` if this process committed them as one frame and
+        the table is still at ``end``: the next table of a run reads them from memory, not disk.
+        """
+        recent = _RECENT_WRITES.get(str(self.path))
+        if recent is None or recent[0] != end:
+            return None
+        version, mode, created, frame = recent
+        whole = (created or mode == "overwrite") and start is None
+        if not (whole or (mode == "append" and start == end - 1)):
+            return None
+        return frame if self.version() == end else None
 
     def scan(self, version: int | None = None) -> pl.LazyFrame:
         return pl.scan_delta(str(self.path), version=version)
@@ -149,7 +167,8 @@ class DeltaStore:
         commit = CommitProperties(
             app_transactions=[Transaction(self.app_id, batch_id)], custom_metadata=custom
         )
-        if self.exists():
+        created = not self.exists()
+        if not created:
             self.table().create_write_transaction(
                 [action], mode=mode, schema=schema, commit_properties=commit
             )
@@ -162,7 +181,12 @@ class DeltaStore:
                 description=comment,
                 commit_properties=commit,
             )
-        return self.table().version()
+        version = self.table().version()
+        _RECENT_WRITES[str(self.path)] = (version, mode, created, df)
+        _RECENT_WRITES.move_to_end(str(self.path))
+        while len(_RECENT_WRITES) > _RECENT_LIMIT:
+            _RECENT_WRITES.popitem(last=False)
+        return version
 
 
 def pa_empty(schema):

@@ -97,3 +97,19 @@ def test_a_kill_between_data_files_and_commit_leaves_the_table_as_it_was(tmp_pat
     assert store.read().height == 4 and store.committed_batch() == 1  # but not in the table
     store.write(frame(3, start=10), 2)
     assert store.read().height == 7
+
+
+def test_the_next_table_of_a_run_reads_what_was_just_committed_from_memory(tmp_path):
+    store = DeltaStore(tmp_path / "t", "silver/t")
+    first = frame(4)
+    store.write(first, 1)
+    assert store.written_frame(None, 0) is first  # the whole table: it was just created
+    more = frame(2, start=4)
+    store.write(more, 2)
+    assert store.written_frame(0, 1) is more  # exactly the appended commit
+    assert store.written_frame(None, 1) is None  # the table is more than that frame
+    assert store.written_frame(None, 0) is None  # only the last commit is kept
+    from deltalake import write_deltalake
+
+    write_deltalake(str(tmp_path / "t"), frame(1, start=9).to_arrow(), mode="append")
+    assert store.written_frame(0, 1) is None  # someone committed since: read the table

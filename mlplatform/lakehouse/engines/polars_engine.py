@@ -29,6 +29,9 @@ class PolarsEngine:
         return FilesRead(frame, _parse_counts(parsed, len(paths)))
 
     def read_increment(self, store, start, end):
+        written = store.written_frame(start, end)
+        if written is not None:
+            return written
         end_schema = pl.scan_delta(str(store.path), version=end).collect_schema()
         files = store.added_files(start, end)
         if not files:
@@ -38,7 +41,8 @@ class PolarsEngine:
         ).collect()
 
     def read_table(self, store, version):
-        return store.scan(version)
+        written = store.written_frame(None, version)
+        return written.lazy() if written is not None else store.scan(version)
 
     def empty_like(self, store):
         return store.read().clear()
@@ -57,7 +61,7 @@ class PolarsEngine:
             query = (out.with_lineage() if has_lineage else None) or out.text
             out = polars_sql.execute(query, dict(zip(names, lazy, strict=True)))
         if isinstance(out, pl.LazyFrame):
-            out = out.collect()
+            out = out.collect(engine="streaming")  # morsels on every core
         if not isinstance(out, pl.DataFrame):
             raise TypeError(
                 f"table {defn.key}: the function returned {type(out).__name__}; on the polars "
