@@ -178,7 +178,7 @@ def parse_files(files: list[str], fields: list[str], mode: str = "rescue") -> Pa
     if not files:
         return ParsedLines(pl.DataFrame(schema={c: pl.String for c in columns}))
     lines = pl.scan_lines(files, name="line", include_file_paths=SOURCE_FILE, glob=False)
-    lines = lines.with_columns(pl.col("line").str.strip_suffix("\r"))
+    # a CRLF line's \r is trailing whitespace to the canonical pattern; the other lines drop it
     lines = lines.with_columns(_groups=pl.col("line").str.extract_groups(_canonical_regex(fields)))
     canonical = pl.col("_groups").struct.field("f0").is_not_null()
     frame = lines.select(
@@ -188,6 +188,7 @@ def parse_files(files: list[str], fields: list[str], mode: str = "rescue") -> Pa
     ).collect(engine="streaming")
     at = frame.select(pl.col("_rest").is_not_null().arg_true()).to_series()
     rest = pl.DataFrame({"_line_no": at, "line": frame.get_column("_rest").gather(at)})
+    rest = rest.with_columns(pl.col("line").str.strip_suffix("\r"))
     rest = rest.with_columns(
         blank=pl.col("line").str.strip_chars() == "",
         fast=pl.col("line").str.contains(_fast_line_regex(fields)),

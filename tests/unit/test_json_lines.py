@@ -127,3 +127,21 @@ def test_large_files_keep_file_and_line_order_on_every_path(tmp_path):
     ]
     assert out.blank_lines == 3 * 41 and out.rows == len(expected) == 120_000 - 123
     assert out.frame.to_dicts() == expected
+
+
+def test_crlf_line_endings_on_every_path(tmp_path):
+    path = tmp_path / "crlf.json"
+    path.write_bytes(
+        b'{"customer_id":"1","event_type":"login","amount":2.50,"event_timestamp":"t"}\r\n'
+        b'{"amount":3,"customer_id":"2"}\r\n'
+        b"not json\r\n"
+        b"\r\n"
+    )
+    out = parse_files([str(path)], FIELDS)
+    rows = out.frame.drop("_source_file").rows()
+    assert rows == [
+        ("1", "login", "2.50", "t", None),
+        ("2", None, "3", None, None),
+        (None, None, None, None, "not json"),
+    ]
+    assert out.blank_lines == 1
