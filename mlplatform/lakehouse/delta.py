@@ -143,7 +143,7 @@ class DeltaStore:
         if not self.exists():
             return True
         arrow = self.table().schema().to_arrow()
-        return pl.DataFrame(pa_empty(arrow)).schema == df.schema
+        return pl.DataFrame(_empty_arrow(arrow)).schema == df.schema
 
     def _write_parquet(self, df, batch_id, mode, comment, custom) -> int:
         self.path.mkdir(parents=True, exist_ok=True)
@@ -189,7 +189,7 @@ class DeltaStore:
         return version
 
 
-def pa_empty(schema):
+def _empty_arrow(schema):
     """An empty arrow table of a Delta table's (arro3) schema."""
     import pyarrow as pa
 
