@@ -23,9 +23,9 @@ class PolarsEngine:
 
     def read_files(self, paths, fields, mode, ingested_at) -> FilesRead:
         parsed = parse_files(paths, fields, mode)
-        frame = parsed.frame.with_columns(
-            pl.lit(ingested_at).cast(pl.Datetime("us", "UTC")).alias(INGESTED_AT)
-        )
+        stamp = pl.repeat(ingested_at, parsed.frame.height, eager=True)
+        # a Series, not with_columns(lit): the parsed frame has a chunk per streamed morsel
+        frame = parsed.frame.hstack([stamp.cast(pl.Datetime("us", "UTC")).alias(INGESTED_AT)])
         return FilesRead(frame, _parse_counts(parsed, len(paths)))
 
     def read_increment(self, store, start, end):
