@@ -1,10 +1,12 @@
 """End-to-end pipeline benchmark: mlplatform (`dagster asset materialize`, every guarantee on)
 against the same pipeline as a plain polars, pandas and PySpark local[2] script, on the same files.
 
-    python bench/pipeline.py --events 1000000 5000000 [--peers polars pandas spark] [--workdir D]
+    python bench/pipeline.py --events 1000000 5000000 [--peers polars pandas spark] [--repeat N]
+        [--workdir D]
 
-Prints wall time, events per second and peak memory of each, the ratios against mlplatform, and
-the cost of an incremental run that adds 1% new events relative to the full run.
+Prints wall time (the median of --repeat runs), events per second and peak memory of each, the
+ratios against mlplatform, and the cost of an incremental run that adds 1% new events relative to
+the full run. Peak memory is the process's own: the Spark script's JVM is not counted.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import argparse
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -63,16 +66,14 @@ def demo_data(env: dict, *args: str) -> None:
     subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def bench(events: int, workdir: Path, peers: list[str]) -> list[tuple]:
+def bench(events: int, workdir: Path, peers: list[str], repeat: int = 1) -> list[tuple]:
+    """Each pipeline ``repeat`` times: the median wall and step time, the largest peak RSS."""
     home = workdir / f"events-{events}"
     env = env_for(home)
     customers = str(events // 50)
     if not (home / "landing").exists():
         demo_data(env, "--customers", customers, "--events", str(events), "--files", "20")
-    for sub in ("lakehouse", "dagster/storage", "dagster/history"):
-        shutil.rmtree(home / sub, ignore_errors=True)
     extra = home / "landing" / "customer_events" / "events-s99-00000.json"
-    extra.unlink(missing_ok=True)
     mat = [
         str(BIN / "dagster"),
         "asset",
@@ -82,38 +83,42 @@ def bench(events: int, workdir: Path, peers: list[str]) -> list[tuple]:
         "--select",
         "*gold/customer_ml_features",
     ]
-    rows = [("mlplatform", *timed(mat, env))]
-    demo_data(
-        env,
-        "--customers",
-        customers,
-        "--events",
-        str(events // 100),
-        "--files",
-        "1",
-        "--seed",
-        "99",
-        "--no-labels",
-    )
-    rows.append(("mlplatform +1% (incremental)", *timed(mat, env)))
-    extra.unlink()
-    for peer in peers:
-        out = Path(tempfile.mkdtemp(dir=workdir))
-        cmd = [sys.executable, PEERS[peer], str(home / "landing" / "customer_events"), str(out)]
-        rows.append((f"{peer} script", *timed(cmd, env)))
-        shutil.rmtree(out, ignore_errors=True)
-    return rows
+    runs: dict[str, list[tuple]] = {}
+    for _ in range(repeat):
+        for sub in ("lakehouse", "dagster/storage", "dagster/history"):
+            shutil.rmtree(home / sub, ignore_errors=True)
+        extra.unlink(missing_ok=True)
+        runs.setdefault("mlplatform", []).append(timed(mat, env))
+        more = ["--customers", customers, "--events", str(events // 100), "--files", "1"]
+        demo_data(env, *more, "--seed", "99", "--no-labels")
+        runs.setdefault("mlplatform +1% (incremental)", []).append(timed(mat, env))
+        extra.unlink()
+        for peer in peers:
+            out = Path(tempfile.mkdtemp(dir=workdir))
+            cmd = [sys.executable, PEERS[peer], str(home / "landing" / "customer_events"), str(out)]
+            runs.setdefault(f"{peer} script", []).append(timed(cmd, env))
+            shutil.rmtree(out, ignore_errors=True)
+    return [
+        (
+            name,
+            statistics.median(r[0] for r in results),
+            max(r[1] for r in results),
+            statistics.median(r[2] for r in results),
+        )
+        for name, results in runs.items()
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, nargs="+", default=[1_000_000, 5_000_000])
     parser.add_argument("--peers", nargs="*", default=list(PEERS), choices=list(PEERS))
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each; medians reported")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "mlp-bench")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     for events in args.events:
-        rows = bench(events, args.workdir, args.peers)
+        rows = bench(events, args.workdir, args.peers, args.repeat)
         base = rows[0][1]
         print(f"\n{events:,} events")
         header = f"{'wall s':>8} {'events/s':>12} {'peak MiB':>9} {'wall / mlplatform':>18}"
