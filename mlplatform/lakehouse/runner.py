@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import polars as pl
 
+from mlplatform.lakehouse import incremental
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.lakehouse.engines import get_engine
 from mlplatform.lakehouse.engines.base import Engine, EngineEvaluation, ReturnedPolarsFrame
@@ -307,15 +308,76 @@ class TableRunner:
                 run.quarantine_version = self.quarantine.version() if self.quarantine else None
                 return run
         batch_id = done + 1
-        evaluation, counts, versions = self._prepare([], opts)
+        plan = self._aggregate_plan()
+        if plan is not None:
+            evaluation, counts, versions, state = self._prepare_aggregate(plan, done, opts)
+        else:
+            evaluation, counts, versions = self._prepare([], opts)
         run = TableRun(
             batch_id=batch_id, mode="overwrite", counts=counts, upstream_versions=versions
         )
+        if plan is not None:  # the state first: a state ahead of its table is rebuilt next time
+            meta = {"input_versions": versions}
+            self.aggregate_state.write(state, batch_id, mode="overwrite", metadata=meta)
+            failpoint("between_commits", self.defn.key)
         self._commit(run, evaluation, self.targets, batch_id, "overwrite", opts)
         # what this update read; a crash before this line only costs a recomputation next time
         rows = [{"source": key, "end_version": v} for key, v in versions.items()]
         self.ledger.record(rows, batch_id, "overwrite")
         return run
+
+    @property
+    def aggregate_state(self) -> DeltaStore:
+        """The per-key aggregates of an incrementally refreshed live table."""
+        name = f"{self.defn.name}__aggregate_state"
+        return DeltaStore(
+            self.settings.checkpoints / self.defn.layer / name, f"{self.defn.key}#state"
+        )
+
+    def _aggregate_plan(self) -> incremental.AggregatePlan | None:
+        inputs = self.defn.inputs
+        if self.engine.name != "polars" or len(inputs) != 1:
+            return None
+        if not isinstance(inputs[0], TableInput) or inputs[0].stream:
+            return None
+        return incremental.plan_for_table(self.defn)
+
+    def _prepare_aggregate(self, plan, done: int, opts: RunOptions):
+        """The table from its aggregate state: the rows appended to the input since the state
+        was committed merged into it, or the whole input when the state cannot be used."""
+        inp = self.defn.upstream[0]
+        store = self.store_for(inp.key)
+        if not store.exists():
+            raise UpstreamMissingError(
+                f"{self.defn.key} reads {inp.key}, which has not been materialized yet"
+            )
+        end = store.version()
+        state_store = self.aggregate_state
+        usable = (
+            done > 0
+            and not opts.full_refresh
+            and state_store.exists()
+            and state_store.committed_batch() == done
+        )
+        start = (
+            (incremental.recorded_input(state_store.path) or {}).get(inp.key) if usable else None
+        )
+        state = None
+        if start is not None and start <= end:
+            try:
+                rows = self.engine.read_increment(store, start, end)
+            except RuntimeError:  # the input was rewritten (overwrite, compaction): rebuild
+                rows = None
+            if rows is not None:
+                more = incremental.aggregate(plan, rows.lazy())
+                state = incremental.merge(plan, state_store.read(), more)
+                counts = {"refresh": "incremental", "rows_aggregated": len(rows)}
+                counts["keys_changed"] = len(more)
+        if state is None:
+            state = incremental.aggregate(plan, self.engine.read_table(store, end))
+            counts = {"refresh": "full"}
+        evaluation = self.engine.evaluate(incremental.finish(plan, state), self.defn, None)
+        return evaluation, counts, {inp.key: end}, state
 
     def _replay(self, last: int, opts: RunOptions) -> TableRun:
         if self.quarantine is None or not self.quarantine.exists():

@@ -1,0 +1,214 @@
+"""Incremental refresh of live aggregate tables (what Databricks' Enzyme does for DLT views).
+
+A live table whose SQL is one ``GROUP BY`` over one input read in full, with ``COUNT``, ``SUM``,
+``MIN``, ``MAX`` and ``AVG`` as its aggregates, is computed in two steps on the polars engine:
+the aggregates per key (its *state*, a Delta table under the table's checkpoints), then the
+SELECT list over the state. An update aggregates only the input rows appended since the state
+was committed, merges them into the state, and evaluates the SELECT list again: the customers
+that changed get new values, the others keep theirs. Counts, integer sums, minima and maxima
+equal a recomputation exactly; floating-point sums and averages up to summation order.
+
+The state commits before the table, with the same batch id and the input version it reflects;
+a state that is not at the table's batch, an input that was rewritten (overwrite, compaction) or
+``full_refresh`` rebuild it from the whole input.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+import polars as pl
+from deltalake import DeltaTable
+
+from mlplatform.lakehouse.engines import polars_sql
+from mlplatform.lakehouse.engines.base import SqlQuery
+
+STATE_VIEW = "__aggregate_state"
+_AGGREGATE = re.compile(r"\b(COUNT|SUM|MIN|MAX|AVG)\s*\(", re.IGNORECASE)
+_SHAPE = re.compile(
+    r"^\s*SELECT\s+(?P<items>.+?)\s+FROM\s+(?P<source>[A-Za-z_]\w*)"
+    r"(?:\s+WHERE\s+(?P<where>.+?))?\s+GROUP\s+BY\s+(?P<keys>.+?)"
+    r"(?:\s+ORDER\s+BY\s+(?P<order>.+?))?\s*;?\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
+_UNSUPPORTED = re.compile(r"\b(JOIN|UNION|HAVING|DISTINCT|OVER|LIMIT|WITH)\b", re.IGNORECASE)
+_IDENT = re.compile(r"^[A-Za-z_]\w*$")
+_LITERAL = re.compile(r"'(?:[^']|'')*'")
+_ALIASED = re.compile(r"^(?P<expr>.+)\s+AS\s+(?P<alias>[A-Za-z_]\w*)$", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class AggregatePlan:
+    """The table's SQL split into the per-key state and the SELECT list over it."""
+
+    source: str
+    keys: tuple[str, ...]
+    state_sql: str  # SELECT keys, aggregates FROM source [WHERE ...] GROUP BY keys
+    merges: tuple[tuple[str, str], ...]  # (state column, COUNT | SUM | MIN | MAX)
+    final_sql: str  # the SELECT list over the state view
+
+
+def plan_for(query: str) -> AggregatePlan | None:
+    """The plan of an aggregate query, or None when the query is not one this module refreshes."""
+    literals: list[str] = []
+
+    def hide(m: re.Match) -> str:
+        literals.append(m.group(0))
+        return f"__literal{len(literals) - 1}__"
+
+    text = _LITERAL.sub(hide, query)
+    shape = _SHAPE.match(text)
+    if not shape or _UNSUPPORTED.search(text) or len(re.findall(r"\bSELECT\b", text, re.I)) != 1:
+        return None
+    keys = [k.strip() for k in _split(shape["keys"])]
+    if not keys or not all(_IDENT.match(k) for k in keys):
+        return None
+    states: dict[tuple[str, str], str] = {}
+    finals = []
+    for item in _split(shape["items"]):
+        item = item.strip()
+        aliased = _ALIASED.match(item)
+        expr, alias = (aliased["expr"], aliased["alias"]) if aliased else (item, None)
+        if aliased and not _balanced(expr):
+            expr, alias = item, None
+        if expr.strip() in keys:
+            finals.append(f"{expr.strip()} AS {alias or expr.strip()}")
+            continue
+        if alias is None:
+            return None  # an unnamed aggregate: engines name it differently
+        rewritten = _rewrite_aggregates(expr, states)
+        if rewritten is None:
+            return None
+        finals.append(f"{rewritten} AS {alias}")
+    if not states:
+        return None
+
+    def show(sql: str) -> str:
+        return re.sub(r"__literal(\d+)__", lambda m: literals[int(m.group(1))], sql)
+
+    where = f" WHERE {shape['where']}" if shape["where"] else ""
+    aggregates = ", ".join(f"{call} AS {name}" for (_, call), name in states.items())
+    key_list = ", ".join(keys)
+    state_sql = f"SELECT {key_list}, {aggregates} FROM {shape['source']}{where} GROUP BY {key_list}"
+    order = f" ORDER BY {shape['order']}" if shape["order"] else ""
+    final_sql = f"SELECT {', '.join(finals)} FROM {STATE_VIEW}{order}"
+    merges = tuple((name, func) for (func, _), name in states.items())
+    return AggregatePlan(shape["source"], tuple(keys), show(state_sql), merges, show(final_sql))
+
+
+def _split(text: str) -> list[str]:
+    """Split at the commas outside parentheses."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += ch == "("
+        depth -= ch == ")"
+        if ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def _rewrite_aggregates(expr: str, states: dict) -> str | None:
+    """``expr`` with each aggregate call replaced by its state columns (None: not mergeable)."""
+    out, pos = [], 0
+    for m in _AGGREGATE.finditer(expr):
+        if m.start() < pos:
+            return None  # an aggregate inside an aggregate
+        func = m.group(1).upper()
+        end = _closing(expr, m.end() - 1)
+        if end is None:
+            return None
+        arg = expr[m.end() : end].strip()
+        if _AGGREGATE.search(arg) or re.search(r"\bDISTINCT\b", arg, re.I):
+            return None
+        if func == "AVG":
+            total = _state(states, "SUM", f"SUM({arg})")
+            count = _state(states, "COUNT", f"COUNT({arg})")
+            text = f"(CASE WHEN {count} = 0 THEN NULL ELSE CAST({total} AS DOUBLE) / {count} END)"
+        else:
+            text = _state(states, func, f"{func}({arg})")
+        out.append(expr[pos : m.start()] + text)
+        pos = end + 1
+    out.append(expr[pos:])
+    return "".join(out)
+
+
+def _closing(text: str, open_at: int) -> int | None:
+    depth = 0
+    for i in range(open_at, len(text)):
+        depth += (text[i] == "(") - (text[i] == ")")
+        if depth == 0:
+            return i
+    return None
+
+
+def _state(states: dict, func: str, call: str) -> str:
+    key = (func, " ".join(call.split()))
+    return states.setdefault(key, f"__state_{len(states)}")
+
+
+_PLANS: dict[int, AggregatePlan | None] = {}
+
+
+def plan_for_table(defn) -> AggregatePlan | None:
+    """The plan of a table defined by ``sql(...)`` over its one input (None: recompute it)."""
+    if id(defn) not in _PLANS:
+        try:  # a SQL table's function only returns its query
+            out = defn.func(*[None] * len(defn.param_names))
+        except Exception:
+            out = None
+        plan = plan_for(out.text) if isinstance(out, SqlQuery) else None
+        _PLANS[id(defn)] = plan if plan and plan.source == defn.param_names[0] else None
+    return _PLANS[id(defn)]
+
+
+def aggregate(plan: AggregatePlan, rows: pl.LazyFrame) -> pl.DataFrame:
+    """The state of ``rows``: one row per key with the aggregates (unsigned counts as Int64,
+    which Delta stores)."""
+    state = polars_sql.execute(plan.state_sql, {plan.source: rows}).collect(engine="streaming")
+    unsigned = [c for c, t in state.schema.items() if t.is_unsigned_integer()]
+    return state.with_columns(pl.col(unsigned).cast(pl.Int64)) if unsigned else state
+
+
+def merge(plan: AggregatePlan, state: pl.DataFrame, more: pl.DataFrame) -> pl.DataFrame:
+    """Two states of disjoint rows as one (SQL's NULL for a sum over no non-null value)."""
+    if more.is_empty():
+        return state
+    exprs = []
+    for name, func in plan.merges:
+        col = pl.col(name)
+        if func == "COUNT":
+            exprs.append(col.sum().alias(name))
+        elif func == "SUM":
+            exprs.append(pl.when(col.count() > 0).then(col.sum()).alias(name))
+        else:
+            exprs.append((col.min() if func == "MIN" else col.max()).alias(name))
+    both = pl.concat([state, more.select(state.columns).cast(state.schema)])
+    return both.group_by(list(plan.keys)).agg(exprs).cast(state.schema)
+
+
+def finish(plan: AggregatePlan, state: pl.DataFrame) -> pl.DataFrame:
+    """The table's rows: its SELECT list over the state."""
+    return polars_sql.execute(plan.final_sql, {STATE_VIEW: state.lazy()}).collect()
+
+
+def recorded_input(path) -> dict | None:
+    """The input versions the state at ``path`` reflects (from its last commit)."""
+    try:
+        last = DeltaTable(str(path)).history(1)[0]
+    except Exception:  # no table, or an unreadable log: the state is rebuilt
+        return None
+    meta = last.get("mlplatform.metadata")
+    return json.loads(meta).get("input_versions") if meta else None

@@ -1,0 +1,136 @@
+"""Live aggregate tables refreshed from their per-key state: same rows as a recomputation."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from mlplatform.lakehouse import incremental
+from mlplatform.lakehouse.delta import DeltaStore
+from mlplatform.lakehouse.engines import get_engine
+from mlplatform.lakehouse.engines.base import sql
+from mlplatform.lakehouse.engines.polars_sql import execute
+from mlplatform.lakehouse.runner import RunOptions, TableRunner
+from mlplatform.lakehouse.table import expect_or_fail, read, table
+from mlplatform.settings import get_settings
+from tests.unit.test_incremental_tables import raw, rows, write_file
+
+QUERY = """
+    SELECT customer_id,
+           CAST(COUNT(*) AS BIGINT) AS n,
+           SUM(CAST(amount AS DOUBLE)) AS spend,
+           AVG(CAST(amount AS DOUBLE)) AS avg_amount,
+           CAST(SUM(CASE WHEN CAST(amount AS DOUBLE) > 4 THEN 1 ELSE 0 END) AS DOUBLE) / COUNT(*)
+               AS big_share,
+           MIN(amount) AS lowest, MAX(amount) AS highest
+    FROM raw
+    WHERE customer_id <> 'ignored'
+    GROUP BY customer_id
+    ORDER BY customer_id
+"""
+
+
+@table(layer="gold", name="spend", inputs=[read("bronze/raw")])
+@expect_or_fail("has_customer", "customer_id IS NOT NULL")
+def spend(raw):
+    return sql(QUERY)
+
+
+def expected(home) -> pl.DataFrame:
+    bronze = pl.read_delta(str(home / "lakehouse" / "bronze" / "raw"))
+    return execute(QUERY, {"raw": bronze.lazy()}).collect()
+
+
+def gold(home) -> pl.DataFrame:
+    return pl.read_delta(str(home / "lakehouse" / "gold" / "spend"))
+
+
+def amounts(n, start, amount):
+    return [r | {"amount": amount + i % 3} for i, r in enumerate(rows(n, start=start))]
+
+
+def test_plans_only_for_mergeable_aggregate_queries():
+    plan = incremental.plan_for(QUERY)
+    assert plan.keys == ("customer_id",) and plan.source == "raw"
+    assert "WHERE customer_id <> 'ignored'" in plan.state_sql
+    assert {func for _, func in plan.merges} == {"COUNT", "SUM", "MIN", "MAX"}
+    for query in [
+        "SELECT a, COUNT(DISTINCT b) AS n FROM t GROUP BY a",
+        "SELECT a, COUNT(*) FROM t GROUP BY a",  # an unnamed aggregate
+        "SELECT a, COUNT(*) AS n FROM t GROUP BY a HAVING COUNT(*) > 1",
+        "SELECT a, COUNT(*) AS n FROM t JOIN u ON t.a = u.a GROUP BY a",
+        "SELECT a, b FROM t",
+        "SELECT a, MEDIAN(b) AS m FROM t GROUP BY a",  # no aggregate it can merge
+        "SELECT a, SUM(MAX(b)) AS m FROM t GROUP BY a",
+        "SELECT a, COUNT(*) AS n FROM (SELECT * FROM t) GROUP BY a",
+    ]:
+        assert incremental.plan_for(query) is None, query
+
+
+def test_updates_merge_only_the_new_rows_and_equal_a_recomputation(home):
+    settings = get_settings()
+    write_file(home, "a.json", amounts(40, 0, 3.0) + [{"customer_id": "ignored", "amount": 1}])
+    TableRunner(raw, settings).run()
+    first = TableRunner(spend, settings).run()
+    assert first.counts == {"refresh": "full"}
+    assert_frame_equal(gold(home), expected(home))
+    write_file(home, "b.json", amounts(10, 35, 7.0) + [{"customer_id": None, "amount": 2}])
+    TableRunner(raw, settings).run()
+    second = TableRunner(spend, settings).run()
+    assert second.counts == {"refresh": "incremental", "rows_aggregated": 11, "keys_changed": 10}
+    assert second.written_rows == 45  # NULL <> 'ignored' is not true: WHERE drops the null id
+    assert_frame_equal(gold(home), expected(home))
+    assert gold(home).filter(pl.col("customer_id") == "36").row(0, named=True) == {
+        "customer_id": "36",
+        "n": 2,
+        "spend": 3.0 + 8.0,
+        "avg_amount": 5.5,
+        "big_share": 0.5,
+        "lowest": "3.0",
+        "highest": "8.0",
+    }
+    forced = TableRunner(spend, settings).run(RunOptions(full_refresh=True))
+    assert forced.counts == {"refresh": "full"}
+    assert_frame_equal(gold(home), expected(home))
+
+
+def test_a_rewritten_input_or_a_state_ahead_of_its_table_rebuilds_the_state(home, monkeypatch):
+    settings = get_settings()
+    write_file(home, "a.json", amounts(20, 0, 3.0))
+    TableRunner(raw, settings).run()
+    TableRunner(spend, settings).run()
+    TableRunner(raw, settings).run(RunOptions(full_refresh=True))  # bronze rewritten
+    again = TableRunner(spend, settings).run()
+    assert again.counts == {"refresh": "full"}
+    assert_frame_equal(gold(home), expected(home))
+
+    write_file(home, "b.json", amounts(5, 100, 9.0))
+    TableRunner(raw, settings).run()
+    original = DeltaStore.write
+
+    def crash_on_table(store, df, batch_id, **kw):
+        if store.app_id == "gold/spend":
+            raise KeyboardInterrupt("killed between the state and the table")
+        return original(store, df, batch_id, **kw)
+
+    monkeypatch.setattr(DeltaStore, "write", crash_on_table)
+    with pytest.raises(KeyboardInterrupt):
+        TableRunner(spend, settings).run()
+    monkeypatch.setattr(DeltaStore, "write", original)
+    runner = TableRunner(spend, settings)
+    assert runner.aggregate_state.committed_batch() == runner.main.committed_batch() + 1
+    redo = runner.run()
+    assert redo.counts == {"refresh": "full"}
+    assert_frame_equal(gold(home), expected(home))
+    assert len(gold(home)) == 25
+
+
+def test_tables_defined_by_a_function_are_recomputed(home):
+    assert TableRunner(spend, get_settings(), get_engine("polars"))._aggregate_plan() is not None
+
+    @table(layer="gold", name="counts", inputs=[read("bronze/raw")])
+    def counts(raw):
+        return raw.group_by("customer_id").len()
+
+    assert TableRunner(counts, get_settings())._aggregate_plan() is None
