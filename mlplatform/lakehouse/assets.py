@@ -7,12 +7,7 @@ import dagster as dg
 
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.lakehouse.engines import get_engine
-from mlplatform.lakehouse.expectations import (
-    Action,
-    ExpectationFailed,
-    RuleResult,
-    prewarm_pandera,
-)
+from mlplatform.lakehouse.expectations import Action, ExpectationFailed, RuleResult
 from mlplatform.lakehouse.runner import RunOptions, TableRun, TableRunner
 from mlplatform.lakehouse.table import TableDefinition
 from mlplatform.settings import get_settings
@@ -102,8 +97,6 @@ def build_table_asset(defn: TableDefinition, engine: str | None = None) -> dg.As
     )
     def _table_asset(context: dg.AssetExecutionContext, config: config_cls):  # noqa: F821
         runner = TableRunner(defn, get_settings(), _engine(context, config.engine or engine))
-        if runner.engine.name == "polars":
-            prewarm_pandera()  # for this table's or a later table's expectations in this run
         opts = RunOptions(
             full_refresh=config.full_refresh,
             replay_quarantine=config.replay_quarantine,

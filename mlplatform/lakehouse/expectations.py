@@ -9,8 +9,6 @@ rules it broke.
 from __future__ import annotations
 
 import re
-import sys
-import threading
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
@@ -114,17 +112,6 @@ class Evaluation:
 
 def _mask_column(name: str) -> str:
     return f"__expect_{name}"
-
-
-def prewarm_pandera() -> None:
-    """Start importing pandera (about 0.5 s) in a background thread, so the expectations of a
-    run's tables find it loaded; the first table's computation runs meanwhile."""
-    if "pandera.polars" not in sys.modules:
-        threading.Thread(target=_import_pandera, name="pandera-import", daemon=True).start()
-
-
-def _import_pandera() -> None:
-    import pandera.polars  # noqa: F401
 
 
 def _pandera_schema(expectations: list[Expectation]):
