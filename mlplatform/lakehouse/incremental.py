@@ -15,6 +15,8 @@ a state that is not at the table's batch, an input that was rewritten (overwrite
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import json
 import re
 from dataclasses import dataclass
@@ -159,19 +161,30 @@ def _state(states: dict, func: str, call: str) -> str:
     return states.setdefault(key, f"__state_{len(states)}")
 
 
-_PLANS: dict[int, AggregatePlan | None] = {}
+_SQL: dict[int, str | None] = {}
+
+
+def table_sql(defn) -> str | None:
+    """The query of a table defined by ``sql(...)``: its function is called once with None for
+    its inputs (a SQL table's function only returns its query; others fail and give None).
+    Functions without parameters (DLT-style, reading inputs themselves) are never called."""
+    if id(defn) not in _SQL:
+        text = None
+        if defn.param_names and len(defn.param_names) == len(defn.inputs):
+            try:
+                out = defn.func(*[None] * len(defn.param_names))
+                text = out.text if isinstance(out, SqlQuery) else None
+            except Exception:
+                text = None
+        _SQL[id(defn)] = text
+    return _SQL[id(defn)]
 
 
 def plan_for_table(defn) -> AggregatePlan | None:
-    """The plan of a table defined by ``sql(...)`` over its one input (None: recompute it)."""
-    if id(defn) not in _PLANS:
-        try:  # a SQL table's function only returns its query
-            out = defn.func(*[None] * len(defn.param_names))
-        except Exception:
-            out = None
-        plan = plan_for(out.text) if isinstance(out, SqlQuery) else None
-        _PLANS[id(defn)] = plan if plan and plan.source == defn.param_names[0] else None
-    return _PLANS[id(defn)]
+    """The plan of a SQL table over its one input (None: the table is recomputed)."""
+    text = table_sql(defn)
+    plan = plan_for(text) if text else None
+    return plan if plan and plan.source == defn.param_names[0] else None
 
 
 def aggregate(plan: AggregatePlan, rows: pl.LazyFrame) -> pl.DataFrame:
@@ -204,11 +217,32 @@ def finish(plan: AggregatePlan, state: pl.DataFrame) -> pl.DataFrame:
     return polars_sql.execute(plan.final_sql, {STATE_VIEW: state.lazy()}).collect()
 
 
-def recorded_input(path) -> dict | None:
-    """The input versions the state at ``path`` reflects (from its last commit)."""
+def recorded_state(path) -> dict:
+    """What the state at ``path`` reflects (input versions, its SQL), from its last commit."""
     try:
         last = DeltaTable(str(path)).history(1)[0]
     except Exception:  # no table, or an unreadable log: the state is rebuilt
-        return None
+        return {}
     meta = last.get("mlplatform.metadata")
-    return json.loads(meta).get("input_versions") if meta else None
+    return json.loads(meta) if meta else {}
+
+
+DEFINITION = "#definition"
+"""The ledger source under which a live table records the fingerprint of its definition."""
+
+
+def definition_fingerprint(defn) -> int | None:
+    """A number that changes when a live table's query or function source changes."""
+    if id(defn) not in _FINGERPRINTS:
+        text = table_sql(defn)
+        if text is None:
+            try:
+                text = inspect.getsource(defn.func)
+            except (OSError, TypeError):
+                text = None
+        digest = hashlib.sha256(text.encode()).hexdigest()[:15] if text else None
+        _FINGERPRINTS[id(defn)] = int(digest, 16) if digest else None
+    return _FINGERPRINTS[id(defn)]
+
+
+_FINGERPRINTS: dict[int, int | None] = {}

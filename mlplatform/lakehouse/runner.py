@@ -294,15 +294,20 @@ class TableRunner:
         """Recompute a live table, unless none of its inputs changed since its last update (as a
         DLT materialized view); a table without inputs is always recomputed."""
         done = self.main.committed_batch()
+        definition = incremental.definition_fingerprint(self.defn)
         if self.defn.upstream and not opts.full_refresh and self.main.exists():
             current = {i.key: self.store_for(i.key).version() for i in self.defn.upstream}
+            if definition is not None:  # a changed query recomputes the table, as in DLT
+                current[incremental.DEFINITION] = definition
             last = self.ledger.read().filter(pl.col("batch_id") == done)
             if {r["source"]: r["end_version"] for r in last.iter_rows(named=True)} == current:
                 run = TableRun(
                     batch_id=done,
                     mode="overwrite",
                     nothing_new=True,
-                    upstream_versions=current,
+                    upstream_versions={
+                        k: v for k, v in current.items() if k != incremental.DEFINITION
+                    },
                     version=self.main.version(),
                 )
                 run.quarantine_version = self.quarantine.version() if self.quarantine else None
@@ -317,12 +322,14 @@ class TableRunner:
             batch_id=batch_id, mode="overwrite", counts=counts, upstream_versions=versions
         )
         if plan is not None:  # the state first: a state ahead of its table is rebuilt next time
-            meta = {"input_versions": versions}
+            meta = {"input_versions": versions, "state_sql": plan.state_sql}
             self.aggregate_state.write(state, batch_id, mode="overwrite", metadata=meta)
             failpoint("between_commits", self.defn.key)
         self._commit(run, evaluation, self.targets, batch_id, "overwrite", opts)
         # what this update read; a crash before this line only costs a recomputation next time
         rows = [{"source": key, "end_version": v} for key, v in versions.items()]
+        if definition is not None:
+            rows.append({"source": incremental.DEFINITION, "end_version": definition})
         self.ledger.record(rows, batch_id, "overwrite")
         return run
 
@@ -359,9 +366,9 @@ class TableRunner:
             and state_store.exists()
             and state_store.committed_batch() == done
         )
-        start = (
-            (incremental.recorded_input(state_store.path) or {}).get(inp.key) if usable else None
-        )
+        recorded = incremental.recorded_state(state_store.path) if usable else {}
+        same_plan = recorded.get("state_sql") == plan.state_sql  # else its columns differ
+        start = recorded.get("input_versions", {}).get(inp.key) if same_plan else None
         state = None
         if start is not None and start <= end:
             try:

@@ -134,3 +134,31 @@ def test_tables_defined_by_a_function_are_recomputed(home):
         return raw.group_by("customer_id").len()
 
     assert TableRunner(counts, get_settings())._aggregate_plan() is None
+
+
+def test_a_changed_query_recomputes_the_table_and_rebuilds_its_state(home):
+    settings = get_settings()
+    write_file(home, "a.json", amounts(6, 0, 3.0))
+    TableRunner(raw, settings).run()
+    TableRunner(spend, settings).run()
+    assert TableRunner(spend, settings).run().nothing_new  # same query, same input
+
+    @table(layer="gold", name="spend", inputs=[read("bronze/raw")])
+    def spend_v2(raw):
+        return sql("SELECT customer_id, MAX(amount) AS top FROM raw GROUP BY customer_id")
+
+    changed = TableRunner(spend_v2, settings).run()
+    assert not changed.nothing_new and changed.counts == {"refresh": "full"}
+    assert gold(home).columns == ["customer_id", "top"] and len(gold(home)) == 6
+    assert TableRunner(spend_v2, settings).run().nothing_new
+
+
+def test_null_keys_form_one_group_across_merges():
+    plan = incremental.plan_for("SELECT k, COUNT(*) AS n, SUM(x) AS s FROM t GROUP BY k")
+    first = pl.DataFrame({"k": ["a", None, None], "x": [1.0, None, None]})
+    later = pl.DataFrame({"k": [None, "b"], "x": [2.0, None]})
+    state = incremental.merge(
+        plan, incremental.aggregate(plan, first.lazy()), incremental.aggregate(plan, later.lazy())
+    )
+    out = incremental.finish(plan, state).sort("k", nulls_last=True)
+    assert out.rows() == [("a", 1, 1.0), ("b", 1, None), (None, 3, 2.0)]
