@@ -3,13 +3,17 @@ reading of the landing files."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 
 import dagster as dg
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
+from mlplatform.features.gold import customer_ml_features
 from tests.integration._cli import env_for, materialize, mlplatform
 
 pytestmark = pytest.mark.integration
@@ -46,31 +50,41 @@ def table(home, key):
     return pl.read_delta(str(home / "lakehouse" / key))
 
 
-def check_evaluations(home, key):
-    env = env_for(home)
-    import os
-
+@contextlib.contextmanager
+def instance_of(home):
+    """The Dagster instance of ``home`` (the CLI runs' DAGSTER_HOME)."""
     old = os.environ.get("DAGSTER_HOME")
-    os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
+    os.environ["DAGSTER_HOME"] = env_for(home)["DAGSTER_HOME"]
     try:
         with dg.DagsterInstance.get() as instance:
-            out = {}
-            for name in ("valid_customer_id", "valid_amount"):
-                record = instance.event_log_storage.get_latest_asset_check_execution_by_key(
-                    [dg.AssetCheckKey(dg.AssetKey(key.split("/")), name)]
-                )
-                evaluation = next(iter(record.values())).event.dagster_event.event_specific_data
-                out[name] = {
-                    k: v.value
-                    for k, v in evaluation.metadata.items()
-                    if k in ("passed_records", "failed_records")
-                }
-            return out
+            yield instance
     finally:
         if old is None:
             os.environ.pop("DAGSTER_HOME", None)
         else:
             os.environ["DAGSTER_HOME"] = old
+
+
+def latest_materialization(home, key) -> dict:
+    with instance_of(home) as instance:
+        event = instance.get_latest_materialization_event(dg.AssetKey(key.split("/")))
+        return {k: v.value for k, v in event.asset_materialization.metadata.items()}
+
+
+def check_evaluations(home, key):
+    out = {}
+    with instance_of(home) as instance:
+        for name in ("valid_customer_id", "valid_amount"):
+            record = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+                [dg.AssetCheckKey(dg.AssetKey(key.split("/")), name)]
+            )
+            evaluation = next(iter(record.values())).event.dagster_event.event_specific_data
+            out[name] = {
+                k: v.value
+                for k, v in evaluation.metadata.items()
+                if k in ("passed_records", "failed_records")
+            }
+    return out
 
 
 def test_whole_graph_then_one_more_file(tmp_path):
@@ -135,6 +149,14 @@ def test_whole_graph_then_one_more_file(tmp_path):
     )
     counts = check_evaluations(home, "silver/cleaned_customer_events")
     assert sum(counts["valid_amount"].values()) == added["bronze"]  # the batch, not the table
+    # gold merged only the new rows into its per-customer aggregates: same as a recomputation
+    meta = latest_materialization(home, "gold/customer_ml_features")
+    assert meta["refresh"] == "incremental" and meta["rows_aggregated"] == added["silver"]
+    silver = table(home, "silver/cleaned_customer_events")
+    query = customer_ml_features.func(None).text
+    recomputed = pl.SQLContext({"cleaned_customer_events": silver}).execute(query, eager=True)
+    gold = table(home, "gold/customer_ml_features")
+    assert_frame_equal(gold, recomputed.select(gold.columns), check_exact=False)
 
     # and a re-run ingests nothing
     materialize(home)
