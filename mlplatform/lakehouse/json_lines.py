@@ -51,28 +51,23 @@ def _fast_line_regex(fields: list[str]) -> str:
 
 
 def _canonical_regex(fields: list[str]) -> str:
-    """Every field in the declared order with a plain scalar: one group per field holds the
-    value's JSON token (a string with its quotes, a number's text, null, true or false)."""
-    value = rf'"[^"\\]*"|{_NUMBER}|null|true|false'
-    pairs = r"\s*,\s*".join(
-        rf'"{re.escape(f)}"\s*:\s*(?P<f{i}>{value})' for i, f in enumerate(fields)
-    )
-    return rf"^\s*\{{\s*{pairs}\s*\}}\s*$"
+    """Every field in the declared order with a plain scalar. Group ``m`` (empty) marks a match;
+    per field, ``s<i>`` holds a string's content and ``o<i>`` a number's text or true/false
+    (null captures nothing)."""
+
+    def value(i: int) -> str:
+        return rf'(?:"(?P<s{i}>[^"\\]*)"|(?P<o{i}>{_NUMBER}|true|false)|null)'
+
+    pairs = r"\s*,\s*".join(rf'"{re.escape(f)}"\s*:\s*{value(i)}' for i, f in enumerate(fields))
+    return rf"^(?P<m>)\s*\{{\s*{pairs}\s*\}}\s*$"
 
 
 def _canonical_fields(fields: list[str]) -> list[pl.Expr]:
-    out = []
-    for i, name in enumerate(fields):
-        token = pl.col("_groups").struct.field(f"f{i}")
-        text = token.str.strip_prefix('"').str.strip_suffix('"')
-        out.append(
-            pl.when(token.str.starts_with('"'))
-            .then(text)
-            .when(token != "null")
-            .then(token)
-            .alias(name)
-        )
-    return out
+    groups = pl.col("_groups").struct
+    return [
+        pl.coalesce(groups.field(f"s{i}"), groups.field(f"o{i}")).alias(name)
+        for i, name in enumerate(fields)
+    ]
 
 
 def _field_token(name: str, column: str = "line") -> pl.Expr:
@@ -180,7 +175,7 @@ def parse_files(files: list[str], fields: list[str], mode: str = "rescue") -> Pa
     lines = pl.scan_lines(files, name="line", include_file_paths=SOURCE_FILE, glob=False)
     # a CRLF line's \r is trailing whitespace to the canonical pattern; the other lines drop it
     lines = lines.with_columns(_groups=pl.col("line").str.extract_groups(_canonical_regex(fields)))
-    canonical = pl.col("_groups").struct.field("f0").is_not_null()
+    canonical = pl.col("_groups").struct.field("m").is_not_null()
     frame = lines.select(
         *_canonical_fields(fields),
         pl.when(~canonical).then(pl.col("line")).alias("_rest"),

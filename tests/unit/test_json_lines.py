@@ -145,3 +145,23 @@ def test_crlf_line_endings_on_every_path(tmp_path):
         (None, None, None, None, "not json"),
     ]
     assert out.blank_lines == 1
+
+
+def test_the_canonical_pattern_marks_its_lines_and_leaves_null_uncaptured():
+    import polars as pl
+
+    from mlplatform.lakehouse.json_lines import _canonical_regex
+
+    lines = pl.Series(
+        [
+            '{"customer_id":null,"event_type":"x","amount":1.50,"event_timestamp":"t"}',
+            '{"customer_id": "7" , "event_type":true,"amount":-2e3,"event_timestamp":""} ',
+            '{"event_type":"x","customer_id":"1","amount":1,"event_timestamp":"t"}',  # order
+        ]
+    )
+    groups = lines.str.extract_groups(_canonical_regex(FIELDS)).struct.unnest()
+    assert groups["m"].to_list() == ["", "", None]
+    assert groups.select("s0", "o0", "s1", "o1", "o2", "s3").rows()[:2] == [
+        (None, None, "x", None, "1.50", "t"),
+        ("7", None, None, "true", "-2e3", ""),
+    ]
