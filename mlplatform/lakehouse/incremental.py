@@ -212,6 +212,32 @@ def merge(plan: AggregatePlan, state: pl.DataFrame, more: pl.DataFrame) -> pl.Da
     return both.group_by(list(plan.keys)).agg(exprs).cast(state.schema)
 
 
+def refresh(plan: AggregatePlan, engine, source, state_store, done: int, rebuild: bool):
+    """The state for the input ``source`` = (key, store, version): the rows appended since the
+    state at batch ``done`` merged into it, or the whole input aggregated when the state is not
+    at that batch, was built by other SQL, the input was rewritten, or ``rebuild`` is set.
+
+    Returns the state and the counts reported as materialization metadata."""
+    key, store, end = source
+    recorded = {}
+    if not rebuild and state_store.exists() and state_store.committed_batch() == done:
+        recorded = recorded_state(state_store.path)
+    start = None
+    if recorded.get("state_sql") == plan.state_sql:  # else the state's columns differ
+        start = recorded.get("input_versions", {}).get(key)
+    if start is not None and start <= end:
+        try:
+            rows = engine.read_increment(store, start, end)
+        except RuntimeError:  # the input was rewritten (overwrite, compaction)
+            rows = None
+        if rows is not None:
+            more = aggregate(plan, rows.lazy())
+            state = merge(plan, state_store.read(), more)
+            counts = {"refresh": "incremental", "rows_aggregated": len(rows)}
+            return state, counts | {"keys_changed": len(more)}
+    return aggregate(plan, engine.read_table(store, end)), {"refresh": "full"}
+
+
 def finish(plan: AggregatePlan, state: pl.DataFrame) -> pl.DataFrame:
     """The table's rows: its SELECT list over the state."""
     return polars_sql.execute(plan.final_sql, {STATE_VIEW: state.lazy()}).collect()

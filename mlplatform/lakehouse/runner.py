@@ -350,8 +350,6 @@ class TableRunner:
         return incremental.plan_for_table(self.defn)
 
     def _prepare_aggregate(self, plan, done: int, opts: RunOptions):
-        """The table from its aggregate state: the rows appended to the input since the state
-        was committed merged into it, or the whole input when the state cannot be used."""
         inp = self.defn.upstream[0]
         store = self.store_for(inp.key)
         if not store.exists():
@@ -359,30 +357,10 @@ class TableRunner:
                 f"{self.defn.key} reads {inp.key}, which has not been materialized yet"
             )
         end = store.version()
-        state_store = self.aggregate_state
-        usable = (
-            done > 0
-            and not opts.full_refresh
-            and state_store.exists()
-            and state_store.committed_batch() == done
+        rebuild = opts.full_refresh or done == 0
+        state, counts = incremental.refresh(
+            plan, self.engine, (inp.key, store, end), self.aggregate_state, done, rebuild
         )
-        recorded = incremental.recorded_state(state_store.path) if usable else {}
-        same_plan = recorded.get("state_sql") == plan.state_sql  # else its columns differ
-        start = recorded.get("input_versions", {}).get(inp.key) if same_plan else None
-        state = None
-        if start is not None and start <= end:
-            try:
-                rows = self.engine.read_increment(store, start, end)
-            except RuntimeError:  # the input was rewritten (overwrite, compaction): rebuild
-                rows = None
-            if rows is not None:
-                more = incremental.aggregate(plan, rows.lazy())
-                state = incremental.merge(plan, state_store.read(), more)
-                counts = {"refresh": "incremental", "rows_aggregated": len(rows)}
-                counts["keys_changed"] = len(more)
-        if state is None:
-            state = incremental.aggregate(plan, self.engine.read_table(store, end))
-            counts = {"refresh": "full"}
         evaluation = self.engine.evaluate(incremental.finish(plan, state), self.defn, None)
         return evaluation, counts, {inp.key: end}, state
 
