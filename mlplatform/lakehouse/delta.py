@@ -142,8 +142,8 @@ class DeltaStore:
             return False
         if not self.exists():
             return True
-        arrow = self.table().schema().to_arrow()
-        return pl.DataFrame(_empty_arrow(arrow)).schema == df.schema
+        empty = self.table().schema().to_arrow().empty_table()  # arro3: no pyarrow, no pandas
+        return pl.DataFrame(empty).schema == df.schema
 
     def _write_parquet(self, df, batch_id, mode, comment, custom) -> int:
         self.path.mkdir(parents=True, exist_ok=True)
@@ -187,10 +187,3 @@ class DeltaStore:
         while len(_RECENT_WRITES) > _RECENT_LIMIT:
             _RECENT_WRITES.popitem(last=False)
         return version
-
-
-def _empty_arrow(schema):
-    """An empty arrow table of a Delta table's (arro3) schema."""
-    import pyarrow as pa
-
-    return pa.schema(schema).empty_table()
