@@ -25,6 +25,7 @@ SCHEMA_MODES = ("rescue", "addNewColumns", "failOnNewColumns", "none")
 
 _NUMBER = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
 _SCALAR = rf'"[^"\\]*"|{_NUMBER}|null|true|false'
+_WS = r"[ \t\r\n]*"  # JSON's whitespace (RFC 8259); \s would also take Unicode spaces
 
 
 class NewColumnsError(ValueError):
@@ -46,8 +47,8 @@ class ParsedLines:
 
 def _fast_line_regex(fields: list[str]) -> str:
     names = "|".join(re.escape(f) for f in fields)
-    kv = rf'"(?:{names})"\s*:\s*(?:{_SCALAR})'
-    return rf"^\s*\{{\s*(?:{kv}(?:\s*,\s*{kv})*)?\s*\}}\s*$"
+    kv = rf'"(?:{names})"{_WS}:{_WS}(?:{_SCALAR})'
+    return rf"^{_WS}\{{{_WS}(?:{kv}(?:{_WS},{_WS}{kv})*)?{_WS}\}}{_WS}$"
 
 
 def _canonical_regex(fields: list[str]) -> str:
@@ -58,8 +59,10 @@ def _canonical_regex(fields: list[str]) -> str:
     def value(i: int) -> str:
         return rf'(?:"(?P<s{i}>[^"\\]*)"|(?P<o{i}>{_NUMBER}|true|false)|null)'
 
-    pairs = r"\s*,\s*".join(rf'"{re.escape(f)}"\s*:\s*{value(i)}' for i, f in enumerate(fields))
-    return rf"^(?P<m>)\s*\{{\s*{pairs}\s*\}}\s*$"
+    pairs = f"{_WS},{_WS}".join(
+        rf'"{re.escape(f)}"{_WS}:{_WS}{value(i)}' for i, f in enumerate(fields)
+    )
+    return rf"^(?P<m>){_WS}\{{{_WS}{pairs}{_WS}\}}{_WS}$"
 
 
 def _canonical_fields(fields: list[str]) -> list[pl.Expr]:
@@ -71,7 +74,8 @@ def _canonical_fields(fields: list[str]) -> list[pl.Expr]:
 
 
 def _field_token(name: str, column: str = "line") -> pl.Expr:
-    raw = pl.col(column).str.extract(rf'"{re.escape(name)}"\s*:\s*("[^"\\]*"|[^\s,}}]+)', 1)
+    token = r'("[^"\\]*"|[^ \t\r\n,}]+)'
+    raw = pl.col(column).str.extract(rf'"{re.escape(name)}"{_WS}:{_WS}{token}', 1)
     return (
         pl.when(raw.str.starts_with('"'))
         .then(raw.str.strip_chars('"'))

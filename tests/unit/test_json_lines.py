@@ -165,3 +165,12 @@ def test_the_canonical_pattern_marks_its_lines_and_leaves_null_uncaptured():
         (None, None, "x", None, "1.50", "t"),
         ("7", None, None, "true", "-2e3", ""),
     ]
+
+
+def test_only_json_whitespace_separates_tokens_on_every_path(tmp_path):
+    path = tmp_path / "ws.json"
+    ok = '{ "customer_id":\t"1" ,"event_type":"a","amount":1,"event_timestamp":"t" }'
+    nbsp = '{"customer_id":\u00a0"2","event_type":"a","amount":1,"event_timestamp":"t"}'
+    path.write_text(ok + "\n" + nbsp + "\n", encoding="utf-8")
+    rows = parse_files([str(path)], FIELDS).frame.drop("_source_file").rows()
+    assert rows == [("1", "a", "1", "t", None), (None, None, None, None, nbsp)]  # as json.loads
