@@ -30,8 +30,8 @@ _RECENT_WRITES: OrderedDict[str, tuple[int, str, bool, pl.DataFrame]] = OrderedD
 """The last frames this process committed with polars (path -> version, mode, created, frame)."""
 _RECENT_LIMIT = 3
 
-_PLAIN = {pl.String, pl.Boolean, pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.Float32, pl.Float64}
-_PLAIN |= {pl.Date}
+_PLAIN = {pl.String, pl.Boolean, pl.Date, pl.Float32, pl.Float64}
+_PLAIN |= {pl.Int8, pl.Int16, pl.Int32, pl.Int64}
 
 
 def _plain_columns(schema: pl.Schema) -> bool:

@@ -67,6 +67,10 @@ def plan_for(query: str) -> AggregatePlan | None:
     keys = [k.strip() for k in _split(shape["keys"])]
     if not keys or not all(_IDENT.match(k) for k in keys):
         return None
+
+    def show(sql: str) -> str:
+        return re.sub(r"__literal(\d+)__", lambda m: literals[int(m.group(1))], sql)
+
     states: dict[tuple[str, str], str] = {}
     finals = []
     for item in _split(shape["items"]):
@@ -80,15 +84,12 @@ def plan_for(query: str) -> AggregatePlan | None:
             continue
         if alias is None:
             return None  # an unnamed aggregate: engines name it differently
-        rewritten = _rewrite_aggregates(expr, states)
+        rewritten = _rewrite_aggregates(expr, states, show)
         if rewritten is None:
             return None
         finals.append(f"{rewritten} AS {alias}")
     if not states:
         return None
-
-    def show(sql: str) -> str:
-        return re.sub(r"__literal(\d+)__", lambda m: literals[int(m.group(1))], sql)
 
     where = f" WHERE {shape['where']}" if shape["where"] else ""
     aggregates = ", ".join(f"{call} AS {name}" for (_, call), name in states.items())
@@ -122,7 +123,7 @@ def _balanced(text: str) -> bool:
     return depth == 0
 
 
-def _rewrite_aggregates(expr: str, states: dict) -> str | None:
+def _rewrite_aggregates(expr: str, states: dict, show) -> str | None:
     """``expr`` with each aggregate call replaced by its state columns (None: not mergeable)."""
     out, pos = [], 0
     for m in _AGGREGATE.finditer(expr):
@@ -136,11 +137,11 @@ def _rewrite_aggregates(expr: str, states: dict) -> str | None:
         if _AGGREGATE.search(arg) or re.search(r"\bDISTINCT\b", arg, re.I):
             return None
         if func == "AVG":
-            total = _state(states, "SUM", f"SUM({arg})")
-            count = _state(states, "COUNT", f"COUNT({arg})")
+            total = _state(states, "SUM", f"SUM({arg})", show)
+            count = _state(states, "COUNT", f"COUNT({arg})", show)
             text = f"(CASE WHEN {count} = 0 THEN NULL ELSE CAST({total} AS DOUBLE) / {count} END)"
         else:
-            text = _state(states, func, f"{func}({arg})")
+            text = _state(states, func, f"{func}({arg})", show)
         out.append(expr[pos : m.start()] + text)
         pos = end + 1
     out.append(expr[pos:])
@@ -156,35 +157,48 @@ def _closing(text: str, open_at: int) -> int | None:
     return None
 
 
-def _state(states: dict, func: str, call: str) -> str:
-    key = (func, " ".join(call.split()))
+def _state(states: dict, func: str, call: str, show) -> str:
+    key = (func, show(" ".join(call.split())))  # equal calls share one state column
     return states.setdefault(key, f"__state_{len(states)}")
 
 
-_SQL: dict[int, str | None] = {}
+_MEMO: dict[tuple[str, int], tuple[object, object]] = {}
+"""Per-definition results, keyed by id and holding the definition, so an id is never reused."""
+
+
+def _memo(kind: str, defn, compute):
+    key = (kind, id(defn))
+    if key not in _MEMO:
+        _MEMO[key] = (defn, compute())
+    return _MEMO[key][1]
 
 
 def table_sql(defn) -> str | None:
     """The query of a table defined by ``sql(...)``: its function is called once with None for
     its inputs (a SQL table's function only returns its query; others fail and give None).
     Functions without parameters (DLT-style, reading inputs themselves) are never called."""
-    if id(defn) not in _SQL:
-        text = None
-        if defn.param_names and len(defn.param_names) == len(defn.inputs):
-            try:
-                out = defn.func(*[None] * len(defn.param_names))
-                text = out.text if isinstance(out, SqlQuery) else None
-            except Exception:
-                text = None
-        _SQL[id(defn)] = text
-    return _SQL[id(defn)]
+    return _memo("sql", defn, lambda: _call_for_sql(defn))
+
+
+def _call_for_sql(defn) -> str | None:
+    if not defn.param_names or len(defn.param_names) != len(defn.inputs):
+        return None
+    try:
+        out = defn.func(*[None] * len(defn.param_names))
+    except Exception:
+        return None
+    return out.text if isinstance(out, SqlQuery) else None
 
 
 def plan_for_table(defn) -> AggregatePlan | None:
     """The plan of a SQL table over its one input (None: the table is recomputed)."""
-    text = table_sql(defn)
-    plan = plan_for(text) if text else None
-    return plan if plan and plan.source == defn.param_names[0] else None
+
+    def plan() -> AggregatePlan | None:
+        text = table_sql(defn)
+        found = plan_for(text) if text else None
+        return found if found and found.source == defn.param_names[0] else None
+
+    return _memo("plan", defn, plan)
 
 
 def aggregate(plan: AggregatePlan, rows: pl.LazyFrame) -> pl.DataFrame:
@@ -259,16 +273,14 @@ DEFINITION = "#definition"
 
 def definition_fingerprint(defn) -> int | None:
     """A number that changes when a live table's query or function source changes."""
-    if id(defn) not in _FINGERPRINTS:
-        text = table_sql(defn)
-        if text is None:
-            try:
-                text = inspect.getsource(defn.func)
-            except (OSError, TypeError):
-                text = None
-        digest = hashlib.sha256(text.encode()).hexdigest()[:15] if text else None
-        _FINGERPRINTS[id(defn)] = int(digest, 16) if digest else None
-    return _FINGERPRINTS[id(defn)]
+    return _memo("fingerprint", defn, lambda: _fingerprint(defn))
 
 
-_FINGERPRINTS: dict[int, int | None] = {}
+def _fingerprint(defn) -> int | None:
+    text = table_sql(defn)
+    if text is None:
+        try:
+            text = inspect.getsource(defn.func)
+        except (OSError, TypeError):
+            return None
+    return int(hashlib.sha256(text.encode()).hexdigest()[:15], 16)

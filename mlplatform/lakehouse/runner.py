@@ -297,17 +297,14 @@ class TableRunner:
         definition = incremental.definition_fingerprint(self.defn)
         if self.defn.upstream and not opts.full_refresh and self.main.exists():
             current = {i.key: self.store_for(i.key).version() for i in self.defn.upstream}
-            if definition is not None:  # a changed query recomputes the table, as in DLT
-                current[incremental.DEFINITION] = definition
             last = self.ledger.read().filter(pl.col("batch_id") == done)
-            if {r["source"]: r["end_version"] for r in last.iter_rows(named=True)} == current:
+            recorded = {r["source"]: r["end_version"] for r in last.iter_rows(named=True)}
+            if recorded == _live_sources(current, definition):
                 run = TableRun(
                     batch_id=done,
                     mode="overwrite",
                     nothing_new=True,
-                    upstream_versions={
-                        k: v for k, v in current.items() if k != incremental.DEFINITION
-                    },
+                    upstream_versions=current,
                     version=self.main.version(),
                 )
                 run.quarantine_version = self.quarantine.version() if self.quarantine else None
@@ -327,9 +324,8 @@ class TableRunner:
             failpoint("between_commits", self.defn.key)
         self._commit(run, evaluation, self.targets, batch_id, "overwrite", opts)
         # what this update read; a crash before this line only costs a recomputation next time
-        rows = [{"source": key, "end_version": v} for key, v in versions.items()]
-        if definition is not None:
-            rows.append({"source": incremental.DEFINITION, "end_version": definition})
+        sources = _live_sources(versions, definition)
+        rows = [{"source": key, "end_version": v} for key, v in sources.items()]
         self.ledger.record(rows, batch_id, "overwrite")
         return run
 
@@ -371,3 +367,9 @@ class TableRunner:
         self.ledger.record(rows, last + 1, "replay")
         recorded = self.ledger.read().filter(pl.col("batch_id") == last + 1).to_dicts()
         return self._execute(last + 1, recorded, self.targets, opts)
+
+
+def _live_sources(versions: dict, definition: int | None) -> dict:
+    """What a live table's ledger records per update: its inputs' versions and, under
+    ``#definition``, the fingerprint of its query (a changed query recomputes it, as in DLT)."""
+    return versions if definition is None else versions | {incremental.DEFINITION: definition}

@@ -162,3 +162,15 @@ def test_null_keys_form_one_group_across_merges():
     )
     out = incremental.finish(plan, state).sort("k", nulls_last=True)
     assert out.rows() == [("a", 1, 1.0), ("b", 1, None), (None, 3, 2.0)]
+
+
+def test_each_definition_gets_its_own_plan_even_after_others_are_freed():
+    def definition(i):
+        @table(layer="gold", name=f"t{i}", inputs=[read("bronze/raw")])
+        def agg(raw):
+            return sql(f"SELECT customer_id, COUNT(*) AS n{i} FROM raw GROUP BY customer_id")
+
+        return agg
+
+    for i in range(50):  # throwaway definitions: a freed one's id must not answer for the next
+        assert f"AS n{i}" in incremental.plan_for_table(definition(i)).final_sql

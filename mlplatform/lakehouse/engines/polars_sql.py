@@ -41,7 +41,7 @@ def _fast_timestamp_casts(query: str, frames: dict[str, pl.LazyFrame]):
     columns = {
         m.group(1)
         for m in _CAST.finditer(query)
-        if schema.get(m.group(1)) == pl.String and query.count("'", 0, m.start()) % 2 == 0
+        if schema.get(m.group(1)) == pl.String and _outside_literals(query, m.start())
     }
     if not columns:
         return query, frames
@@ -57,8 +57,13 @@ def _fast_timestamp_casts(query: str, frames: dict[str, pl.LazyFrame]):
 
     def rewrite(m: re.Match) -> str:
         column = m.group(1)
-        if column not in columns or query.count("'", 0, m.start()) % 2:
+        if column not in columns or not _outside_literals(query, m.start()):
             return m.group(0)
         return f"COALESCE({HIDDEN}fast_{column}, TRY_CAST({HIDDEN}rest_{column} AS TIMESTAMP))"
 
     return _CAST.sub(rewrite, query), {name: frame.with_columns(added)}
+
+
+def _outside_literals(query: str, position: int) -> bool:
+    """``position`` is not inside a '...' string literal (an even number of quotes before it)."""
+    return query.count("'", 0, position) % 2 == 0
