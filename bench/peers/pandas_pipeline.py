@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 from deltalake import write_deltalake
 
+EVENT_TYPES = ["page_view", "login", "add_to_cart", "purchase", "support_ticket"]
 FIELDS = ["customer_id", "event_type", "amount", "event_timestamp"]
 
 
@@ -29,12 +30,20 @@ def main(landing: Path, out: Path) -> None:
     )
     silver = silver[silver["customer_id"].notna() & (silver["amount"] > 0)]
     write_deltalake(str(out / "silver"), silver, mode="overwrite")
+    event = silver["event_type"]
+    flags = {f"is_{t}": event.eq(t).fillna(False).astype("int64") for t in EVENT_TYPES}
     gold = (
-        silver.groupby("customer_id")
+        silver.assign(**flags)
+        .groupby("customer_id", sort=True)
         .agg(
             total_events=("customer_id", "size"),
             avg_amount=("amount", "mean"),
             event_count=("event_type", "count"),
+            total_spend=("amount", "sum"),
+            purchase_count=("is_purchase", "sum"),
+            **{f"share_{t}": (f"is_{t}", "mean") for t in EVENT_TYPES},
+            first_event_at=("event_timestamp", "min"),
+            last_event_at=("event_timestamp", "max"),
         )
         .reset_index()
     )

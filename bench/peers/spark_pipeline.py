@@ -9,6 +9,7 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+EVENT_TYPES = ["page_view", "login", "add_to_cart", "purchase", "support_ticket"]
 SCHEMA = "customer_id STRING, event_type STRING, amount STRING, event_timestamp STRING"
 
 
@@ -31,10 +32,23 @@ def main(landing: Path, out: Path) -> None:
     ).where("customer_id IS NOT NULL AND amount > 0")
     silver.write.mode("overwrite").parquet(str(out / "silver"))
     silver = spark.read.parquet(str(out / "silver"))
-    gold = silver.groupBy("customer_id").agg(
-        F.count("*").alias("total_events"),
-        F.avg("amount").alias("avg_amount"),
-        F.count("event_type").alias("event_count"),
+
+    def is_type(t):
+        return F.when(F.col("event_type") == t, 1).otherwise(0)
+
+    gold = (
+        silver.groupBy("customer_id")
+        .agg(
+            F.count("*").alias("total_events"),
+            F.avg("amount").alias("avg_amount"),
+            F.count("event_type").alias("event_count"),
+            F.sum("amount").alias("total_spend"),
+            F.sum(is_type("purchase")).cast("bigint").alias("purchase_count"),
+            *[(F.sum(is_type(t)) / F.count("*")).alias(f"share_{t}") for t in EVENT_TYPES],
+            F.min("event_timestamp").alias("first_event_at"),
+            F.max("event_timestamp").alias("last_event_at"),
+        )
+        .orderBy("customer_id")
     )
     gold.write.mode("overwrite").parquet(str(out / "gold"))
     print(bronze.count(), silver.count(), gold.count())
