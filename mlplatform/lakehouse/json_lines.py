@@ -1,12 +1,13 @@
 """Newline-delimited JSON to bronze rows, accounting for every line.
 
-Three paths, all giving the same rows:
+Four paths, all giving the same rows:
 - canonical lines (a flat object with every field, in the declared order, plain scalar values) are
   parsed by one regular expression with a group per field, in one vectorized pass;
 - other flat objects of known fields with plain scalars (any order, fields missing) get one
   vectorized extraction per field;
-- everything else (escapes, nested values, unknown fields, not an object, not JSON) takes the exact
-  path through Python's ``json``.
+- a line that cannot be a JSON object (truncated, garbage, an array or a scalar) is rescued whole;
+- everything else (escapes, nested values, unknown fields, other invalid JSON) takes the exact path
+  through Python's ``json``.
 A JSON number keeps the text it was written with (``12.50`` stays ``"12.50"``). Blank lines are
 skipped and counted.
 """
@@ -188,16 +189,22 @@ def parse_files(files: list[str], fields: list[str], mode: str = "rescue") -> Pa
     at = frame.select(pl.col("_rest").is_not_null().arg_true()).to_series()
     rest = pl.DataFrame({"_line_no": at, "line": frame.get_column("_rest").gather(at)})
     rest = rest.with_columns(pl.col("line").str.strip_suffix("\r"))
+    bare = pl.col("line").str.strip_chars(" \t\r\n")  # JSON's whitespace around the value
     rest = rest.with_columns(
         blank=pl.col("line").str.strip_chars() == "",
         fast=pl.col("line").str.contains(_fast_line_regex(fields)),
+        # json.loads gives no object for these: truncated JSON, garbage, arrays, scalars
+        not_object=~(bare.str.starts_with("{") & bare.str.ends_with("}")),
     )
     blank_rows = rest.filter(pl.col("blank")).get_column("_line_no")
     fast = rest.filter(pl.col("fast") & ~pl.col("blank")).select(
         "_line_no", *[_field_token(f) for f in fields]
     )
-    slow_rows, unknown_counts, malformed = [], {}, 0
-    slow_lines = rest.filter(~pl.col("fast") & ~pl.col("blank"))
+    not_object = rest.filter(pl.col("not_object") & ~pl.col("blank")).select(
+        "_line_no", pl.col("line").alias(RESCUED)
+    )
+    slow_rows, unknown_counts, malformed = [], {}, not_object.height
+    slow_lines = rest.filter(~pl.col("fast") & ~pl.col("blank") & ~pl.col("not_object"))
     for line_no, line in slow_lines.select("_line_no", "line").iter_rows():
         row, unknown = _exact_row(line, fields, mode)
         if row[RESCUED] is not None and not unknown:
@@ -212,7 +219,10 @@ def parse_files(files: list[str], fields: list[str], mode: str = "rescue") -> Pa
     schema = {c: pl.String for c in patch_columns} | {"_line_no": at.dtype}
     slow = pl.DataFrame(slow_rows or None, schema=schema, orient="row")
     fast = fast.with_columns(pl.lit(None, pl.String).alias(c) for c in [*new_columns, RESCUED])
-    patch = pl.concat([fast.select(list(schema)), slow.select(list(schema))])
+    not_object = not_object.with_columns(
+        pl.lit(None, pl.String).alias(c) for c in [*fields, *new_columns]
+    )
+    patch = pl.concat([t.select(list(schema)) for t in (fast, not_object, slow)])
     # columns as Series: adding columns to the streamed frame (one chunk per morsel) costs more
     series = {c: frame.get_column(c) for c in [*fields, SOURCE_FILE]}
     for c in [*new_columns, RESCUED]:

@@ -110,6 +110,10 @@ def test_large_files_keep_file_and_line_order_on_every_path(tmp_path):
                 lines.append(f'{{"amount": {n}.50, "customer_id": "{n}"}}')
             elif i % 89 == 0:  # an escape: the exact path
                 lines.append(json.dumps({"customer_id": f'c"{n}', "event_type": "x"}))
+            elif i % 83 == 0:  # cannot be an object: rescued whole
+                lines.append(f'{{"customer_id": "{n}", "amo' if i % 2 else f" [{n}, 2]\t")
+            elif i % 79 == 0:  # braces around invalid JSON: the exact path
+                lines.append(f'{{"customer_id": "{n}",}}')
             else:
                 lines.append(
                     f'{{"customer_id":"{n}","event_type":"login","amount":{n}.10,'
@@ -127,6 +131,9 @@ def test_large_files_keep_file_and_line_order_on_every_path(tmp_path):
     ]
     assert out.blank_lines == 3 * 41 and out.rows == len(expected) == 120_000 - 123
     assert out.frame.to_dicts() == expected
+    assert out.malformed_rows == sum(
+        1 for r in expected if r["_rescued_data"] is not None and r["customer_id"] is None
+    )
 
 
 def test_crlf_line_endings_on_every_path(tmp_path):
