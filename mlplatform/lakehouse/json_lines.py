@@ -92,17 +92,23 @@ def _text(value) -> str | None:
         return None
     if isinstance(value, str):
         return value
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _TEXT.encode(value)
 
 
 class _RawNumber(str):
     """A JSON number kept as the text it was written with."""
 
 
+# built once: json.loads/json.dumps with options build a new decoder/encoder on every call
+_RAW = json.JSONDecoder(parse_float=_RawNumber, parse_int=_RawNumber)
+_TEXT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_RESCUED_JSON = json.JSONEncoder(separators=(",", ":"))
+
+
 def _exact_row(line: str, fields: list[str], mode: str) -> tuple[dict, list[str]]:
     """Parse one line the slow, exact way. Returns the row and the unknown keys it had."""
     try:
-        raw_obj = json.loads(line, parse_float=_RawNumber, parse_int=_RawNumber)
+        raw_obj = _RAW.decode(line)
     except ValueError:
         raw_obj = None
     if not isinstance(raw_obj, dict):
@@ -121,7 +127,7 @@ def _exact_row(line: str, fields: list[str], mode: str) -> tuple[dict, list[str]
     rescued = None
     if unknown and mode == "rescue":
         obj = obj if obj is not None else json.loads(line)
-        rescued = json.dumps({k: obj[k] for k in unknown}, separators=(",", ":"))
+        rescued = _RESCUED_JSON.encode({k: obj[k] for k in unknown})
     elif unknown and mode == "addNewColumns":
         obj = obj if obj is not None else json.loads(line)
         row.update(
