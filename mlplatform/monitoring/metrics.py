@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from mlplatform.monitoring.metric_schema import METRIC_SCHEMA, TEST_STRUCT  # noqa: F401
+
 QUANTILE_BINS = 10
 PSI_EPSILON = 1e-4
 EXACT_KS_MAX_N = 10_000
@@ -37,21 +39,6 @@ MAX_CATEGORIES = 20
 """An integer column with at most this many distinct values is categorical."""
 
 NUMERIC, CATEGORICAL = "numeric", "categorical"
-TEST_STRUCT = pl.Struct({"statistic": pl.Float64, "pvalue": pl.Float64})
-METRIC_SCHEMA = {
-    "count": pl.Int64,
-    "count_cmp": pl.Int64,
-    "avg_delta": pl.Float64,
-    "percent_null_delta": pl.Float64,
-    "ks_test": TEST_STRUCT,
-    "wasserstein_distance": pl.Float64,
-    "population_stability_index": pl.Float64,
-    "js_distance": pl.Float64,
-    "chi_squared_test": TEST_STRUCT,
-    "tv_distance": pl.Float64,
-    "l_infinity_distance": pl.Float64,
-}
-"""One drift comparison: `count` current values, `count_cmp` reference values, then the metrics."""
 
 
 def column_kind(series: pl.Series, max_categories: int = MAX_CATEGORIES) -> str:

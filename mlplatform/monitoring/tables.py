@@ -18,7 +18,7 @@ import polars as pl
 from deltalake import CommitProperties, Transaction, write_deltalake
 
 from mlplatform.lakehouse.delta import DeltaStore
-from mlplatform.monitoring.metrics import METRIC_SCHEMA
+from mlplatform.monitoring.metric_schema import METRIC_SCHEMA
 from mlplatform.serving.tables import INFERENCE, LAYER
 from mlplatform.settings import Settings
 

@@ -20,7 +20,8 @@ from pathlib import Path
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import DeltaError
 
-from mlplatform.serving.tables import PAYLOAD, PAYLOAD_SCHEMA, PayloadRow, payload_arrow
+from mlplatform.serving.payload_arrow import PAYLOAD_SCHEMA, payload_arrow
+from mlplatform.serving.tables import PAYLOAD, PayloadRow
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from mlplatform.settings import Settings
 
 LAYER = "serving"
@@ -21,21 +18,6 @@ PAYLOAD_APP_ID = f"{LAYER}/{PAYLOAD}"
 INFERENCE_APP_ID = f"{LAYER}/{INFERENCE}"
 ID_COLUMNS = ("customer_id",)
 """Identifier columns a request may carry: logged with the prediction, never a model input."""
-
-PAYLOAD_SCHEMA = pa.schema(
-    [
-        pa.field("request_id", pa.string(), nullable=False),
-        pa.field("client_request_id", pa.string()),
-        pa.field("timestamp", pa.timestamp("us", tz="UTC"), nullable=False),
-        pa.field("date", pa.date32(), nullable=False),
-        pa.field("status_code", pa.int32(), nullable=False),
-        pa.field("execution_time_ms", pa.float64(), nullable=False),
-        pa.field("request", pa.string()),
-        pa.field("response", pa.string()),
-        pa.field("model_name", pa.string()),
-        pa.field("model_version", pa.string()),
-    ]
-)
 
 
 class PayloadRow(NamedTuple):
@@ -50,26 +32,6 @@ class PayloadRow(NamedTuple):
     response: str | None
     model_name: str | None
     model_version: str | None
-
-
-def payload_arrow(rows: list[PayloadRow]) -> pa.Table:
-    """Payload rows as an Arrow table of `PAYLOAD_SCHEMA` (column-wise: fast, little GIL time)."""
-    cols = list(zip(*rows, strict=True)) if rows else [()] * len(PayloadRow._fields)
-    c = dict(zip(PayloadRow._fields, cols, strict=True))
-    ts = pa.array(c["timestamp_us"], pa.int64()).cast(pa.timestamp("us", tz="UTC"))
-    arrays = {
-        "request_id": pa.array(c["request_id"], pa.string()),
-        "client_request_id": pa.array(c["client_request_id"], pa.string()),
-        "timestamp": ts,
-        "date": pc.cast(ts, pa.date32()),
-        "status_code": pa.array(c["status_code"], pa.int32()),
-        "execution_time_ms": pa.array(c["execution_time_ms"], pa.float64()),
-        "request": pa.array(c["request"], pa.string()),
-        "response": pa.array(c["response"], pa.string()),
-        "model_name": pa.array(c["model_name"], pa.string()),
-        "model_version": pa.array(c["model_version"], pa.string()),
-    }
-    return pa.Table.from_arrays([arrays[f.name] for f in PAYLOAD_SCHEMA], schema=PAYLOAD_SCHEMA)
 
 
 def payload_path(settings: Settings) -> Path:

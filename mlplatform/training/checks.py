@@ -6,7 +6,6 @@ therefore promotion.
 """
 
 import dagster as dg
-import numpy as np
 from deltalake import DeltaTable
 
 from mlplatform.settings import get_settings
@@ -71,6 +70,8 @@ def signature_problems(inputs: list[tuple[str, str]], gold: dict[str, str]) -> l
 )
 def churn_model_checks(context: dg.AssetCheckExecutionContext):
     """Load the version the latest materialization registered and check it."""
+    import numpy as np
+
     from mlplatform.training import evaluate, registry
     from mlplatform.training.tracking import use_tracking_store
 

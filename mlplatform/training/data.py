@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import numpy as np
 import polars as pl
 from deltalake import DeltaTable
 
@@ -21,6 +21,9 @@ from mlplatform.training.features import (
     features_for_scoring,
     parse_as_of,
 )
+
+if TYPE_CHECKING:  # numpy is imported on use: the definitions import this module
+    import numpy as np
 
 GOLD_TABLE = ("gold", "customer_ml_features")
 LABELS_TABLE = ("bronze", "raw_customer_labels")
@@ -35,6 +38,8 @@ def table_key(table: tuple[str, str]) -> str:
 
 def in_holdout(customer_ids: pl.Series) -> np.ndarray:
     """Whether each customer is in the holdout (the same answer in every run)."""
+    import numpy as np
+
     cutoff = int(HOLDOUT_FRACTION * 10_000)
     return np.fromiter(
         (
