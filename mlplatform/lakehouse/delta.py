@@ -145,6 +145,37 @@ class DeltaStore:
         empty = self.table().schema().to_arrow().empty_table()  # arro3: no pyarrow, no pandas
         return pl.DataFrame(empty).schema == df.schema
 
+    def commit_files(
+        self,
+        actions: list[AddAction],
+        schema,
+        batch_id: int,
+        mode: str,
+        comment: str | None = None,
+        custom: dict | None = None,
+    ) -> bool:
+        """Commit data files already written into the table's folder, with the app transaction
+        ``(app_id, batch_id)``, in one commit; a missing table is created by that commit (its
+        version 0 holds the data, as with ``write_deltalake``). Returns whether it was created.
+        ``schema`` is an Arrow schema."""
+        commit = CommitProperties(
+            app_transactions=[Transaction(self.app_id, batch_id)], custom_metadata=custom
+        )
+        if self.exists():
+            self.table().create_write_transaction(
+                actions, mode=mode, schema=schema, commit_properties=commit
+            )
+            return False
+        create_table_with_add_actions(
+            str(self.path),
+            Schema.from_arrow(schema),
+            actions,
+            name=self.app_id.split("/")[-1],
+            description=comment,
+            commit_properties=commit,
+        )
+        return True
+
     def _write_parquet(self, df, batch_id, mode, comment, custom) -> int:
         self.path.mkdir(parents=True, exist_ok=True)
         name = f"part-00000-{uuid.uuid4()}-c000.snappy.parquet"
@@ -164,23 +195,7 @@ class DeltaStore:
             data_change=True,
             stats=json.dumps(stats),
         )
-        commit = CommitProperties(
-            app_transactions=[Transaction(self.app_id, batch_id)], custom_metadata=custom
-        )
-        created = not self.exists()
-        if not created:
-            self.table().create_write_transaction(
-                [action], mode=mode, schema=schema, commit_properties=commit
-            )
-        else:  # one commit creates the table with its first data, as write_deltalake does
-            create_table_with_add_actions(
-                str(self.path),
-                Schema.from_arrow(schema),
-                [action],
-                name=self.app_id.split("/")[-1],
-                description=comment,
-                commit_properties=commit,
-            )
+        created = self.commit_files([action], schema, batch_id, mode, comment, custom)
         version = self.table().version()
         _RECENT_WRITES[str(self.path)] = (version, mode, created, df)
         _RECENT_WRITES.move_to_end(str(self.path))

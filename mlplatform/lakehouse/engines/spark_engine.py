@@ -14,7 +14,6 @@ import uuid
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from deltalake import CommitProperties, DeltaTable, Transaction
 from deltalake.transaction import AddAction
 
 from mlplatform.lakehouse.engines.base import (
@@ -197,21 +196,8 @@ class SparkEngine:
             )
             for p in parts
         ]
-        if not store.exists():
-            name = store.app_id.split("/")[-1]
-            DeltaTable.create(str(store.path), schema=schema, name=name, description=comment)
-        DeltaTable(str(store.path)).create_write_transaction(
-            actions,
-            mode=mode,
-            schema=schema,
-            commit_properties=CommitProperties(
-                app_transactions=[Transaction(store.app_id, batch_id)],
-                custom_metadata={
-                    "mlplatform.batch_id": str(batch_id),
-                    "mlplatform.engine": "spark",
-                },
-            ),
-        )
+        custom = {"mlplatform.batch_id": str(batch_id), "mlplatform.engine": "spark"}
+        store.commit_files(actions, schema, batch_id, mode, comment, custom)
         return store.table().version()
 
     def _write_with_connector(self, store, frame, batch_id, mode, evolve) -> int:
