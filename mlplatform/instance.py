@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 from pathlib import Path
 
@@ -11,10 +12,27 @@ _REPO_DAGSTER_YAML = Path(__file__).resolve().parent.parent / "dagster.yaml"
 
 
 def ensure_dagster_home(settings: Settings) -> Path:
-    """Create $MLPLATFORM_HOME/dagster with the project's dagster.yaml (kept if already there)."""
+    """Create $MLPLATFORM_HOME/dagster with the project's dagster.yaml (kept if already there)
+    and its storage, once, under a lock: two first runs at once would otherwise both migrate the
+    fresh sqlite databases and leave them broken ('more than one head present')."""
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
-    target = home / "dagster.yaml"
-    if not target.exists():
-        shutil.copyfile(_REPO_DAGSTER_YAML, target)
+    with open(home / ".init.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        target = home / "dagster.yaml"
+        if not target.exists():
+            shutil.copyfile(_REPO_DAGSTER_YAML, target)
+        marker = home / ".initialized"
+        if not marker.exists():
+            initialize_storage(home)
+            marker.touch()
     return home
+
+
+def initialize_storage(home: Path) -> None:
+    """Open the instance once: that creates and migrates its run, event and schedule storage."""
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        instance.get_runs_count()
+        instance.get_latest_materialization_event(dg.AssetKey("mlplatform_init"))

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import polars as pl
-from deltalake import CommitProperties, DeltaTable, Transaction
 
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.lakehouse.ledger import Ledger
@@ -133,23 +132,12 @@ class ChangeRunner:
         return frame.drop(keep).unique([*self.spec.keys, self.spec.sequence_by], keep="last")
 
     def _merge(self, changes: pl.DataFrame, batch_id: int, overwrite: bool) -> None:
-        props = CommitProperties(app_transactions=[Transaction(self.storage.app_id, batch_id)])
         if overwrite or not self.storage.exists():
             self.storage.write(changes, batch_id, mode="overwrite")
             return
         on = " AND ".join(f"t.`{k}` = s.`{k}`" for k in [*self.spec.keys, self.spec.sequence_by])
-        (
-            DeltaTable(str(self.storage.path))
-            .merge(
-                changes.to_arrow(),
-                predicate=on,
-                source_alias="s",
-                target_alias="t",
-                commit_properties=props,
-            )
-            .when_not_matched_insert_all()
-            .execute()
-        )
+
+        self.storage.merge(changes, batch_id, on, lambda m: m.when_not_matched_insert_all())
 
     def _derive(self, events: pl.DataFrame) -> pl.DataFrame:
         spec = self.spec

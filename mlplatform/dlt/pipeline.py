@@ -189,13 +189,17 @@ def _files_input(cloud: dict, name: str) -> FilesInput:
         "cloudFiles.schemaHints",
         "cloudFiles.schemaEvolutionMode",
         "cloudFiles.maxFilesPerTrigger",
+        "cloudFiles.maxBytesPerTrigger",
+        "ignoreCorruptFiles",
+        "ignoreMissingFiles",
         "cloudFiles.inferColumnTypes",
         "cloudFiles.schemaLocation",
     }
     if unknown:
         raise DltDefinitionError(
             f"dataset {name!r}: cloudFiles options {sorted(unknown)} are not supported; "
-            "supported: cloudFiles.format, schemaHints, schemaEvolutionMode, maxFilesPerTrigger"
+            "supported: cloudFiles.format, schemaHints, schemaEvolutionMode, maxFilesPerTrigger, "
+            "maxBytesPerTrigger, ignoreCorruptFiles, ignoreMissingFiles"
         )
     if opts.get("cloudFiles.inferColumnTypes", "false").lower() == "true":
         raise DltDefinitionError(
@@ -208,6 +212,9 @@ def _files_input(cloud: dict, name: str) -> FilesInput:
         fields=fields,
         schema_evolution_mode=mode,
         max_files_per_trigger=int(max_files) if max_files else None,
+        max_bytes_per_trigger=opts.get("cloudFiles.maxBytesPerTrigger"),
+        ignore_corrupt_files=str(opts.get("ignoreCorruptFiles", "false")).lower() == "true",
+        ignore_missing_files=str(opts.get("ignoreMissingFiles", "false")).lower() == "true",
         relative_to="home",
     )
 

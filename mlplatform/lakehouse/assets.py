@@ -7,8 +7,10 @@ import dagster as dg
 
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.lakehouse.engines import get_engine
+from mlplatform.lakehouse.errors import MissingFileError, TableBusyError
 from mlplatform.lakehouse.expectations import Action, ExpectationFailed, RuleResult
-from mlplatform.lakehouse.runner import RunOptions, TableRun, TableRunner
+from mlplatform.lakehouse.ingest import CorruptFileError
+from mlplatform.lakehouse.runner import RunOptions, TableRun, TableRunner, peak_rss_mib
 from mlplatform.lakehouse.table import TableDefinition
 from mlplatform.settings import get_settings
 
@@ -29,6 +31,11 @@ class TableConfig(dg.Config):
     full_refresh: bool = False
     replay_quarantine: bool = False
     warn_failed_fraction: float = 0.05
+    # micro-batch bound: bytes of landing files, or of the upstream's data files for a stream
+    # input; an int or a Spark-style size ("512m", "1g"); soft (at least one file or version)
+    max_bytes_per_trigger: str | None = None
+    # wait this long for another run updating the table, then fail with TableBusyError
+    busy_timeout_s: float = 0.0
 
 
 class IngestConfig(TableConfig):
@@ -37,10 +44,17 @@ class IngestConfig(TableConfig):
     schema_evolution_mode: SchemaMode | None = None
     allow_overwrites: bool = False
     max_files_per_trigger: int | None = None
+    ignore_corrupt_files: bool | None = None  # default: the table's files() option (False)
+    ignore_missing_files: bool | None = None
 
 
 def asset_key(key: str) -> dg.AssetKey:
     return dg.AssetKey(key.split("/"))
+
+
+def table_pool(key: str) -> str:
+    """The concurrency pool of a Delta table's writers (limit 1: see dagster.yaml)."""
+    return f"lakehouse/{key}"
 
 
 def build_table_asset(defn: TableDefinition, engine: str | None = None) -> dg.AssetsDefinition:
@@ -94,6 +108,7 @@ def build_table_asset(defn: TableDefinition, engine: str | None = None) -> dg.As
         description=defn.comment,
         can_subset=True,  # selecting the table alone still keeps its quarantine in step
         required_resource_keys={"pyspark"} if engine == "spark" else set(),
+        pool=table_pool(defn.key),
     )
     def _table_asset(context: dg.AssetExecutionContext, config: config_cls):  # noqa: F821
         runner = TableRunner(defn, get_settings(), _engine(context, config.engine or engine))
@@ -103,6 +118,10 @@ def build_table_asset(defn: TableDefinition, engine: str | None = None) -> dg.As
             schema_evolution_mode=_mode(getattr(config, "schema_evolution_mode", None)),
             allow_overwrites=getattr(config, "allow_overwrites", False),
             max_files_per_trigger=getattr(config, "max_files_per_trigger", None),
+            max_bytes_per_trigger=config.max_bytes_per_trigger,
+            ignore_corrupt_files=getattr(config, "ignore_corrupt_files", None),
+            ignore_missing_files=getattr(config, "ignore_missing_files", None),
+            busy_timeout_s=config.busy_timeout_s,
         )
         selected = context.selected_asset_keys
         checks = {k.name for k in context.selected_asset_check_keys}
@@ -113,6 +132,8 @@ def build_table_asset(defn: TableDefinition, engine: str | None = None) -> dg.As
                 if res.expectation.name in checks:
                     yield _check_result(key, res, config.warn_failed_fraction)
             raise dg.Failure(description=str(err)) from err
+        except (TableBusyError, MissingFileError, CorruptFileError) as err:
+            raise dg.Failure(description=f"{type(err).__name__}: {err}") from err
         for warning in run.warnings:
             context.log.warning(warning)
         if key in selected:
@@ -121,7 +142,7 @@ def build_table_asset(defn: TableDefinition, engine: str | None = None) -> dg.As
             yield dg.MaterializeResult(asset_key=qkey, metadata=_quarantine_metadata(runner, run))
         elif defn.has_quarantine:
             context.log.info(f"{qkey.to_user_string()} was updated together with its table")
-        evaluated = run.evaluation.results if run.evaluation else []
+        evaluated = run.rule_results()
         results = {r.expectation.name: r for r in evaluated}
         for exp in defn.expectations:
             if exp.name in checks:
@@ -192,6 +213,8 @@ def _table_metadata(store: DeltaStore, run: TableRun) -> dict:
         "dropped_rows": run.dropped_rows,
         "quarantined_rows": run.quarantined_rows,
         "upstream_versions": dg.MetadataValue.json(run.upstream_versions),
+        "micro_batches": run.micro_batches,
+        "peak_rss_mib": peak_rss_mib(),
     }
     for name, value in run.counts.items():
         meta[name] = dg.MetadataValue.json(value) if isinstance(value, dict | list) else value

@@ -4,6 +4,14 @@ Every write commits the data together with an app transaction ``(app_id, batch_i
 itself records which batch it holds: a crash between computing and committing leaves the table at
 its previous version, and a batch that was committed is never written twice.
 
+The guard against a second commit of a batch is Delta's optimistic concurrency, so it holds for
+writers on several machines over shared object storage: a write loads the table's snapshot,
+refuses when the snapshot's app transaction version already reached the batch
+(``BatchCommittedError``), and commits against that snapshot. A concurrent commit carrying the same
+app id makes the commit fail its conflict check (delta-rs: "Concurrent transaction failed"); the
+write then loads the new snapshot and checks again. Other concurrent commits (a logger appending)
+are rebased as usual.
+
 A frame of plain columns whose schema is the table's is written by polars' parquet writer (on every
 core, straight from polars memory) and committed with ``create_write_transaction``; a data file
 written by a run that dies before the commit stays invisible. Anything else (schema changes, other
@@ -21,7 +29,7 @@ from pathlib import Path
 
 import polars as pl
 from deltalake import CommitProperties, DeltaTable, Schema, Transaction, write_deltalake
-from deltalake.exceptions import TableNotFoundError
+from deltalake.exceptions import CommitFailedError, TableNotFoundError
 from deltalake.transaction import AddAction, create_table_with_add_actions
 
 from mlplatform.lakehouse.failpoints import failpoint
@@ -29,6 +37,20 @@ from mlplatform.lakehouse.failpoints import failpoint
 _RECENT_WRITES: OrderedDict[str, tuple[int, str, bool, pl.DataFrame]] = OrderedDict()
 """The last frames this process committed with polars (path -> version, mode, created, frame)."""
 _RECENT_LIMIT = 3
+
+_CONFLICT_RETRIES = 50
+
+
+class BatchCommittedError(RuntimeError):
+    """The batch was already committed to the table (by another run): nothing was written."""
+
+    def __init__(self, app_id: str, batch_id: int, committed: int):
+        self.app_id, self.batch_id, self.committed = app_id, batch_id, committed
+        super().__init__(
+            f"{app_id}: batch {batch_id} was already committed by another run (the table is at "
+            f"batch {committed}); nothing was written"
+        )
+
 
 _PLAIN = {pl.String, pl.Boolean, pl.Date, pl.Float32, pl.Float64}
 _PLAIN |= {pl.Int8, pl.Int16, pl.Int32, pl.Int64}
@@ -102,6 +124,76 @@ class DeltaStore:
             )
         return [f for f in end_files if f not in start_files]
 
+    def snapshot(self, batch_id: int) -> DeltaTable | None:
+        """The table's current snapshot (None when there is no table yet), checked to be below
+        ``batch_id``.
+
+        Raises:
+            BatchCommittedError: the table's app transaction version already reached the batch.
+        """
+        try:
+            table = DeltaTable(str(self.path))
+        except TableNotFoundError:
+            return None
+        committed = table.transaction_version(self.app_id)
+        if committed is not None and committed >= batch_id:
+            raise BatchCommittedError(self.app_id, batch_id, committed)
+        return table
+
+    def guarded(self, batch_id: int, commit) -> None:
+        """Run ``commit(snapshot)`` (a commit against that snapshot carrying the batch's app
+        transaction) until it lands or the batch is found committed by another run."""
+        for _ in range(_CONFLICT_RETRIES):
+            table = self.snapshot(batch_id)
+            failpoint("before_commit", self.app_id)
+            try:
+                commit(table)
+                return
+            except CommitFailedError:  # a concurrent commit: look at the new snapshot
+                time.sleep(0.05)
+            except Exception:
+                if table is not None or not self.exists():
+                    raise
+                # another writer created the table meanwhile: check its snapshot
+        raise RuntimeError(f"{self.app_id}: batch {batch_id} kept conflicting with other commits")
+
+    def commit_properties(self, batch_id: int, custom: dict | None = None) -> CommitProperties:
+        return CommitProperties(
+            app_transactions=[Transaction(self.app_id, batch_id)], custom_metadata=custom
+        )
+
+    def _sizes(self, version: int | None) -> dict[str, int]:
+        if version is None:
+            return {}
+        table = self.table(version)
+        actions = pl.DataFrame(table.get_add_actions(flatten=True)).select("path", "size_bytes")
+        root = table.table_uri.rstrip("/")
+        return {
+            p if "://" in p or p.startswith("/") else f"{root}/{p}": s
+            for p, s in actions.iter_rows()
+        }
+
+    def added_bytes(self, start_version: int | None, end_version: int) -> int:
+        """Bytes of the data files added between two versions (``(start, end]``)."""
+        before = self._sizes(start_version)
+        return sum(s for p, s in self._sizes(end_version).items() if p not in before)
+
+    def chunk_end(self, start: int | None, end: int, budget: int) -> int:
+        """The last version ``v`` in ``(start, end]`` such that the files added in
+        ``(start, v]`` stay within ``budget`` bytes (soft: at least one version)."""
+        if self.added_bytes(start, end) <= budget:
+            return end
+        first = 0 if start is None else start + 1
+        seen = set(self._sizes(start))
+        total = 0
+        for version in range(first, end + 1):
+            sizes = self._sizes(version)
+            total += sum(s for p, s in sizes.items() if p not in seen)
+            seen |= set(sizes)
+            if total > budget and version > first:
+                return version - 1
+        return end
+
     def write(
         self,
         df: pl.DataFrame,
@@ -110,32 +202,72 @@ class DeltaStore:
         comment: str | None = None,
         metadata: dict | None = None,
         evolve_schema: bool = False,
+        predicate: str | None = None,
     ) -> int:
-        """Commit ``df`` with the app transaction ``(app_id, batch_id)``; return the new version."""
+        """Commit ``df`` with the app transaction ``(app_id, batch_id)``; return the new version.
+
+        ``predicate`` with ``mode='overwrite'`` replaces only the rows it selects (replace-where).
+
+        Raises:
+            BatchCommittedError: the batch was already committed (nothing is written).
+        """
         self.path.parent.mkdir(parents=True, exist_ok=True)
         custom = {"mlplatform.batch_id": str(batch_id)}
         if metadata:
             custom["mlplatform.metadata"] = json.dumps(metadata, default=str)
-        if mode in ("append", "overwrite") and df.height and self._same_plain_schema(df):
+        if (
+            mode in ("append", "overwrite")
+            and predicate is None
+            and df.height
+            and self._same_plain_schema(df)
+        ):
             return self._write_parquet(df, batch_id, mode, comment, custom)
         data = df.to_arrow()
-        schema_mode = None
-        if mode == "overwrite":
-            schema_mode = "overwrite"
-        elif evolve_schema:
-            schema_mode = "merge"
-        write_deltalake(
-            str(self.path),
-            data,
-            mode=mode,
-            schema_mode=schema_mode,
-            description=comment if not self.exists() else None,
-            name=self.app_id.split("/")[-1] if not self.exists() else None,
-            commit_properties=CommitProperties(
-                app_transactions=[Transaction(self.app_id, batch_id)], custom_metadata=custom
-            ),
-        )
+
+        def commit(table: DeltaTable | None) -> None:
+            schema_mode = None
+            if mode == "overwrite" and predicate is None:
+                schema_mode = "overwrite"
+            elif evolve_schema:
+                schema_mode = "merge"
+            write_deltalake(
+                table if table is not None else str(self.path),
+                data,
+                mode=mode if table is not None else "error",  # a create fails if one exists
+                schema_mode=schema_mode if table is not None else None,
+                predicate=predicate if table is not None else None,
+                description=comment if table is None else None,
+                name=self.app_id.split("/")[-1] if table is None else None,
+                commit_properties=self.commit_properties(batch_id, custom),
+            )
+
+        self.guarded(batch_id, commit)
         return self.table().version()
+
+    def merge(self, source: pl.DataFrame, batch_id: int | None, predicate: str, build) -> dict:
+        """A Delta ``MERGE`` of ``source`` (alias ``s``) into the table (alias ``t``) on
+        ``predicate``; ``build(merger)`` adds the clauses. With a ``batch_id`` it carries the app
+        transaction and is guarded like ``write``; returns the merge metrics."""
+        out: dict = {}
+
+        def commit(table: DeltaTable | None) -> None:
+            if table is None:
+                raise FileNotFoundError(f"no Delta table at {self.path} ({self.app_id})")
+            props = self.commit_properties(batch_id) if batch_id is not None else None
+            merger = table.merge(
+                source.to_arrow(),
+                predicate=predicate,
+                source_alias="s",
+                target_alias="t",
+                commit_properties=props,
+            )
+            out.update(build(merger).execute())
+
+        if batch_id is None:
+            commit(self.table())
+        else:
+            self.guarded(batch_id, commit)
+        return out
 
     def _same_plain_schema(self, df: pl.DataFrame) -> bool:
         if not _plain_columns(df.schema):
@@ -158,23 +290,27 @@ class DeltaStore:
         ``(app_id, batch_id)``, in one commit; a missing table is created by that commit (its
         version 0 holds the data, as with ``write_deltalake``). Returns whether it was created.
         ``schema`` is an Arrow schema."""
-        commit = CommitProperties(
-            app_transactions=[Transaction(self.app_id, batch_id)], custom_metadata=custom
-        )
-        if self.exists():
-            self.table().create_write_transaction(
-                actions, mode=mode, schema=schema, commit_properties=commit
+        created = []
+
+        def commit(table: DeltaTable | None) -> None:
+            props = self.commit_properties(batch_id, custom)
+            if table is not None:
+                table.create_write_transaction(
+                    actions, mode=mode, schema=schema, commit_properties=props
+                )
+                return
+            create_table_with_add_actions(
+                str(self.path),
+                Schema.from_arrow(schema),
+                actions,
+                name=self.app_id.split("/")[-1],
+                description=comment,
+                commit_properties=props,
             )
-            return False
-        create_table_with_add_actions(
-            str(self.path),
-            Schema.from_arrow(schema),
-            actions,
-            name=self.app_id.split("/")[-1],
-            description=comment,
-            commit_properties=commit,
-        )
-        return True
+            created.append(True)
+
+        self.guarded(batch_id, commit)
+        return bool(created)
 
     def _write_parquet(self, df, batch_id, mode, comment, custom) -> int:
         self.path.mkdir(parents=True, exist_ok=True)

@@ -226,10 +226,16 @@ def merge(plan: AggregatePlan, state: pl.DataFrame, more: pl.DataFrame) -> pl.Da
     return both.group_by(list(plan.keys)).agg(exprs).cast(state.schema)
 
 
-def refresh(plan: AggregatePlan, engine, source, state_store, done: int, rebuild: bool):
+def refresh(
+    plan: AggregatePlan, engine, source, state_store, done: int, rebuild: bool, budget=None
+):
     """The state for the input ``source`` = (key, store, version): the rows appended since the
     state at batch ``done`` merged into it, or the whole input aggregated when the state is not
     at that batch, was built by other SQL, the input was rewritten, or ``rebuild`` is set.
+
+    The appended rows are read and merged in chunks of at most ``budget`` bytes of the input's
+    data files (soft: at least one version), so memory is bounded by the state and a chunk; a
+    rebuild aggregates the input's snapshot on polars' streaming engine.
 
     Returns the state and the counts reported as materialization metadata."""
     key, store, end = source
@@ -241,14 +247,21 @@ def refresh(plan: AggregatePlan, engine, source, state_store, done: int, rebuild
         start = recorded.get("input_versions", {}).get(key)
     if start is not None and start <= end:
         try:
-            rows = engine.read_increment(store, start, end)
+            state, rows, keys = state_store.read(), 0, []
+            chunks = 0
+            while start < end:
+                stop = store.chunk_end(start, end, budget) if budget else end
+                chunk = engine.read_increment(store, start, stop)
+                more = aggregate(plan, chunk.lazy())
+                state = merge(plan, state, more)
+                rows, chunks, start = rows + len(chunk), chunks + 1, stop
+                keys.append(more.select(plan.keys))
         except RuntimeError:  # the input was rewritten (overwrite, compaction)
-            rows = None
-        if rows is not None:
-            more = aggregate(plan, rows.lazy())
-            state = merge(plan, state_store.read(), more)
-            counts = {"refresh": "incremental", "rows_aggregated": len(rows)}
-            return state, counts | {"keys_changed": len(more)}
+            state = None
+        if state is not None:
+            changed = pl.concat(keys).unique().height if keys else 0
+            counts = {"refresh": "incremental", "rows_aggregated": rows, "keys_changed": changed}
+            return state, counts | ({"chunks": chunks} if chunks > 1 else {})
     return aggregate(plan, engine.read_table(store, end)), {"refresh": "full"}
 
 

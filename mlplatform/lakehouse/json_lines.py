@@ -10,10 +10,17 @@ Four paths, all giving the same rows:
   through Python's ``json``.
 A JSON number keeps the text it was written with (``12.50`` stays ``"12.50"``). Blank lines are
 skipped and counted.
+
+A line that is not valid UTF-8 (as Spark's JSON source does) is parsed with each bad byte replaced
+by U+FFFD, and its raw bytes are kept losslessly in ``_rescued_data``: a JSON object whose key
+``_raw_line_base64`` holds the line's bytes in base64, beside the unknown fields of the line, if
+any. Such lines are counted (``invalid_utf8_lines``); the other lines and files are unaffected.
 """
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import re
 from dataclasses import dataclass, field
@@ -23,6 +30,8 @@ import polars as pl
 RESCUED = "_rescued_data"
 SOURCE_FILE = "_source_file"
 SCHEMA_MODES = ("rescue", "addNewColumns", "failOnNewColumns", "none")
+RAW_LINE_KEY = "_raw_line_base64"
+GZIP_MAGIC = b"\x1f\x8b"
 
 _NUMBER = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
 _SCALAR = rf'"[^"\\]*"|{_NUMBER}|null|true|false'
@@ -44,6 +53,7 @@ class ParsedLines:
     blank_lines: int = 0
     new_columns: list[str] = field(default_factory=list)
     ignored_fields: dict[str, int] = field(default_factory=dict)
+    invalid_utf8_lines: int = 0
 
 
 def _fast_line_regex(fields: list[str]) -> str:
@@ -184,14 +194,14 @@ def parse_files(files: list[str], fields: list[str], mode: str = "rescue") -> Pa
     if not files:
         return ParsedLines(pl.DataFrame(schema={c: pl.String for c in columns}))
     lines = pl.scan_lines(files, name="line", include_file_paths=SOURCE_FILE, glob=False)
-    # a CRLF line's \r is trailing whitespace to the canonical pattern; the other lines drop it
-    lines = lines.with_columns(_groups=pl.col("line").str.extract_groups(_canonical_regex(fields)))
-    canonical = pl.col("_groups").struct.field("m").is_not_null()
-    frame = lines.select(
-        *_canonical_fields(fields),
-        pl.when(~canonical).then(pl.col("line")).alias("_rest"),
-        SOURCE_FILE,
-    ).collect(engine="streaming")
+    try:
+        frame = _first_pass(lines, fields)
+        invalid: dict[int, bytes] = {}
+    except pl.exceptions.ComputeError as err:
+        if "utf8" not in str(err).lower() and "utf-8" not in str(err).lower():
+            raise
+        lines, invalid = _lines_with_invalid_utf8(files)
+        frame = _first_pass(lines, fields)
     at = frame.select(pl.col("_rest").is_not_null().arg_true()).to_series()
     rest = pl.DataFrame({"_line_no": at, "line": frame.get_column("_rest").gather(at)})
     rest = rest.with_columns(pl.col("line").str.strip_suffix("\r"))
@@ -237,6 +247,8 @@ def parse_files(files: list[str], fields: list[str], mode: str = "rescue") -> Pa
         where = patch.get_column("_line_no")
         for c in patch_columns:
             series[c] = series[c].scatter(where, patch.get_column(c))
+    if invalid:
+        series[RESCUED] = _rescue_raw_bytes(series[RESCUED], invalid)
     frame = pl.DataFrame([series[c] for c in [*fields, *new_columns, RESCUED, SOURCE_FILE]])
     if blank_rows.len():
         frame = frame.filter(pl.repeat(True, frame.height, eager=True).scatter(blank_rows, False))
@@ -248,4 +260,80 @@ def parse_files(files: list[str], fields: list[str], mode: str = "rescue") -> Pa
         blank_lines=blank_rows.len(),
         new_columns=new_columns,
         ignored_fields=unknown_counts if mode == "none" else {},
+        invalid_utf8_lines=len(invalid),
     )
+
+
+def _first_pass(lines: pl.LazyFrame, fields: list[str]) -> pl.DataFrame:
+    """The canonical lines' fields, and the other lines whole in ``_rest``."""
+    # a CRLF line's \r is trailing whitespace to the canonical pattern; the other lines drop it
+    lines = lines.with_columns(_groups=pl.col("line").str.extract_groups(_canonical_regex(fields)))
+    canonical = pl.col("_groups").struct.field("m").is_not_null()
+    return lines.select(
+        *_canonical_fields(fields),
+        pl.when(~canonical).then(pl.col("line")).alias("_rest"),
+        SOURCE_FILE,
+    ).collect(engine="streaming")
+
+
+def read_bytes(path: str) -> bytes:
+    """A landing file's content, decompressed as the line reader does (gzip)."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    return gzip.decompress(data) if data[:2] == GZIP_MAGIC else data
+
+
+def _split_lines(data: bytes) -> list[bytes]:
+    """Lines as polars' line reader splits them (LF, a CRLF's CR dropped, no empty last line)."""
+    parts = data.split(b"\n")
+    if parts and parts[-1] == b"":
+        parts.pop()
+    return [p[:-1] if p.endswith(b"\r") else p for p in parts]
+
+
+def _lines_with_invalid_utf8(files: list[str]) -> tuple[pl.LazyFrame, dict[int, bytes]]:
+    """The lines of ``files`` with invalid UTF-8 bytes replaced (U+FFFD), in file order, and the
+    raw bytes of each such line by its position."""
+    parts: list[pl.LazyFrame] = []
+    invalid: dict[int, bytes] = {}
+    offset = 0
+    for path in files:
+        data = read_bytes(path)
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            raw = _split_lines(data)
+            text = []
+            for i, line in enumerate(raw):
+                try:
+                    text.append(line.decode("utf-8"))
+                except UnicodeDecodeError:
+                    text.append(line.decode("utf-8", errors="replace"))
+                    invalid[offset + i] = line
+            parts.append(pl.LazyFrame({"line": text, SOURCE_FILE: [path] * len(text)}))
+            offset += len(raw)
+            continue
+        scan = pl.scan_lines([path], name="line", include_file_paths=SOURCE_FILE, glob=False)
+        parts.append(scan)
+        offset += len(_split_lines(data))
+    lines = pl.concat(parts, how="vertical") if parts else pl.LazyFrame()
+    return lines, invalid
+
+
+def _rescue_raw_bytes(rescued: pl.Series, invalid: dict[int, bytes]) -> pl.Series:
+    """``_rescued_data`` of the invalid UTF-8 lines: their raw bytes (base64) beside the unknown
+    fields they carried (a line that is no JSON object loses nothing: its bytes are the record)."""
+    at = sorted(invalid)
+    values = []
+    for pos, before in zip(at, rescued.gather(at).to_list(), strict=True):
+        record: dict = {}
+        if before is not None:
+            try:
+                parsed = json.loads(before)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, dict):
+                record.update(parsed)
+        record[RAW_LINE_KEY] = base64.b64encode(invalid[pos]).decode("ascii")
+        values.append(_RESCUED_JSON.encode(record))
+    return rescued.scatter(at, pl.Series(values, dtype=pl.String))

@@ -1,31 +1,94 @@
 """Batch ledgers: what each batch of a table consumed, recorded before the batch is written.
 
-A batch is recorded here first (the files with size and mtime, or the upstream Delta version range),
-then every target table commits the batch with the app transaction ``(app_id, batch_id)``. On
-restart, a recorded batch above a table's committed transaction version is redone with exactly the
-recorded input; a table that already reached it is not written again. So a crash at any point
-neither loses nor duplicates rows.
+The protocol, which holds for runs on one machine and for runs on several machines sharing object
+storage (it rests on Delta's optimistic concurrency, not on a local lock):
+
+1. A run reads the ledger and the targets' app transaction versions (the table, and its quarantine
+   when it has one). If the last recorded batch ``b`` is above a target's version, that batch is
+   unfinished: when the run that recorded it is alive (``owner``: host, pid and process start; or,
+   from another host, its ``lease_until`` has not passed), the table is busy and the run waits
+   (``busy_timeout_s``) or stops with ``TableBusyError``, having written nothing. When its owner
+   is gone (a crash), the run redoes batch ``b`` with exactly the recorded input.
+2. Otherwise the run plans batch ``b + 1`` (the files with size and mtime, or the upstream Delta
+   version range) and records it here, in one commit carrying the app transaction
+   ``(<table>#ledger, b + 1)`` against the snapshot it planned from. A second run recording the
+   same batch finds the ledger's transaction version at ``b + 1``, or fails Delta's conflict check
+   against the first commit: exactly one run records a batch, and the other is told the table is
+   busy.
+3. Each target commits the batch with the app transaction ``(<layer>/<table>, b + 1)``; the commit
+   is refused when the target's transaction version already reached the batch (``DeltaStore``), so
+   even a run that took over a batch from an owner thought dead cannot commit it twice.
+
+So a crash at any point, or two runs at once, neither loses nor duplicates rows.
 """
 
 from __future__ import annotations
 
+import os
+import socket
+import time
+import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 
 import polars as pl
 from deltalake import DeltaTable, write_deltalake
 
+from mlplatform.lakehouse.delta import BatchCommittedError, DeltaStore
+
 LEDGER_SCHEMA = {
     "batch_id": pl.Int64,
-    "mode": pl.String,  # append | overwrite
+    "mode": pl.String,  # append | overwrite | replay
     "source": pl.String,  # a file path, or the upstream table's app id
     "size": pl.Int64,
     "mtime_ns": pl.Int64,
     "start_version": pl.Int64,  # upstream version range (start, end] for streaming reads
     "end_version": pl.Int64,
     "recorded_at": pl.Datetime("us", "UTC"),
+    "status": pl.String,  # null: ingested; corrupt_skipped | missing_skipped
+    "owner": pl.String,  # host:pid:start:token of the run that recorded the batch
+    "lease_until": pl.Datetime("us", "UTC"),
 }
+
+DEFAULT_LEASE_S = 600.0
+
+
+class BatchClaimedError(RuntimeError):
+    """Another run recorded this batch first."""
+
+    def __init__(self, table: str, batch_id: int):
+        self.table, self.batch_id = table, batch_id
+        super().__init__(f"{table}: batch {batch_id} was recorded by another run")
+
+
+def _read_start(pid: int) -> str | None:
+    """A process's start time in clock ticks since boot (Linux), telling a reused pid apart."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[19].decode()
+    except (OSError, IndexError):
+        return None
+
+
+@cache
+def run_owner() -> str:
+    """This process's identity in ledgers: host, pid, process start and a random token."""
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_read_start(pid) or '-'}:{uuid.uuid4().hex[:8]}"
+
+
+def owner_alive(owner: str | None, lease_until: datetime | None) -> bool:
+    """Whether the run that recorded a batch may still be working on it."""
+    if not owner:
+        return False  # recorded before owners were kept: treat as a crashed run
+    host, pid, start, _ = (owner.split(":") + ["", "", "", ""])[:4]
+    if host == socket.gethostname() and pid.isdigit():
+        if int(pid) == os.getpid():
+            return False  # this process's runs are sequential: an earlier one failed
+        return _read_start(int(pid)) == start
+    return lease_until is not None and datetime.now(UTC) < lease_until
 
 
 @dataclass(frozen=True)
@@ -33,6 +96,11 @@ class Ledger:
     """The batch log of one table, a small Delta table under the checkpoints folder."""
 
     path: Path
+    table: str = ""  # the table it belongs to, for messages and the ledger's app id
+
+    @property
+    def store(self) -> DeltaStore:
+        return DeltaStore(self.path, f"{self.table or self.path.name}#ledger")
 
     def read(self) -> pl.DataFrame:
         if not DeltaTable.is_deltatable(str(self.path)):
@@ -40,6 +108,9 @@ class Ledger:
         table = DeltaTable(str(self.path))
         if table.protocol().min_reader_version > 1:  # deletion vectors, column mapping
             frame = pl.read_delta(str(self.path))
+            frame = frame.with_columns(
+                pl.lit(None).cast(t).alias(c) for c, t in LEDGER_SCHEMA.items() if c not in frame
+            )
         else:  # the active files are the table; read_delta would import pyarrow (0.1 s)
             files = table.file_uris()
             if not files:
@@ -49,25 +120,49 @@ class Ledger:
             ).collect()
         return frame.select(list(LEDGER_SCHEMA)).cast(LEDGER_SCHEMA)
 
-    def record(self, rows: list[dict], batch_id: int, mode: str = "append") -> None:
-        """Record one batch; ``mode='overwrite'`` (a full refresh) replaces the whole log."""
+    def record(
+        self,
+        rows: list[dict],
+        batch_id: int,
+        mode: str = "append",
+        lease_s: float = DEFAULT_LEASE_S,
+    ) -> pl.DataFrame:
+        """Record one batch; ``mode='overwrite'`` (a full refresh) replaces the whole log.
+        Returns the recorded rows.
+
+        Raises:
+            BatchClaimedError: another run recorded this batch first (nothing was recorded).
+        """
         now = datetime.now(UTC)
-        full = [
-            {k: None for k in LEDGER_SCHEMA}
-            | r
-            | {"batch_id": batch_id, "mode": mode, "recorded_at": now}
-            for r in rows
-        ] or [
-            {k: None for k in LEDGER_SCHEMA}
-            | {"batch_id": batch_id, "mode": mode, "recorded_at": now}
+        stamp = {
+            "batch_id": batch_id,
+            "mode": mode,
+            "recorded_at": now,
+            "owner": run_owner(),
+            "lease_until": now + timedelta(seconds=lease_s),
+        }
+        full = [{k: None for k in LEDGER_SCHEMA} | r | stamp for r in rows] or [
+            {k: None for k in LEDGER_SCHEMA} | stamp
         ]
         frame = pl.DataFrame(full, schema=LEDGER_SCHEMA)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        write_deltalake(
-            str(self.path),
-            frame.to_arrow(),
-            mode="overwrite" if mode == "overwrite" else "append",
-        )
+        store = self.store
+        data = frame.to_arrow()
+
+        def commit(table: DeltaTable | None) -> None:
+            write_deltalake(
+                table if table is not None else str(self.path),
+                data,
+                mode=("overwrite" if mode == "overwrite" else "append") if table else "error",
+                schema_mode=(("merge" if mode != "overwrite" else "overwrite") if table else None),
+                commit_properties=store.commit_properties(batch_id),
+            )
+
+        try:
+            store.guarded(batch_id, commit)
+        except BatchCommittedError as err:
+            raise BatchClaimedError(self.table or str(self.path), batch_id) from err
+        return frame
 
     def pending(self, committed: int) -> pl.DataFrame:
         """The recorded batch above ``committed`` (at most one), to be redone."""
@@ -76,3 +171,14 @@ class Ledger:
 
     def committed(self, committed: int) -> pl.DataFrame:
         return self.read().filter(pl.col("batch_id") <= committed)
+
+
+def wait_until(done, timeout_s: float, poll_s: float = 0.25) -> bool:
+    """Poll ``done()`` until it is true or ``timeout_s`` passed; return its last answer."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if done():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(min(poll_s, max(0.0, deadline - time.monotonic())) or poll_s)

@@ -1,31 +1,56 @@
 """Run one update of a declared table on its engine, exactly once.
 
-The protocol (see ``ledger.py``): find the last recorded batch; if a target table (the table or its
-quarantine) has not committed it, redo it with exactly the recorded input; otherwise plan the next
-batch, record it, compute it and commit it to each target with the batch's app transaction.
+A streaming table (files or stream inputs) drains its whole backlog in micro-batches, as Auto
+Loader's ``availableNow`` trigger does: each micro-batch takes at most ``max_files_per_trigger``
+files and, softly, ``max_bytes_per_trigger`` bytes (of landing files, or of the upstream's data
+files for a stream input), and commits with its own batch id, so memory is bounded by a
+micro-batch and a crash in micro-batch 7 keeps 1 to 6. The protocol of each micro-batch, and how
+two runs at once are kept from committing a batch twice, is in ``ledger.py``. Live tables (full
+reads only) are in ``live.py``.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+import os
+import resource
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import polars as pl
 
-from mlplatform.lakehouse import incremental
-from mlplatform.lakehouse.delta import DeltaStore
+from mlplatform.lakehouse.delta import BatchCommittedError, DeltaStore
 from mlplatform.lakehouse.engines import get_engine
 from mlplatform.lakehouse.engines.base import Engine, EngineEvaluation, ReturnedPolarsFrame
-from mlplatform.lakehouse.expectations import QUARANTINED_AT
+from mlplatform.lakehouse.errors import MissingFileError, TableBusyError
+from mlplatform.lakehouse.expectations import QUARANTINED_AT, RuleResult
 from mlplatform.lakehouse.failpoints import failpoint
-from mlplatform.lakehouse.ingest import list_landing, plan_files
+from mlplatform.lakehouse.ingest import (
+    CorruptFileError,
+    list_landing,
+    parse_size,
+    plan_files,
+    unreadable,
+)
 from mlplatform.lakehouse.json_lines import infer_fields
-from mlplatform.lakehouse.ledger import Ledger
+from mlplatform.lakehouse.ledger import (
+    DEFAULT_LEASE_S,
+    BatchClaimedError,
+    Ledger,
+    owner_alive,
+    wait_until,
+)
 from mlplatform.lakehouse.table import FilesInput, TableDefinition, TableInput
 from mlplatform.settings import Settings
 
 log = logging.getLogger(__name__)
+
+DEFAULT_MAX_BYTES = 256 * 1024**2
+"""Landing bytes per micro-batch when neither the table nor the run sets it (measured: the demo
+data's shape stays under 2 GiB peak; Databricks uses 1 GiB of files)."""
+DEFAULT_STREAM_BYTES = 64 * 1024**2
+"""Upstream Parquet bytes per micro-batch of a stream input (Parquet is ~5x denser than JSON)."""
+CORRUPT, MISSING = "corrupt_skipped", "missing_skipped"
 
 
 class UpstreamMissingError(RuntimeError):
@@ -40,7 +65,12 @@ class RunOptions:
     schema_evolution_mode: str | None = None
     allow_overwrites: bool = False
     max_files_per_trigger: int | None = None
+    max_bytes_per_trigger: int | str | None = None
+    ignore_corrupt_files: bool | None = None
+    ignore_missing_files: bool | None = None
     replay_quarantine: bool = False
+    busy_timeout_s: float = 0.0
+    lease_s: float = DEFAULT_LEASE_S
 
 
 @dataclass
@@ -61,6 +91,66 @@ class TableRun:
     counts: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     upstream_versions: dict = field(default_factory=dict)
+    results: list[RuleResult] | None = None
+    micro_batches: int = 0
+
+    def absorb(self, step: TableRun) -> None:
+        """Add a later micro-batch of the same update."""
+        self.batch_id, self.version = step.batch_id, step.version
+        self.quarantine_version = step.quarantine_version
+        self.redo = self.redo or step.redo
+        self.nothing_new = False
+        for name in ("input_rows", "written_rows", "quarantined_rows", "dropped_rows"):
+            setattr(self, name, getattr(self, name) + getattr(step, name))
+        self.upstream_versions.update(step.upstream_versions)
+        self.warnings.extend(step.warnings)
+        self.counts = _add_counts(self.counts, step.counts)
+        self.results = _add_results(self.results, step.rule_results())
+        self.evaluation = step.evaluation
+
+    def rule_results(self) -> list[RuleResult]:
+        if self.results is not None:
+            return self.results
+        return list(self.evaluation.results) if self.evaluation else []
+
+
+def _add_counts(a: dict, b: dict) -> dict:
+    out = dict(a)
+    for key, value in b.items():
+        old = out.get(key)
+        if isinstance(value, bool) or old is None or isinstance(old, str):
+            out[key] = value
+        elif isinstance(value, int | float):
+            out[key] = old + value
+        elif isinstance(value, list):
+            out[key] = list(old) + [v for v in value if v not in old]
+        elif isinstance(value, dict):
+            out[key] = _add_counts(old, value)
+        else:
+            out[key] = value
+    return out
+
+
+def _add_results(a: list[RuleResult] | None, b: list[RuleResult]) -> list[RuleResult]:
+    if not a:
+        return list(b)
+    by_name = {r.expectation.name: r for r in b}
+    return [
+        RuleResult(
+            r.expectation,
+            r.passed_records + by_name[r.expectation.name].passed_records,
+            r.failed_records + by_name[r.expectation.name].failed_records,
+            r.failing_sample or by_name[r.expectation.name].failing_sample,
+        )
+        if r.expectation.name in by_name
+        else r
+        for r in a
+    ]
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory so far (Linux reports KiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 class TableRunner:
@@ -79,7 +169,7 @@ class TableRunner:
             if defn.has_quarantine
             else None
         )
-        self.ledger = Ledger(settings.checkpoints / defn.layer / defn.name)
+        self.ledger = Ledger(settings.checkpoints / defn.layer / defn.name, defn.key)
 
     @property
     def targets(self) -> list[DeltaStore]:
@@ -89,30 +179,100 @@ class TableRunner:
         layer, name = key.split("/")
         return DeltaStore(self.settings.table_path(layer, name), key)
 
+    @property
+    def aggregate_state(self) -> DeltaStore:
+        """The per-key aggregates of an incrementally refreshed live table."""
+        from mlplatform.lakehouse import live
+
+        return live.aggregate_state(self)
+
+    def _aggregate_plan(self):
+        from mlplatform.lakehouse import live
+
+        return live._aggregate_plan(self)
+
     # ---- the protocol -------------------------------------------------------------------
     def run(self, opts: RunOptions | None = None) -> TableRun:
         opts = opts or RunOptions()
         if not self.defn.streaming:
-            return self._run_live(opts)
-        log_df = self.ledger.read()
-        last = int(log_df.get_column("batch_id").max() or 0)
-        behind = self._behind(last)
-        if behind:
-            rows = log_df.filter(pl.col("batch_id") == last).to_dicts()
-            return self._execute(last, rows, behind, opts, redo=True)
-        if opts.replay_quarantine:
-            return self._replay(last, opts)
-        rows, mode, extra, has_new = self._plan(log_df, opts)
-        if not has_new:
-            return self._nothing_new(last, opts, extra)
-        self.ledger.record(rows, last + 1, mode)
-        failpoint("after_ledger_record", self.defn.key)
-        recorded = self.ledger.read().filter(pl.col("batch_id") == last + 1).to_dicts()
-        result = self._execute(last + 1, recorded, self.targets, opts)
-        result.counts.update(extra)
-        result.warnings.extend(extra.get("warnings", []))
-        result.counts.pop("warnings", None)
-        return result
+            from mlplatform.lakehouse.live import run_live
+
+            return run_live(self, opts)
+        total: TableRun | None = None
+        idle: TableRun | None = None
+        while True:
+            step = self._micro_batch(opts)
+            if step.nothing_new:
+                idle = step
+                break
+            if total is None:
+                total = step
+            else:
+                total.absorb(step)
+            total.micro_batches += 1
+            if step.mode == "replay":
+                break
+            # a full refresh or replay is the first micro-batch; the rest append
+            opts = replace(opts, full_refresh=False, replay_quarantine=False)
+        if total is None:
+            total = self._nothing_new(idle.batch_id, opts, idle.counts)
+        elif idle is not None:  # the last plan's view of the files passed over (all drained)
+            total.warnings.extend(w for w in idle.counts.get("warnings", []) if "changed" in w)
+            for key in ("changed_files_skipped", "files_deferred"):
+                if key in idle.counts:
+                    total.counts[key] = idle.counts[key]
+        return total
+
+    def _micro_batch(self, opts: RunOptions) -> TableRun:
+        """Redo the unfinished batch or record and run the next one; a nothing-new run when
+        there is no new input."""
+        while True:
+            log_df = self.ledger.read()
+            last = int(log_df.get_column("batch_id").max() or 0)
+            behind = self._behind(last)
+            if behind:
+                rows = log_df.filter(pl.col("batch_id") == last).to_dicts()
+                if owner_alive(rows[0]["owner"], rows[0]["lease_until"]):
+                    self._wait_for(last, opts)
+                    continue
+                return self._execute(last, rows, behind, opts, redo=True)
+            if opts.replay_quarantine:
+                return self._replay(last, opts)
+            rows, mode, extra, has_new = self._plan(log_df, opts)
+            if not has_new:
+                return TableRun(batch_id=last, mode="append", nothing_new=True, counts=extra)
+            try:
+                recorded = self.ledger.record(rows, last + 1, mode, opts.lease_s)
+            except BatchClaimedError:
+                self._wait_for(last + 1, opts)
+                continue
+            failpoint("after_ledger_record", self.defn.key)
+            run = self._execute(last + 1, recorded.to_dicts(), self.targets, opts)
+            for key in ("corrupt_files_skipped", "corrupt_files"):
+                if key in extra:
+                    run.counts[key] = extra[key]
+            run.warnings.extend(w for w in extra["warnings"] if "cannot be read" in w)
+            return run
+
+    def _wait_for(self, batch_id: int, opts: RunOptions) -> None:
+        """Wait (``busy_timeout_s``) for another run's batch to be committed or abandoned.
+
+        Raises:
+            TableBusyError: it is still being updated when the wait ends.
+        """
+
+        def settled() -> bool:
+            if all(t.committed_batch() >= batch_id for t in self.targets if t.exists()):
+                if self.main.exists():
+                    return True
+            rows = self.ledger.read().filter(pl.col("batch_id") == batch_id)
+            if rows.is_empty():
+                return True  # replaced by a full refresh
+            first = rows.row(0, named=True)
+            return not owner_alive(first["owner"], first["lease_until"])
+
+        if not wait_until(settled, opts.busy_timeout_s):
+            raise TableBusyError(self.defn.key, batch_id)
 
     def _behind(self, last: int) -> list[DeltaStore]:
         if last == 0:
@@ -131,21 +291,7 @@ class TableRunner:
         extra: dict = {"warnings": []}
         fin = self.defn.files_input
         if fin is not None:
-            folder = fin.location(self.settings)
-            plan = plan_files(
-                list_landing(folder, fin.pattern),
-                committed,
-                allow_overwrites=opts.allow_overwrites,
-                max_files=opts.max_files_per_trigger or fin.max_files_per_trigger,
-            )
-            for path in plan.changed_skipped:
-                extra["warnings"].append(
-                    f"{path} changed after it was ingested; skipped (set allow_overwrites to "
-                    "ingest it again)"
-                )
-            extra["changed_files_skipped"] = len(plan.changed_skipped)
-            extra["files_deferred"] = plan.deferred
-            rows.extend(plan.files)
+            rows.extend(self._plan_files(fin, committed, opts, extra))
         new_data = bool(rows)
         for inp in self.defn.upstream:
             if not inp.stream:
@@ -156,26 +302,63 @@ class TableRunner:
             start = int(prev.max()) if len(prev) and prev.max() is not None else None
             if end is not None and end != start:
                 new_data = True
+                budget = parse_size(opts.max_bytes_per_trigger) or DEFAULT_STREAM_BYTES
+                end = store.chunk_end(start, end, budget)
             rows.append({"source": inp.key, "start_version": start, "end_version": end})
         return rows, mode, extra, new_data or opts.full_refresh
+
+    def _plan_files(self, fin: FilesInput, committed, opts: RunOptions, extra: dict) -> list:
+        plan = plan_files(
+            list_landing(fin.location(self.settings), fin.pattern),
+            committed,
+            allow_overwrites=opts.allow_overwrites,
+            max_files=opts.max_files_per_trigger or fin.max_files_per_trigger,
+            max_bytes=parse_size(opts.max_bytes_per_trigger or fin.max_bytes_per_trigger)
+            or DEFAULT_MAX_BYTES,
+        )
+        for path in plan.changed_skipped:
+            extra["warnings"].append(
+                f"{path} changed after it was ingested; skipped (set allow_overwrites to "
+                "ingest it again)"
+            )
+        extra["changed_files_skipped"] = len(plan.changed_skipped)
+        extra["files_deferred"] = plan.deferred
+        ignore = _choice(opts.ignore_corrupt_files, fin.ignore_corrupt_files)
+        skipped = []
+        for entry in plan.files:
+            reason = unreadable(entry["source"])
+            if reason is None:
+                continue
+            if not ignore:
+                raise CorruptFileError(self.defn.key, entry["source"], reason)
+            entry["status"] = CORRUPT
+            skipped.append(entry["source"])
+            extra["warnings"].append(f"{entry['source']} cannot be read ({reason}); skipped")
+        if skipped:
+            extra["corrupt_files_skipped"] = len(skipped)
+            extra["corrupt_files"] = skipped
+        return plan.files
 
     # ---- computing a batch --------------------------------------------------------------
     def _execute(self, batch_id, rows, targets, opts, redo=False) -> TableRun:
         mode = rows[0]["mode"] if rows else "append"
-        evaluation, counts, versions = self._prepare(rows, opts)
+        evaluation, counts, versions = self._prepare(rows, opts, batch_id)
         run = TableRun(
             batch_id=batch_id, mode=mode, redo=redo, counts=counts, upstream_versions=versions
         )
-        self._commit(run, evaluation, targets, batch_id, mode, opts)
+        try:
+            self._commit(run, evaluation, targets, batch_id, mode, opts)
+        except BatchCommittedError as err:  # another run took the batch over and committed it
+            raise TableBusyError(self.defn.key, batch_id, str(err)) from err
         return run
 
-    def _inputs(self, rows, opts):
+    def _inputs(self, rows, opts, batch_id=None):
         eng = self.engine
         frames: list = []
         source = None
         counts: dict = {}
         versions: dict = {}
-        replay = bool(rows) and rows[0]["mode"] == "replay"
+        replay = bool(rows) and rows[0].get("mode") == "replay"
         for inp in self.defn.inputs:
             if replay and (isinstance(inp, FilesInput) or inp.stream) and source is None:
                 source = eng.with_row_id(
@@ -183,17 +366,25 @@ class TableRunner:
                 )
                 frames.append(source)
             elif isinstance(inp, FilesInput):
-                paths = [r["source"] for r in rows if r["size"] is not None]
+                paths = self._batch_files(inp, rows, opts, batch_id, counts)
                 mode = opts.schema_evolution_mode or inp.schema_evolution_mode
                 ingested_at = rows[0]["recorded_at"] if rows else datetime.now(UTC)
                 fields = self._known_fields(inp, paths)
                 read = eng.read_files(paths, fields, mode, ingested_at)
-                counts.update(read.counts)
+                counts = _add_counts(counts, read.counts)
+                counts["input_bytes"] = sum(
+                    r["size"] for r in rows if r["source"] in set(paths) and r["size"]
+                )
                 source = eng.with_row_id(read.frame)
                 frames.append(source)
             elif inp.stream:
                 row = next((r for r in rows if r["source"] == inp.key), None)
                 versions[inp.key] = row["end_version"] if row else None
+                store = self.store_for(inp.key)
+                if row is not None and row["end_version"] is not None:
+                    counts["input_bytes"] = counts.get("input_bytes", 0) + store.added_bytes(
+                        row["start_version"], row["end_version"]
+                    )
                 source = eng.with_row_id(self._read_increment(inp, row))
                 frames.append(source)
             else:
@@ -202,9 +393,26 @@ class TableRunner:
                     raise UpstreamMissingError(
                         f"{self.defn.key} reads {inp.key}, which has not been materialized yet"
                     )
-                versions[inp.key] = store.version()
+                row = next((r for r in rows if r["source"] == inp.key), None)
+                pinned = row is not None and row.get("end_version") is not None
+                versions[inp.key] = row["end_version"] if pinned else store.version()
                 frames.append(eng.read_table(store, versions[inp.key]))
         return frames, source, counts, versions
+
+    def _batch_files(self, inp: FilesInput, rows, opts, batch_id, counts) -> list[str]:
+        """The batch's readable files; a vanished one fails the batch unless ignored."""
+        paths = [r["source"] for r in rows if r["size"] is not None and r["status"] is None]
+        missing = [p for p in paths if not os.path.exists(p)]
+        if missing:
+            if not _choice(opts.ignore_missing_files, inp.ignore_missing_files):
+                raise MissingFileError(self.defn.key, batch_id or 0, missing)
+            log.warning("%s: batch %s without vanished files %s", self.defn.key, batch_id, missing)
+            counts["missing_files_skipped"] = len(missing)
+            counts["missing_files"] = missing
+            paths = [p for p in paths if p not in set(missing)]
+        counts.setdefault("corrupt_files_skipped", 0)
+        counts.setdefault("missing_files_skipped", 0)
+        return paths
 
     def _known_fields(self, inp: FilesInput, paths: list[str]) -> list[str]:
         fields = list(inp.fields)
@@ -229,16 +437,16 @@ class TableRunner:
             return self.engine.empty_like(store)
         return self.engine.read_increment(store, row["start_version"], row["end_version"])
 
-    def _prepare(self, rows, opts):
+    def _prepare(self, rows, opts, batch_id=None):
         """Read the batch's inputs and compute it; a function that returns a polars frame on
         the Spark engine is run again on the polars engine."""
         try:
-            frames, source, counts, versions = self._inputs(rows, opts)
+            frames, source, counts, versions = self._inputs(rows, opts, batch_id)
             return self._compute(frames, source), counts, versions
         except ReturnedPolarsFrame:
             log.info("%s returned a polars frame: running it on the polars engine", self.defn.key)
             self.engine = get_engine("polars")
-            frames, source, counts, versions = self._inputs(rows, opts)
+            frames, source, counts, versions = self._inputs(rows, opts, batch_id)
             return self._compute(frames, source), counts, versions
 
     def _compute(self, frames: list, source) -> EngineEvaluation:
@@ -281,95 +489,30 @@ class TableRunner:
         run = TableRun(batch_id=last, mode="append", nothing_new=True)
         if missing:  # first run with no data: create the tables with their schema
             evaluation, counts, versions = self._prepare([], opts)
-            self._commit(run, evaluation, missing, last, "append", opts)
+            try:
+                self._commit(run, evaluation, missing, last, "append", opts)
+            except BatchCommittedError:
+                pass  # another run created them meanwhile
             run.counts.update(counts)
         run.warnings = extra.get("warnings", [])
         run.counts["changed_files_skipped"] = extra.get("changed_files_skipped", 0)
+        for key in ("corrupt_files_skipped", "corrupt_files"):
+            if key in extra:
+                run.counts[key] = extra[key]
         run.version = self.main.version()
         run.quarantine_version = self.quarantine.version() if self.quarantine else None
         return run
-
-    # ---- live tables and quarantine replay -----------------------------------------------
-    def _run_live(self, opts: RunOptions) -> TableRun:
-        """Recompute a live table, unless none of its inputs changed since its last update (as a
-        DLT materialized view); a table without inputs is always recomputed."""
-        done = self.main.committed_batch()
-        definition = incremental.definition_fingerprint(self.defn)
-        if self.defn.upstream and not opts.full_refresh and self.main.exists():
-            current = {i.key: self.store_for(i.key).version() for i in self.defn.upstream}
-            last = self.ledger.read().filter(pl.col("batch_id") == done)
-            recorded = {r["source"]: r["end_version"] for r in last.iter_rows(named=True)}
-            if recorded == _live_sources(current, definition):
-                run = TableRun(
-                    batch_id=done,
-                    mode="overwrite",
-                    nothing_new=True,
-                    upstream_versions=current,
-                    version=self.main.version(),
-                )
-                run.quarantine_version = self.quarantine.version() if self.quarantine else None
-                return run
-        batch_id = done + 1
-        plan = self._aggregate_plan()
-        if plan is not None:
-            evaluation, counts, versions, state = self._prepare_aggregate(plan, done, opts)
-        else:
-            evaluation, counts, versions = self._prepare([], opts)
-        run = TableRun(
-            batch_id=batch_id, mode="overwrite", counts=counts, upstream_versions=versions
-        )
-        if plan is not None:  # the state first: a state ahead of its table is rebuilt next time
-            meta = {"input_versions": versions, "state_sql": plan.state_sql}
-            self.aggregate_state.write(state, batch_id, mode="overwrite", metadata=meta)
-            failpoint("between_commits", self.defn.key)
-        self._commit(run, evaluation, self.targets, batch_id, "overwrite", opts)
-        # what this update read; a crash before this line only costs a recomputation next time
-        sources = _live_sources(versions, definition)
-        rows = [{"source": key, "end_version": v} for key, v in sources.items()]
-        self.ledger.record(rows, batch_id, "overwrite")
-        return run
-
-    @property
-    def aggregate_state(self) -> DeltaStore:
-        """The per-key aggregates of an incrementally refreshed live table."""
-        name = f"{self.defn.name}__aggregate_state"
-        return DeltaStore(
-            self.settings.checkpoints / self.defn.layer / name, f"{self.defn.key}#state"
-        )
-
-    def _aggregate_plan(self) -> incremental.AggregatePlan | None:
-        inputs = self.defn.inputs
-        if self.engine.name != "polars" or len(inputs) != 1:
-            return None
-        if not isinstance(inputs[0], TableInput) or inputs[0].stream:
-            return None
-        return incremental.plan_for_table(self.defn)
-
-    def _prepare_aggregate(self, plan, done: int, opts: RunOptions):
-        inp = self.defn.upstream[0]
-        store = self.store_for(inp.key)
-        if not store.exists():
-            raise UpstreamMissingError(
-                f"{self.defn.key} reads {inp.key}, which has not been materialized yet"
-            )
-        end = store.version()
-        rebuild = opts.full_refresh or done == 0
-        state, counts = incremental.refresh(
-            plan, self.engine, (inp.key, store, end), self.aggregate_state, done, rebuild
-        )
-        evaluation = self.engine.evaluate(incremental.finish(plan, state), self.defn, None)
-        return evaluation, counts, {inp.key: end}, state
 
     def _replay(self, last: int, opts: RunOptions) -> TableRun:
         if self.quarantine is None or not self.quarantine.exists():
             raise ValueError(f"table {self.defn.key} has no quarantine to replay")
         rows = [{"source": self.quarantine.app_id, "end_version": self.quarantine.version()}]
-        self.ledger.record(rows, last + 1, "replay")
-        recorded = self.ledger.read().filter(pl.col("batch_id") == last + 1).to_dicts()
-        return self._execute(last + 1, recorded, self.targets, opts)
+        try:
+            recorded = self.ledger.record(rows, last + 1, "replay", opts.lease_s)
+        except BatchClaimedError as err:
+            raise TableBusyError(self.defn.key, last + 1) from err
+        return self._execute(last + 1, recorded.to_dicts(), self.targets, opts)
 
 
-def _live_sources(versions: dict, definition: int | None) -> dict:
-    """What a live table's ledger records per update: its inputs' versions and, under
-    ``#definition``, the fingerprint of its query (a changed query recomputes it, as in DLT)."""
-    return versions if definition is None else versions | {incremental.DEFINITION: definition}
+def _choice(run_value: bool | None, table_value: bool) -> bool:
+    return table_value if run_value is None else run_value

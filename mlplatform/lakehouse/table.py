@@ -45,6 +45,9 @@ class FilesInput:
     pattern: str = "*.json"
     schema_evolution_mode: str = "rescue"
     max_files_per_trigger: int | None = None
+    max_bytes_per_trigger: int | str | None = None  # bytes or a Spark-style size ("512m")
+    ignore_corrupt_files: bool = False
+    ignore_missing_files: bool = False
     relative_to: str = "landing"  # "landing" or "home" ($MLPLATFORM_HOME) for relative folders
 
     def location(self, settings) -> Path:

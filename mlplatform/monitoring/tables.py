@@ -9,13 +9,11 @@ inference versions the table reflects, atomically with the rows.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
-from deltalake import CommitProperties, Transaction, write_deltalake
 
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.monitoring.metric_schema import METRIC_SCHEMA
@@ -125,27 +123,16 @@ def replace_windows(
 
     Every row of `frame` must belong to one of `windows`.
     """
-    store.path.parent.mkdir(parents=True, exist_ok=True)
     exists = store.exists()
     predicate = None if windows is None else window_predicate(windows)
-    mode, schema_mode = "append", None
-    if exists and windows is None:
-        mode, schema_mode = "overwrite", "overwrite"
-    elif exists and predicate is not None:
+    mode = "append"
+    if exists and (windows is None or predicate is not None):
         mode = "overwrite"
-    custom = {"mlplatform.batch_id": str(batch_id)}
-    if metadata:
-        custom["mlplatform.metadata"] = json.dumps(metadata, default=str)
-    write_deltalake(
-        str(store.path),
-        frame.to_arrow(),
+    return store.write(
+        frame,
+        batch_id,
         mode=mode,
-        schema_mode=schema_mode,
-        predicate=predicate if mode == "overwrite" and windows is not None else None,
-        description=None if exists else comment,
-        name=None if exists else store.path.name,
-        commit_properties=CommitProperties(
-            app_transactions=[Transaction(store.app_id, batch_id)], custom_metadata=custom
-        ),
+        comment=comment,
+        metadata=metadata,
+        predicate=predicate if mode == "overwrite" else None,
     )
-    return store.table().version()

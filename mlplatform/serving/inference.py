@@ -210,19 +210,14 @@ class InferenceTable:
         if stale.is_empty():
             return 0
         source = labels.join(stale, on="customer_id", how="semi")
-        result = (
-            self.target.table()
-            .merge(
-                source.to_arrow(),
-                predicate="t.customer_id = s.customer_id",
-                source_alias="s",
-                target_alias="t",
-            )
-            .when_matched_update(
+        result = self.target.merge(
+            source,
+            None,  # idempotent: it sets the latest label, whichever run does it
+            "t.customer_id = s.customer_id",
+            lambda m: m.when_matched_update(
                 {"label": "s.label", "label_timestamp": "s.label_timestamp"},
                 predicate="(t.label IS DISTINCT FROM s.label) "
                 "OR (t.label_timestamp IS DISTINCT FROM s.label_timestamp)",
-            )
-            .execute()
+            ),
         )
         return int(result.get("num_target_rows_updated", 0))

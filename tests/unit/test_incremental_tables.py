@@ -90,15 +90,20 @@ def test_file_changed_in_place_is_skipped_with_a_warning_unless_allowed(home):
     assert len(read(home, "bronze/raw")) == 7
 
 
-def test_max_files_per_trigger_defers_the_rest(home):
-    for i in range(3):
+def test_max_files_per_trigger_bounds_each_micro_batch(home):
+    for i in range(5):
         write_file(home, f"f{i}.json", rows(1, start=i))
     runner = TableRunner(raw, get_settings())
     first = runner.run(RunOptions(max_files_per_trigger=2))
-    assert (first.counts["files"], first.counts["files_deferred"]) == (2, 1)
+    # one run drains the backlog (availableNow), each micro-batch at most two files
+    assert (first.counts["files"], first.micro_batches) == (5, 3)
+    assert first.counts["files_deferred"] == 0
+    log = runner.ledger.read().filter(pl.col("source").is_not_null())
+    assert log.group_by("batch_id").len().sort("batch_id")["len"].to_list() == [2, 2, 1]
+    assert runner.main.committed_batch() == 3
     second = runner.run(RunOptions(max_files_per_trigger=2))
-    assert second.counts["files"] == 1
-    assert len(read(home, "bronze/raw")) == 3
+    assert (second.counts.get("files", 0), second.micro_batches) == (0, 0)
+    assert len(read(home, "bronze/raw")) == 5
 
 
 def test_streaming_table_reads_only_new_upstream_rows_and_quarantines(home):
@@ -187,9 +192,13 @@ def test_kill_after_ledger_record_redoes_exactly_the_recorded_batch(home):
     assert not (home / "lakehouse" / "bronze" / "raw").exists()
     write_file(home, "late.json", rows(2, start=40))  # arrives after the crash
     redo = TableRunner(raw, get_settings()).run()
-    assert redo.redo and redo.batch_id == 1 and redo.written_rows == 3
+    # the run redoes exactly the recorded batch 1, then drains the rest as batch 2
+    assert redo.redo and redo.micro_batches == 2 and redo.batch_id == 2
+    first = pl.read_delta(str(home / "lakehouse" / "bronze" / "raw"), version=0)
+    assert len(first) == 3 and first["_source_file"].str.ends_with("a.json").all()
+    assert redo.written_rows == 5
     nxt = TableRunner(raw, get_settings()).run()
-    assert nxt.batch_id == 2 and nxt.written_rows == 2
+    assert nxt.nothing_new and nxt.batch_id == 2
     assert len(read(home, "bronze/raw")) == 5
 
 

@@ -105,4 +105,5 @@ def _parse_counts(parsed, files: int) -> dict:
         "blank_lines_skipped": parsed.blank_lines,
         "new_columns": parsed.new_columns,
         "ignored_fields": parsed.ignored_fields,
+        "invalid_utf8_lines": parsed.invalid_utf8_lines,
     }

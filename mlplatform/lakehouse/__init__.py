@@ -1,0 +1,5 @@
+"""The declarative table layer (engine-agnostic, domain-free)."""
+
+from mlplatform.lakehouse.errors import MissingFileError, TableBusyError
+
+__all__ = ["MissingFileError", "TableBusyError"]
