@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from mlplatform.lakehouse.delta import DeltaStore
-from mlplatform.lakehouse.ledger import Ledger
+from mlplatform.lakehouse.errors import TableBusyError
+from mlplatform.lakehouse.ledger import BatchClaimedError, Ledger, owner_alive
 from mlplatform.settings import Settings
 
 IS_DELETE = "__is_delete"
@@ -84,7 +85,7 @@ class ChangeRunner:
         self.target = DeltaStore(
             settings.table_path(schema, spec.target), f"{schema}/{spec.target}"
         )
-        self.ledger = Ledger(settings.checkpoints / schema / spec.target)
+        self.ledger = Ledger(settings.checkpoints / schema / spec.target, f"{schema}/{spec.target}")
 
     def run(self, full_refresh: bool = False) -> dict:
         if not self.source.exists():
@@ -94,6 +95,8 @@ class ChangeRunner:
         pending = self.storage.committed_batch() < last or self.target.committed_batch() < last
         if pending:
             row = log.filter(pl.col("batch_id") == last).to_dicts()[0]
+            if owner_alive(row["owner"], row["lease_until"]):
+                raise TableBusyError(self.target.app_id, last)
         else:
             done = log.filter(pl.col("source") == self.source.app_id)["end_version"]
             start = None if full_refresh or done.is_empty() else int(done.max())
@@ -102,9 +105,11 @@ class ChangeRunner:
                 return {"batch_id": last, "changes": 0, "rows": self.target.table().count()}
             row = {"source": self.source.app_id, "start_version": start, "end_version": end}
             mode = "overwrite" if full_refresh else "append"
-            self.ledger.record([row], last + 1, mode)
+            try:
+                row = self.ledger.record([row], last + 1, mode).to_dicts()[0]
+            except BatchClaimedError as err:
+                raise TableBusyError(self.target.app_id, last + 1) from err
             last += 1
-            row = self.ledger.read().filter(pl.col("batch_id") == last).to_dicts()[0]
         changes = self._changes(row["start_version"], row["end_version"])
         if self.storage.committed_batch() < last:
             self._merge(changes, last, row["mode"] == "overwrite")

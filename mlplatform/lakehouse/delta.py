@@ -124,9 +124,10 @@ class DeltaStore:
             )
         return [f for f in end_files if f not in start_files]
 
-    def snapshot(self, batch_id: int) -> DeltaTable | None:
+    def snapshot(self, batch_id: int, again: bool = False) -> DeltaTable | None:
         """The table's current snapshot (None when there is no table yet), checked to be below
-        ``batch_id``.
+        ``batch_id`` (``again``: at most at it, for a full recomputation of the batch the table
+        is at, which overwrites and so is the same whichever run commits it).
 
         Raises:
             BatchCommittedError: the table's app transaction version already reached the batch.
@@ -136,15 +137,15 @@ class DeltaStore:
         except TableNotFoundError:
             return None
         committed = table.transaction_version(self.app_id)
-        if committed is not None and committed >= batch_id:
+        if committed is not None and (committed > batch_id or committed == batch_id and not again):
             raise BatchCommittedError(self.app_id, batch_id, committed)
         return table
 
-    def guarded(self, batch_id: int, commit) -> None:
+    def guarded(self, batch_id: int, commit, again: bool = False) -> None:
         """Run ``commit(snapshot)`` (a commit against that snapshot carrying the batch's app
         transaction) until it lands or the batch is found committed by another run."""
         for _ in range(_CONFLICT_RETRIES):
-            table = self.snapshot(batch_id)
+            table = self.snapshot(batch_id, again)
             failpoint("before_commit", self.app_id)
             try:
                 commit(table)
@@ -203,10 +204,12 @@ class DeltaStore:
         metadata: dict | None = None,
         evolve_schema: bool = False,
         predicate: str | None = None,
+        again: bool = False,
     ) -> int:
         """Commit ``df`` with the app transaction ``(app_id, batch_id)``; return the new version.
 
         ``predicate`` with ``mode='overwrite'`` replaces only the rows it selects (replace-where).
+        ``again`` (an overwrite recomputing the batch the table is at) accepts that batch.
 
         Raises:
             BatchCommittedError: the batch was already committed (nothing is written).
@@ -218,6 +221,7 @@ class DeltaStore:
         if (
             mode in ("append", "overwrite")
             and predicate is None
+            and not again
             and df.height
             and self._same_plain_schema(df)
         ):
@@ -241,7 +245,7 @@ class DeltaStore:
                 commit_properties=self.commit_properties(batch_id, custom),
             )
 
-        self.guarded(batch_id, commit)
+        self.guarded(batch_id, commit, again=again and mode == "overwrite")
         return self.table().version()
 
     def merge(self, source: pl.DataFrame, batch_id: int | None, predicate: str, build) -> dict:

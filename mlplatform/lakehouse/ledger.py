@@ -126,6 +126,7 @@ class Ledger:
         batch_id: int,
         mode: str = "append",
         lease_s: float = DEFAULT_LEASE_S,
+        again: bool = False,
     ) -> pl.DataFrame:
         """Record one batch; ``mode='overwrite'`` (a full refresh) replaces the whole log.
         Returns the recorded rows.
@@ -159,7 +160,7 @@ class Ledger:
             )
 
         try:
-            store.guarded(batch_id, commit)
+            store.guarded(batch_id, commit, again=again and mode == "overwrite")
         except BatchCommittedError as err:
             raise BatchClaimedError(self.table or str(self.path), batch_id) from err
         return frame

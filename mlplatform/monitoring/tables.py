@@ -135,4 +135,5 @@ def replace_windows(
         comment=comment,
         metadata=metadata,
         predicate=predicate if mode == "overwrite" else None,
+        again=windows is None,  # a full refresh may recompute the version the table reflects
     )

@@ -16,7 +16,8 @@ from datetime import datetime
 import polars as pl
 
 from mlplatform.lakehouse.delta import DeltaStore
-from mlplatform.lakehouse.ledger import Ledger
+from mlplatform.lakehouse.errors import TableBusyError
+from mlplatform.lakehouse.ledger import BatchClaimedError, Ledger
 from mlplatform.monitoring.config import Granularity
 from mlplatform.monitoring.quality import DECISION_THRESHOLD
 from mlplatform.monitoring.tables import UTC_US
@@ -134,8 +135,12 @@ def plan(
 
 def record(settings: Settings, table: str, batch: Batch) -> None:
     """Write the batch to the table's ledger before the table commits it (an audit trail)."""
-    Ledger(settings.checkpoints / table).record(
-        [{"source": INFERENCE_APP_ID, "start_version": batch.start, "end_version": batch.end}],
-        batch.batch_id,
-        mode="overwrite" if batch.full else "append",
-    )
+    ledger = Ledger(settings.checkpoints / table, table)
+    rows = [{"source": INFERENCE_APP_ID, "start_version": batch.start, "end_version": batch.end}]
+    try:
+        ledger.record(rows, batch.batch_id, mode="overwrite" if batch.full else "append")
+    except BatchClaimedError as err:
+        if not batch.full:
+            raise TableBusyError(table, batch.batch_id) from err
+        # a full refresh of the version the table already reflects: record it again
+        ledger.record(rows, batch.batch_id, mode="overwrite", again=True)

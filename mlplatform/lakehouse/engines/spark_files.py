@@ -9,7 +9,7 @@ from mlplatform.lakehouse.json_lines import RESCUED, SOURCE_FILE, new_columns_er
 
 EXTRA = "_mlplatform_extra"  # new fields (addNewColumns) as JSON
 STATS = "_mlplatform_stats"  # one row per file carrying its counts
-_COUNTS = ("rows", "rescued_rows", "malformed_rows", "blank_lines")
+_COUNTS = ("rows", "rescued_rows", "malformed_rows", "blank_lines", "invalid_utf8_lines")
 
 
 def _parser(fields: list[str], mode: str):
@@ -86,4 +86,5 @@ def parse_on_executors(spark, paths: list[str], fields: list[str], mode: str):
         "blank_lines_skipped": counts["blank_lines"],
         "new_columns": new_columns,
         "ignored_fields": unknown if mode == "none" else {},
+        "invalid_utf8_lines": counts["invalid_utf8_lines"],
     }
