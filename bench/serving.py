@@ -47,6 +47,8 @@ def free_port() -> int:
 def start(name: str, home: Path, uri: str) -> tuple[subprocess.Popen, int]:
     port = free_port()
     env = dict(os.environ, MLPLATFORM_HOME=str(home), MLFLOW_TRACKING_URI=uri)
+    # `mlflow models serve` execs uvicorn from PATH: put this venv's bin first (clean shells)
+    env["PATH"] = os.pathsep.join([str(BIN), env.get("PATH", "")])
     if name == "mlflow serve":
         args = [
             str(BIN / "mlflow"),

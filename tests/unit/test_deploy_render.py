@@ -53,10 +53,13 @@ INSTANCE_BASE = {
     "run_coordinator": {
         "module": "dagster._core.run_coordinator",
         "class": "QueuedRunCoordinator",
-        "config": {
+    },
+    "concurrency": {
+        "runs": {
             "max_concurrent_runs": None,
             "tag_concurrency_limits": [{"key": "mlplatform/pipeline", "limit": 1}],
         },
+        "pools": {"default_limit": 1, "granularity": "run"},
     },
     "run_retries": {"enabled": True, "max_retries": None},
 }
@@ -64,7 +67,7 @@ INSTANCE_BASE = {
 
 def expected_instance(max_runs: int, retries: int, storage: dict) -> dict:
     instance = json.loads(json.dumps(INSTANCE_BASE))
-    instance["run_coordinator"]["config"]["max_concurrent_runs"] = max_runs
+    instance["concurrency"]["runs"]["max_concurrent_runs"] = max_runs
     instance["run_retries"]["max_retries"] = retries
     instance["storage"] = storage
     return instance
