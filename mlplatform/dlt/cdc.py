@@ -14,6 +14,7 @@ import polars as pl
 
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.lakehouse.errors import TableBusyError
+from mlplatform.lakehouse.failpoints import failpoint
 from mlplatform.lakehouse.ledger import BatchClaimedError, Ledger, owner_alive
 from mlplatform.settings import Settings
 
@@ -110,6 +111,7 @@ class ChangeRunner:
             except BatchClaimedError as err:
                 raise TableBusyError(self.target.app_id, last + 1) from err
             last += 1
+            failpoint("after_ledger_record", self.target.app_id)
         changes = self._changes(row["start_version"], row["end_version"])
         if self.storage.committed_batch() < last:
             self._merge(changes, last, row["mode"] == "overwrite")

@@ -165,6 +165,7 @@ def update(
         comment="Drift metrics of serving/churn_predictor_inference per window, version and "
         "column, against the training baseline and the previous window.",
         metadata={"inference_versions": [batch.start, batch.end]},
+        again=batch.again,
     )
     summary = {
         "nothing_new": False,

@@ -170,6 +170,7 @@ def update(settings: Settings, granularities, full_refresh: bool = False) -> dic
         batch.replaced(),
         comment="Profile metrics of serving/churn_predictor_inference per window and version.",
         metadata={"inference_versions": [batch.start, batch.end]},
+        again=batch.again,
     )
     return {
         "nothing_new": False,

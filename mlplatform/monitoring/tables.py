@@ -117,6 +117,7 @@ def replace_windows(
     windows: dict[str, list[datetime]] | None,
     comment: str,
     metadata: dict | None = None,
+    again: bool = False,
 ) -> int:
     """Replace the rows of `windows` (all rows when None) by `frame` in one commit carrying
     `(app_id, batch_id)`; return the new table version.
@@ -135,5 +136,5 @@ def replace_windows(
         comment=comment,
         metadata=metadata,
         predicate=predicate if mode == "overwrite" else None,
-        again=windows is None,  # a full refresh may recompute the version the table reflects
+        again=again,  # a full refresh may recompute the version the table reflects
     )

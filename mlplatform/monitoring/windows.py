@@ -39,6 +39,7 @@ class Batch:
     windows: dict[str, list[datetime]] = field(default_factory=dict)  # recomputed, per granularity
     rows: dict[str, pl.DataFrame] = field(default_factory=dict)  # recomputed + compared windows
     pairs: dict[str, pl.DataFrame] = field(default_factory=dict)  # window, version, previous
+    again: bool = False  # a full refresh of the inference version the table already reflects
 
     @property
     def window_count(self) -> int:
@@ -106,7 +107,7 @@ def plan(
     if start == end and not full_refresh:
         return None
     touched = None if full_refresh or start is None else changed_timestamps(inference, start, end)
-    batch = Batch(end + 1, start, end, touched is None, granularities)
+    batch = Batch(end + 1, start, end, touched is None, granularities, again=end + 1 == done)
     scan = inference.scan(end)
     for g in granularities:
         index = window_index(scan, g)
@@ -140,7 +141,7 @@ def record(settings: Settings, table: str, batch: Batch) -> None:
     try:
         ledger.record(rows, batch.batch_id, mode="overwrite" if batch.full else "append")
     except BatchClaimedError as err:
-        if not batch.full:
+        if not batch.again:
             raise TableBusyError(table, batch.batch_id) from err
         # a full refresh of the version the table already reflects: record it again
         ledger.record(rows, batch.batch_id, mode="overwrite", again=True)

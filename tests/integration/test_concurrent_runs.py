@@ -301,3 +301,101 @@ def test_two_dagster_runs_at_once_for_several_rounds_duplicate_nothing(tmp_path)
     assert len(silver) == expect["silver"]
     assert len(quarantine) == expect["bronze"] - expect["silver"]
     assert any(code == 0 for code, _ in outcomes)
+
+
+def _paused_code(home: Path, code: str, point: str) -> tuple[subprocess.Popen, Path]:
+    folder = home / f"fp-{point.split(':')[0]}"
+    folder.mkdir(exist_ok=True)
+    env = dict(
+        os.environ,
+        MLPLATFORM_HOME=str(home),
+        MLPLATFORM_FAILPOINT=point,
+        MLPLATFORM_FAILPOINT_ACTION="pause",
+        MLPLATFORM_FAILPOINT_DIR=str(folder),
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    marker = folder / f"{point.split(':')[0]}.paused"
+    deadline = time.monotonic() + 120
+    while not marker.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    return proc, folder / f"{point.split(':')[0]}.release"
+
+
+def test_inference_table_a_stale_run_cannot_commit_the_batch_again(home):
+    from mlplatform.serving.inference import InferenceTable
+    from tests.unit.test_serving_inference import FEATURES, inference, log_requests, request_row
+
+    body = {"dataframe_records": [{"customer_id": "c1", **FEATURES}] * 3}
+    log_requests([request_row(str(i), body, [0.1, 0.2, 0.3]) for i in range(4)])
+    code = (
+        "from mlplatform.serving.inference import InferenceTable\n"
+        "from mlplatform.settings import get_settings\n"
+        "InferenceTable(get_settings()).run()\n"
+    )
+    a, release = _paused_code(home, code, "before_commit:serving/churn_predictor_inference")
+    b = InferenceTable(get_settings()).run()
+    assert b.rows_appended == 12
+    release.touch()
+    _, err = a.communicate(timeout=120)
+    assert a.returncode != 0
+    assert "serving/churn_predictor_inference: batch 2 was already committed by another run" in err
+    assert inference().height == 12
+    assert InferenceTable(get_settings()).run().nothing_new
+
+
+def test_monitoring_table_busy_while_another_run_commits_its_batch(home):
+    from mlplatform.monitoring import profile
+    from mlplatform.monitoring.config import parse_granularities
+    from tests.unit.test_monitoring_windows import append_inference, hour, inference_rows
+
+    append_inference(inference_rows(200, hour(0), span_s=7200))
+    code = (
+        "from mlplatform.monitoring import profile\n"
+        "from mlplatform.monitoring.config import parse_granularities\n"
+        "from mlplatform.settings import get_settings\n"
+        "print(profile.update(get_settings(), parse_granularities(['1 hour'])))\n"
+    )
+    a, release = _paused_code(
+        home, code, "before_commit:monitoring/churn_predictor_inference_profile_metrics"
+    )
+    with pytest.raises(TableBusyError, match=r"profile_metrics is being updated by another run"):
+        profile.update(get_settings(), parse_granularities(["1 hour"]))
+    release.touch()
+    out, err = a.communicate(timeout=120)
+    assert a.returncode == 0, err
+    store = profile.profile_store(get_settings())
+    assert store.committed_batch() == 1  # inference version 0 reflected
+    table = pl.read_delta(str(store.path))
+    whole = table.filter((pl.col("column_name") == ":table") & (pl.col("model_version") == ":all"))
+    assert whole["count"].sum() == 200
+    assert profile.update(get_settings(), parse_granularities(["1 hour"]))["nothing_new"]
+
+
+def test_apply_changes_busy_while_another_run_applies_the_batch(home):
+    from mlplatform.dlt.cdc import ChangeRunner
+    from tests.unit.test_dlt_cdc import BATCH_1, feed, spec, target
+
+    feed(home, 1, BATCH_1)
+    code = (
+        "from mlplatform.dlt.cdc import ChangeRunner\n"
+        "from mlplatform.settings import get_settings\n"
+        "from tests.unit.test_dlt_cdc import spec\n"
+        "print(ChangeRunner(spec(1), 'cdc', get_settings()).run())\n"
+    )
+    a, release = _paused_code(home, code, "after_ledger_record:cdc/customers")
+    runner = ChangeRunner(spec(1), "cdc", get_settings())
+    with pytest.raises(TableBusyError, match=r"cdc/customers is being updated .* \(batch 1\)"):
+        runner.run()
+    release.touch()
+    _, err = a.communicate(timeout=120)
+    assert a.returncode == 0, err
+    assert target(home) == [(1, "a2", 3), (2, "b", 1), (3, "c", 2)]
+    assert runner.run()["changes"] == 0
