@@ -18,7 +18,7 @@ def build_change_asset(spec: ChangeSpec, schema: str, comment: str = "") -> dg.A
         name=spec.target,
         deps=[dg.AssetKey([schema, spec.source])],
         group_name=schema,
-        kinds={"delta", "polars"},
+        kinds={"deltalake", "polars"},
         description=comment
         or f"{spec.target}: changes of {spec.source} applied as SCD type "
         f"{spec.stored_as_scd_type} (keys {spec.keys}, sequenced by {spec.sequence_by})",

@@ -9,4 +9,7 @@ from mlplatform.lakehouse.assets import build_table_asset
 
 TABLES = [raw_customer_events, raw_customer_labels, cleaned_customer_events, customer_ml_features]
 
-table_assets = [build_table_asset(t) for t in TABLES]
+OWNERS = ["team:data-platform"]
+SCHEMAS = {t.key: t.column_schema() for t in TABLES if t.column_schema()}
+
+table_assets = [build_table_asset(t, upstream_schemas=SCHEMAS, owners=OWNERS) for t in TABLES]

@@ -17,6 +17,17 @@ _SHARES = ",\n".join(
     layer="gold",
     inputs=[read("silver/cleaned_customer_events")],
     properties={"quality": "gold"},
+    schema={
+        "customer_id": "string",
+        "total_events": "long",
+        "avg_amount": "double",
+        "event_count": "long",
+        "total_spend": "double",
+        "purchase_count": "long",
+        **{f"share_{t}": "double" for t in EVENT_TYPES},
+        "first_event_at": "timestamp_ntz",
+        "last_event_at": "timestamp_ntz",
+    },
 )
 @expect_or_fail("has_customer_id", "customer_id IS NOT NULL")
 def customer_ml_features(cleaned_customer_events):

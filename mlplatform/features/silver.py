@@ -13,6 +13,12 @@ SILVER_COLUMNS = ["customer_id", "event_type", "amount", "event_timestamp"]
     inputs=[read_stream("bronze/raw_customer_events")],
     columns=SILVER_COLUMNS,
     properties={"quality": "silver"},
+    schema={
+        "customer_id": "string",
+        "event_type": "string",
+        "amount": "double",
+        "event_timestamp": "timestamp_ntz",
+    },
 )
 @expect_or_quarantine("valid_customer_id", "customer_id IS NOT NULL")
 @expect_or_quarantine("valid_amount", "amount > 0")

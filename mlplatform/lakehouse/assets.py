@@ -11,7 +11,7 @@ from mlplatform.lakehouse.errors import MissingFileError, TableBusyError
 from mlplatform.lakehouse.expectations import Action, ExpectationFailed, RuleResult
 from mlplatform.lakehouse.ingest import CorruptFileError
 from mlplatform.lakehouse.runner import RunOptions, TableRun, TableRunner, peak_rss_mib
-from mlplatform.lakehouse.table import TableDefinition
+from mlplatform.lakehouse.table import QUARANTINE_COLUMNS, TableDefinition
 from mlplatform.settings import get_settings
 
 
@@ -57,8 +57,16 @@ def table_pool(key: str) -> str:
     return f"lakehouse/{key}"
 
 
-def build_table_asset(defn: TableDefinition, engine: str | None = None) -> dg.AssetsDefinition:
+def build_table_asset(
+    defn: TableDefinition,
+    engine: str | None = None,
+    upstream_schemas: dict[str, dict[str, str]] | None = None,
+    owners: list[str] | None = None,
+) -> dg.AssetsDefinition:
     """The asset (and its quarantine asset and expectation checks) for a declared table.
+
+    ``upstream_schemas`` (table key -> columns) gives a quarantine its source columns before the
+    first run; ``owners`` are Dagster owners (``team:...`` or e-mail addresses).
 
     On the spark engine the asset runs on the session of dagster-pyspark's resource ``pyspark``.
     """
@@ -68,17 +76,26 @@ def build_table_asset(defn: TableDefinition, engine: str | None = None) -> dg.As
     static = {"table_properties": dg.MetadataValue.json(defn.properties)} | {
         f"table_property/{k}": v for k, v in defn.properties.items()
     }
+    # a table over upstream tables follows them (as a DLT pipeline's tables do); bronze is
+    # requested by the file-arrival sensor
+    automation = dg.AutomationCondition.eager() if defn.upstream else None
     specs = [
         dg.AssetSpec(
             key,
             deps=[asset_key(u.key) for u in defn.upstream],
             group_name=defn.group,
             description=defn.comment,
-            kinds={"delta", engine},
-            metadata=static,
+            kinds={"deltalake", engine},
+            metadata=static | _catalog_metadata(defn.layer, defn.name, defn.column_schema()),
+            owners=owners,
+            automation_condition=automation,
         )
     ]
     if defn.has_quarantine:
+        source = (upstream_schemas or {}).get(defn.upstream[0].key) if defn.upstream else None
+        if defn.files_input is not None:
+            source = defn.column_schema()
+        qschema = source | QUARANTINE_COLUMNS if source else None
         specs.append(
             dg.AssetSpec(
                 qkey,
@@ -87,7 +104,10 @@ def build_table_asset(defn: TableDefinition, engine: str | None = None) -> dg.As
                 description=f"Rows of {defn.key} that broke a quarantine expectation, with the "
                 "source columns as they were, the rules broken, and when. Replay them with "
                 "the `replay_quarantine` config flag after a fix.",
-                kinds={"delta", engine},
+                kinds={"deltalake", engine},
+                metadata=_catalog_metadata(defn.layer, defn.quarantine_name, qschema),
+                owners=owners,
+                automation_condition=automation,
             )
         )
     check_specs = [
@@ -150,6 +170,16 @@ def build_table_asset(defn: TableDefinition, engine: str | None = None) -> dg.As
                 yield _check_result(key, res, config.warn_failed_fraction)
 
     return _table_asset
+
+
+def _catalog_metadata(layer: str, name: str, schema: dict[str, str] | None) -> dict:
+    """Definition-time catalog entries: the table's name and, when declared, its columns."""
+    meta: dict = {"dagster/table_name": f"{layer}.{name}"}
+    if schema:
+        meta["dagster/column_schema"] = dg.TableSchema(
+            columns=[dg.TableColumn(c, t) for c, t in schema.items()]
+        )
+    return meta
 
 
 def _engine(context: dg.AssetExecutionContext, name: str):

@@ -29,6 +29,12 @@ from mlplatform.lakehouse.expectations import (
 from mlplatform.lakehouse.json_lines import SCHEMA_MODES
 
 _EXPECTATIONS_ATTR = "__mlplatform_expectations__"
+INGESTION_COLUMNS = {
+    "_rescued_data": "string",
+    "_source_file": "string",
+    "_ingested_at": "timestamp",
+}
+QUARANTINE_COLUMNS = {"_failed_expectations": "array<string>", "_quarantined_at": "timestamp"}
 
 
 class TableDefinitionError(ValueError):
@@ -127,6 +133,7 @@ class TableDefinition:
     expectations: list[Expectation] = field(default_factory=list)
     columns: list[str] | None = None
     group: str | None = None
+    schema: dict[str, str] | None = None  # column -> Delta type, shown before the first run
 
     @property
     def key(self) -> str:
@@ -157,6 +164,16 @@ class TableDefinition:
     def files_input(self) -> FilesInput | None:
         return next((i for i in self.inputs if isinstance(i, FilesInput)), None)
 
+    def column_schema(self) -> dict[str, str] | None:
+        """The table's columns and Delta types as declared (a files input declares its own:
+        the fields as text and the ingestion columns)."""
+        if self.schema:
+            return self.schema
+        fin = self.files_input
+        if fin is not None and fin.fields and fin.schema_evolution_mode != "addNewColumns":
+            return {f: "string" for f in fin.fields} | INGESTION_COLUMNS
+        return None
+
     def add_expectations(self, new: list[Expectation]) -> None:
         self.expectations = [*new, *self.expectations]
         check_unique(self.expectations, self.key)
@@ -171,6 +188,7 @@ def table(
     inputs: list[FilesInput | TableInput] | None = None,
     columns: list[str] | None = None,
     group: str | None = None,
+    schema: dict[str, str] | None = None,
 ) -> Callable[[Callable], TableDefinition]:
     """Declare a table. The function takes one parameter per input, in order; returns a frame."""
 
@@ -193,6 +211,7 @@ def table(
             properties=dict(properties or {}),
             columns=columns,
             group=group or layer,
+            schema=dict(schema) if schema else None,
         )
         defn.add_expectations(getattr(func, _EXPECTATIONS_ATTR, []))
         return defn

@@ -4,19 +4,23 @@ visible in review (update this file together with the change)."""
 from mlplatform.definitions import defs
 
 ASSETS = {
-    "bronze/raw_customer_events": ("bronze", {"delta", "polars"}, set()),
-    "bronze/raw_customer_labels": ("bronze", {"delta", "polars"}, set()),
+    "bronze/raw_customer_events": ("bronze", {"deltalake", "polars"}, set()),
+    "bronze/raw_customer_labels": ("bronze", {"deltalake", "polars"}, set()),
     "silver/cleaned_customer_events": (
         "silver",
-        {"delta", "polars"},
+        {"deltalake", "polars"},
         {"bronze/raw_customer_events"},
     ),
     "silver/cleaned_customer_events_quarantine": (
         "silver",
-        {"delta", "polars"},
+        {"deltalake", "polars"},
         {"bronze/raw_customer_events"},
     ),
-    "gold/customer_ml_features": ("gold", {"delta", "polars"}, {"silver/cleaned_customer_events"}),
+    "gold/customer_ml_features": (
+        "gold",
+        {"deltalake", "polars"},
+        {"silver/cleaned_customer_events"},
+    ),
     "ml/churn_model": (
         "ml",
         {"mlflow", "scikitlearn"},
