@@ -62,7 +62,7 @@ spend = _spend()
 class Paused:
     """A child process running one table update, paused at a failpoint until released."""
 
-    def __init__(self, home: Path, table: str, point: str, busy_timeout: float = 0):
+    def __init__(self, home: Path, table: str, point: str, busy_timeout: float = 0, **extra: str):
         self.dir = home / "failpoints"
         self.dir.mkdir(exist_ok=True)
         self.name = point.split(":")[0]
@@ -72,6 +72,7 @@ class Paused:
             MLPLATFORM_FAILPOINT=point,
             MLPLATFORM_FAILPOINT_ACTION="pause",
             MLPLATFORM_FAILPOINT_DIR=str(self.dir),
+            **extra,
         )
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _CHILD, table, str(busy_timeout)],
@@ -81,7 +82,7 @@ class Paused:
             stderr=subprocess.PIPE,
             text=True,
         )
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300
         while not (self.dir / f"{self.name}.paused").exists():
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"child never paused: {self.proc.communicate()}")
@@ -399,3 +400,21 @@ def test_apply_changes_busy_while_another_run_applies_the_batch(home):
     assert a.returncode == 0, err
     assert target(home) == [(1, "a2", 3), (2, "b", 1), (3, "c", 2)]
     assert runner.run()["changes"] == 0
+
+
+def test_spark_engine_run_holds_its_batch_against_a_polars_run(home):
+    """The Spark engine's executors wrote the batch's files; until the driver commits them, no
+    other run (here a polars one) records or commits that batch."""
+    write_file(home, "a.json", rows(6))
+    a = Paused(
+        home,
+        "raw",
+        "between_files_and_commit:bronze/raw",
+        MLPLATFORM_ENGINE="spark",
+        SPARK_LOCAL_IP="127.0.0.1",
+    )
+    runner = TableRunner(raw, get_settings())
+    with pytest.raises(TableBusyError, match=r"bronze/raw .* \(batch 1\)"):
+        runner.run()
+    assert a.release()["written"] == 6
+    assert runner.run().nothing_new and len(read(home, "bronze/raw")) == 6
