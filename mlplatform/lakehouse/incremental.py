@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
-import re
+import os
 from dataclasses import dataclass
 
 import polars as pl
@@ -28,17 +28,12 @@ from mlplatform.lakehouse.engines import polars_sql
 from mlplatform.lakehouse.engines.base import SqlQuery
 
 STATE_VIEW = "__aggregate_state"
-_AGGREGATE = re.compile(r"\b(COUNT|SUM|MIN|MAX|AVG)\s*\(", re.IGNORECASE)
-_SHAPE = re.compile(
-    r"^\s*SELECT\s+(?P<items>.+?)\s+FROM\s+(?P<source>[A-Za-z_]\w*)"
-    r"(?:\s+WHERE\s+(?P<where>.+?))?\s+GROUP\s+BY\s+(?P<keys>.+?)"
-    r"(?:\s+ORDER\s+BY\s+(?P<order>.+?))?\s*;?\s*$",
-    re.IGNORECASE | re.DOTALL,
-)
-_UNSUPPORTED = re.compile(r"\b(JOIN|UNION|HAVING|DISTINCT|OVER|LIMIT|WITH)\b", re.IGNORECASE)
-_IDENT = re.compile(r"^[A-Za-z_]\w*$")
-_LITERAL = re.compile(r"'(?:[^']|'')*'")
-_ALIASED = re.compile(r"^(?P<expr>.+)\s+AS\s+(?P<alias>[A-Za-z_]\w*)$", re.IGNORECASE | re.DOTALL)
+_MERGEABLE = {"Count": "COUNT", "Sum": "SUM", "Min": "MIN", "Max": "MAX"}
+_UNSUPPORTED = ("Join", "Having", "Distinct", "Window", "Limit", "With", "Union")
+
+
+class NotIncremental(ValueError):
+    """Why a query cannot be refreshed incrementally (it is recomputed instead)."""
 
 
 @dataclass(frozen=True)
@@ -53,113 +48,106 @@ class AggregatePlan:
 
 
 def plan_for(query: str) -> AggregatePlan | None:
-    """The plan of an aggregate query, or None when the query is not one this module refreshes."""
-    literals: list[str] = []
-
-    def hide(m: re.Match) -> str:
-        literals.append(m.group(0))
-        return f"__literal{len(literals) - 1}__"
-
-    text = _LITERAL.sub(hide, query)
-    shape = _SHAPE.match(text)
-    if not shape or _UNSUPPORTED.search(text) or len(re.findall(r"\bSELECT\b", text, re.I)) != 1:
-        return None
-    keys = [k.strip() for k in _split(shape["keys"])]
-    if not keys or not all(_IDENT.match(k) for k in keys):
+    """The plan of an aggregate query, or None when the query is not one this module refreshes
+    (``explain`` says why)."""
+    try:
+        return analyse(query)
+    except NotIncremental:
         return None
 
-    def show(sql: str) -> str:
-        return re.sub(r"__literal(\d+)__", lambda m: literals[int(m.group(1))], sql)
 
-    states: dict[tuple[str, str], str] = {}
-    finals = []
-    for item in _split(shape["items"]):
-        item = item.strip()
-        aliased = _ALIASED.match(item)
-        expr, alias = (aliased["expr"], aliased["alias"]) if aliased else (item, None)
-        if aliased and not _balanced(expr):
-            expr, alias = item, None
-        if expr.strip() in keys:
-            finals.append(f"{expr.strip()} AS {alias or expr.strip()}")
-            continue
-        if alias is None:
-            return None  # an unnamed aggregate: engines name it differently
-        rewritten = _rewrite_aggregates(expr, states, show)
-        if rewritten is None:
-            return None
-        finals.append(f"{rewritten} AS {alias}")
-    if not states:
-        return None
-
-    where = f" WHERE {shape['where']}" if shape["where"] else ""
-    aggregates = ", ".join(f"{call} AS {name}" for (_, call), name in states.items())
-    key_list = ", ".join(keys)
-    state_sql = f"SELECT {key_list}, {aggregates} FROM {shape['source']}{where} GROUP BY {key_list}"
-    order = f" ORDER BY {shape['order']}" if shape["order"] else ""
-    final_sql = f"SELECT {', '.join(finals)} FROM {STATE_VIEW}{order}"
-    merges = tuple((name, func) for (func, _), name in states.items())
-    return AggregatePlan(shape["source"], tuple(keys), show(state_sql), merges, show(final_sql))
-
-
-def _split(text: str) -> list[str]:
-    """Split at the commas outside parentheses."""
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        depth += ch == "("
-        depth -= ch == ")"
-        if ch == "," and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    parts.append(text[start:])
-    return parts
-
-
-def _balanced(text: str) -> bool:
-    depth = 0
-    for ch in text:
-        depth += (ch == "(") - (ch == ")")
-        if depth < 0:
-            return False
-    return depth == 0
-
-
-def _rewrite_aggregates(expr: str, states: dict, show) -> str | None:
-    """``expr`` with each aggregate call replaced by its state columns (None: not mergeable)."""
-    out, pos = [], 0
-    for m in _AGGREGATE.finditer(expr):
-        if m.start() < pos:
-            return None  # an aggregate inside an aggregate
-        func = m.group(1).upper()
-        end = _closing(expr, m.end() - 1)
-        if end is None:
-            return None
-        arg = expr[m.end() : end].strip()
-        if _AGGREGATE.search(arg) or re.search(r"\bDISTINCT\b", arg, re.I):
-            return None
-        if func == "AVG":
-            total = _state(states, "SUM", f"SUM({arg})", show)
-            count = _state(states, "COUNT", f"COUNT({arg})", show)
-            text = f"(CASE WHEN {count} = 0 THEN NULL ELSE CAST({total} AS DOUBLE) / {count} END)"
-        else:
-            text = _state(states, func, f"{func}({arg})", show)
-        out.append(expr[pos : m.start()] + text)
-        pos = end + 1
-    out.append(expr[pos:])
-    return "".join(out)
-
-
-def _closing(text: str, open_at: int) -> int | None:
-    depth = 0
-    for i in range(open_at, len(text)):
-        depth += (text[i] == "(") - (text[i] == ")")
-        if depth == 0:
-            return i
+def explain(query: str) -> str | None:
+    """Why ``query`` cannot be refreshed incrementally (None: it can)."""
+    try:
+        analyse(query)
+    except NotIncremental as err:
+        return str(err)
     return None
 
 
-def _state(states: dict, func: str, call: str, show) -> str:
-    key = (func, show(" ".join(call.split())))  # equal calls share one state column
-    return states.setdefault(key, f"__state_{len(states)}")
+def analyse(query: str) -> AggregatePlan:
+    """Split one ``SELECT keys, aggregates FROM input [WHERE] GROUP BY keys [ORDER BY]`` into its
+    state and final queries, with SQL parsed by sqlglot (not taken apart with patterns).
+
+    Raises:
+        NotIncremental: the query is of another shape, naming what is in the way.
+    """
+    import sqlglot  # on use: the definitions import stays light
+    from sqlglot import exp
+
+    unsupported = tuple(getattr(exp, name) for name in _UNSUPPORTED)
+    try:
+        tree = sqlglot.parse_one(query)
+    except sqlglot.errors.ParseError as err:
+        raise NotIncremental(f"the query does not parse: {err}") from err
+    if not isinstance(tree, exp.Select):
+        raise NotIncremental(f"not a single SELECT ({type(tree).__name__})")
+    for node in tree.walk():
+        if isinstance(node, unsupported) or (isinstance(node, exp.Select) and node is not tree):
+            raise NotIncremental(f"{type(node).__name__.upper()} is not refreshed incrementally")
+    source = tree.args.get("from_")
+    if source is None or not isinstance(source.this, exp.Table) or source.this.args.get("db"):
+        raise NotIncremental("the query reads other than one input by name")
+    group = tree.args.get("group")
+    keys = [k.name for k in group.expressions] if group else []
+    if not keys or not all(isinstance(k, exp.Column) for k in group.expressions):
+        raise NotIncremental("GROUP BY must list plain columns")
+    states: dict[str, tuple] = {}
+    finals = []
+    for item in tree.expressions:
+        inner = item.this if isinstance(item, exp.Alias) else item
+        if isinstance(inner, exp.Column) and inner.name in keys:
+            finals.append(exp.alias_(exp.column(inner.name), item.alias_or_name))
+            continue
+        if not isinstance(item, exp.Alias):
+            raise NotIncremental(f"the aggregate {item.sql()} has no name (AS ...)")
+        finals.append(exp.alias_(_rewrite(inner.copy(), states), item.alias))
+    if not states:
+        raise NotIncremental("no COUNT, SUM, MIN, MAX or AVG to merge")
+    state = exp.select(*keys, *[exp.alias_(call, name) for name, (_, call) in states.items()])
+    state = state.from_(source.this.copy()).group_by(*keys)
+    if tree.args.get("where") is not None:
+        state = state.where(tree.args["where"].this.copy())
+    final = exp.select(*finals).from_(STATE_VIEW)
+    if tree.args.get("order") is not None:
+        final.set("order", tree.args["order"].copy())
+    merges = tuple((name, func) for name, (func, _) in states.items())
+    return AggregatePlan(source.this.name, tuple(keys), state.sql(), merges, final.sql())
+
+
+def _rewrite(node, states: dict):
+    """``node`` with each aggregate call replaced by its state column (AVG: SUM / COUNT)."""
+    import sqlglot
+    from sqlglot import exp
+
+    def state_of(func: str, call):
+        text = call.sql()
+        for name, (_, known) in states.items():  # equal calls share one state column
+            if known.sql() == text:
+                return exp.column(name)
+        name = f"__state_{len(states)}"
+        states[name] = (func, call)
+        return exp.column(name)
+
+    def replace(sub):
+        if not isinstance(sub, exp.AggFunc):
+            return sub
+        if any(isinstance(a, exp.AggFunc) for a in sub.find_all(exp.AggFunc) if a is not sub):
+            raise NotIncremental(f"an aggregate inside an aggregate: {sub.sql()}")
+        if isinstance(sub, exp.Avg):
+            arg = sub.this
+            total = state_of("SUM", exp.Sum(this=arg.copy()))
+            count = state_of("COUNT", exp.Count(this=arg.copy()))
+            return sqlglot.parse_one(
+                f"(CASE WHEN {count.sql()} = 0 THEN NULL "
+                f"ELSE CAST({total.sql()} AS DOUBLE) / {count.sql()} END)"
+            )
+        func = _MERGEABLE.get(type(sub).__name__)
+        if func is None:
+            raise NotIncremental(f"{sub.sql()} cannot be merged (COUNT, SUM, MIN, MAX, AVG can)")
+        return state_of(func, sub)
+
+    return node.transform(replace, copy=False)
 
 
 _MEMO: dict[tuple[str, int], tuple[object, object]] = {}
@@ -188,6 +176,34 @@ def _call_for_sql(defn) -> str | None:
     except Exception:
         return None
     return out.text if isinstance(out, SqlQuery) else None
+
+
+def cached_plan(defn, folder) -> tuple[AggregatePlan | None, str | None]:
+    """``plan_for_table`` with its answer (the plan, or why there is none) kept in ``folder``
+    per query text: parsing the SQL (sqlglot's import alone) costs more than a run with nothing
+    new, so it happens once per definition change, not in every process."""
+    text = table_sql(defn)
+    if text is None:
+        return None, "the table is a function, not sql(...)"
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    path = folder / f"{defn.name}__plan.json"
+    try:
+        known = json.loads(path.read_text())
+    except (OSError, ValueError):
+        known = {}
+    if known.get("digest") == digest:
+        plan = known["plan"]
+        if plan is None:
+            return None, known["reason"]
+        plan["keys"], plan["merges"] = tuple(plan["keys"]), tuple(map(tuple, plan["merges"]))
+        return (AggregatePlan(**plan) if plan["source"] == defn.param_names[0] else None), None
+    plan, reason = plan_for_table(defn), explain(text)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    body = {"plan": plan.__dict__ if plan else None, "reason": reason}
+    tmp.write_text(json.dumps({"digest": digest, **body}))
+    os.replace(tmp, path)
+    return plan, reason
 
 
 def plan_for_table(defn) -> AggregatePlan | None:

@@ -79,6 +79,7 @@ def run_live(runner, opts):
         rows = [{"source": k, "end_version": v} for k, v in versions.items()]
         evaluation, counts, versions = runner._prepare(rows, opts, batch_id)
         counts["execution"] = "streaming" if runner.engine.name == "polars" else "spark"
+        counts["not_incremental"] = _plan_and_reason(runner)[1]
     run = TableRun(
         batch_id=batch_id, mode="overwrite", redo=redo, counts=counts, upstream_versions=versions
     )
@@ -105,12 +106,18 @@ def aggregate_state(runner) -> DeltaStore:
 
 
 def _aggregate_plan(runner) -> incremental.AggregatePlan | None:
+    return _plan_and_reason(runner)[0]
+
+
+def _plan_and_reason(runner) -> tuple[incremental.AggregatePlan | None, str | None]:
     inputs = runner.defn.inputs
-    if runner.engine.name != "polars" or len(inputs) != 1:
-        return None
+    if runner.engine.name != "polars":
+        return None, f"incremental refresh runs on the polars engine, not {runner.engine.name}"
+    if len(inputs) != 1:
+        return None, "the table reads more than one input"
     if not isinstance(inputs[0], TableInput) or inputs[0].stream:
-        return None
-    return incremental.plan_for_table(runner.defn)
+        return None, "its input is read as a stream"
+    return incremental.cached_plan(runner.defn, runner.settings.checkpoints / runner.defn.layer)
 
 
 def _prepare_aggregate(runner, plan, versions: dict, done: int, opts):

@@ -174,3 +174,25 @@ def test_each_definition_gets_its_own_plan_even_after_others_are_freed():
 
     for i in range(50):  # throwaway definitions: a freed one's id must not answer for the next
         assert f"AS n{i}" in incremental.plan_for_table(definition(i)).final_sql
+
+
+def test_explains_why_a_query_is_not_refreshed_incrementally():
+    cases = {
+        "SELECT a, COUNT(DISTINCT b) AS n FROM t GROUP BY a": "DISTINCT is not refreshed",
+        "SELECT a, COUNT(*) FROM t GROUP BY a": "the aggregate COUNT(*) has no name (AS ...)",
+        "SELECT a, COUNT(*) AS n FROM t GROUP BY a HAVING COUNT(*) > 1": "HAVING is not",
+        "SELECT a, COUNT(*) AS n FROM t JOIN u ON t.a = u.a GROUP BY a": "JOIN is not",
+        "SELECT a, MEDIAN(b) AS m FROM t GROUP BY a": "MEDIAN(b) cannot be merged",
+        "SELECT a, SUM(MAX(b)) AS m FROM t GROUP BY a": "an aggregate inside an aggregate",
+        "SELECT a, b FROM t": "GROUP BY must list plain columns",
+        "SELECT a, COUNT(*) AS n FROM (SELECT * FROM t) GROUP BY a": "SELECT is not refreshed",
+        "SELECT a, COUNT(* AS n FROM t GROUP BY a": "does not parse",
+        "SELEKT nothing": "not a single SELECT",
+    }
+    for query, reason in cases.items():
+        assert reason in incremental.explain(query), query
+    assert incremental.explain(QUERY) is None
+    # a string literal with SQL words in it is data, not syntax (patterns took it apart)
+    tricky = "SELECT k, COUNT(*) AS n FROM t WHERE note <> 'a JOIN b GROUP BY c' GROUP BY k"
+    plan = incremental.plan_for(tricky)
+    assert plan.keys == ("k",) and "'a JOIN b GROUP BY c'" in plan.state_sql
