@@ -179,6 +179,19 @@ class DeltaStore:
         before = self._sizes(start_version)
         return sum(s for p, s in self._sizes(end_version).items() if p not in before)
 
+    def file_chunks(self, version: int, budget: int) -> list[list[str]]:
+        """The data files of the snapshot at ``version`` in groups of at most ``budget`` bytes
+        (soft: at least one file a group), in the snapshot's order."""
+        chunks: list[list[str]] = [[]]
+        total = 0
+        for path, size in self._sizes(version).items():
+            if chunks[-1] and total + size > budget:
+                chunks.append([])
+                total = 0
+            chunks[-1].append(path)
+            total += size
+        return [c for c in chunks if c]
+
     def chunk_end(self, start: int | None, end: int, budget: int) -> int:
         """The last version ``v`` in ``(start, end]`` such that the files added in
         ``(start, v]`` stay within ``budget`` bytes (soft: at least one version)."""

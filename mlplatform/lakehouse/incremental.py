@@ -278,7 +278,21 @@ def refresh(
             changed = pl.concat(keys).unique().height if keys else 0
             counts = {"refresh": "incremental", "rows_aggregated": rows, "keys_changed": changed}
             return state, counts | ({"chunks": chunks} if chunks > 1 else {})
-    return aggregate(plan, engine.read_table(store, end)), {"refresh": "full"}
+    if not budget or engine.name != "polars":
+        return aggregate(plan, engine.read_table(store, end)), {"refresh": "full"}
+    # the whole input, a group of its files at a time: memory is the state and one group
+    schema = dict(pl.scan_delta(str(store.path), version=end).collect_schema())
+    state = None
+    groups = store.file_chunks(end, budget) or [[]]
+    for files in groups:
+        rows = (
+            pl.scan_parquet(files, schema=schema, missing_columns="insert", extra_columns="ignore")
+            if files
+            else pl.LazyFrame(schema=schema)
+        )
+        more = aggregate(plan, rows)
+        state = more if state is None else merge(plan, state, more)
+    return state, {"refresh": "full"} | ({"chunks": len(groups)} if len(groups) > 1 else {})
 
 
 def finish(plan: AggregatePlan, state: pl.DataFrame) -> pl.DataFrame:

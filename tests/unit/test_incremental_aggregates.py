@@ -196,3 +196,27 @@ def test_explains_why_a_query_is_not_refreshed_incrementally():
     tricky = "SELECT k, COUNT(*) AS n FROM t WHERE note <> 'a JOIN b GROUP BY c' GROUP BY k"
     plan = incremental.plan_for(tricky)
     assert plan.keys == ("k",) and "'a JOIN b GROUP BY c'" in plan.state_sql
+
+
+def test_a_rebuild_and_an_update_in_chunks_equal_a_recomputation(home):
+    """With a byte budget of one file, the state is built and merged a file (version) at a
+    time: memory is bounded by the state and a chunk, the rows are the same."""
+    settings = get_settings()
+    for i in range(4):
+        write_file(home, f"f{i}.json", amounts(12, 8 * i, 1.0 + i))
+        TableRunner(raw, settings).run()  # one bronze version (and data file) each
+    tiny = RunOptions(max_bytes_per_trigger="1")
+    first = TableRunner(spend, settings).run(tiny)
+    assert first.counts == {"refresh": "full", "chunks": 4}
+    assert_frame_equal(gold(home), expected(home), check_exact=False)
+    for i in range(4, 7):
+        write_file(home, f"f{i}.json", amounts(5, 10 * i, 2.0))
+        TableRunner(raw, settings).run()
+    second = TableRunner(spend, settings).run(tiny)
+    assert second.counts == {
+        "refresh": "incremental",
+        "rows_aggregated": 15,
+        "keys_changed": 15,
+        "chunks": 3,
+    }
+    assert_frame_equal(gold(home), expected(home), check_exact=False)
