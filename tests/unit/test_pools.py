@@ -1,5 +1,5 @@
 """Runs launched through the instance that write one Delta table wait for each other: every
-table writer is in the table's pool, and the instance's pools have limit 1, enforced by the queue."""
+table writer is in the table's pool, and the pools have limit 1, enforced by the run queue."""
 
 from __future__ import annotations
 
