@@ -52,6 +52,9 @@ def asset_key(key: str) -> dg.AssetKey:
     return dg.AssetKey(key.split("/"))
 
 
+ENGINE_KINDS = {"polars": "polars", "spark": "pyspark"}  # Dagster's icon keys
+
+
 def table_pool(key: str) -> str:
     """The concurrency pool of a Delta table's writers (limit 1: see dagster.yaml)."""
     return f"lakehouse/{key}"
@@ -85,7 +88,7 @@ def build_table_asset(
             deps=[asset_key(u.key) for u in defn.upstream],
             group_name=defn.group,
             description=defn.comment,
-            kinds={"deltalake", engine},
+            kinds={"deltalake", ENGINE_KINDS[engine]},
             metadata=static | _catalog_metadata(defn.layer, defn.name, defn.column_schema()),
             owners=owners,
             automation_condition=automation,
@@ -104,7 +107,7 @@ def build_table_asset(
                 description=f"Rows of {defn.key} that broke a quarantine expectation, with the "
                 "source columns as they were, the rules broken, and when. Replay them with "
                 "the `replay_quarantine` config flag after a fix.",
-                kinds={"deltalake", engine},
+                kinds={"deltalake", ENGINE_KINDS[engine]},
                 metadata=_catalog_metadata(defn.layer, defn.quarantine_name, qschema),
                 owners=owners,
                 automation_condition=automation,

@@ -151,7 +151,7 @@ def test_materialize_on_the_spark_engine_through_dagster_pyspark(home, monkeypat
     monkeypatch.setenv("MLPLATFORM_ENGINE", "spark")
     write_file(home, "a.json", rows(3) + [{"customer_id": None, "amount": 1}])
     asset = build_table_asset(raw)
-    assert asset.specs_by_key[dg.AssetKey(["bronze", "raw"])].kinds == {"delta", "spark"}
+    assert asset.specs_by_key[dg.AssetKey(["bronze", "raw"])].kinds == {"deltalake", "pyspark"}
     result = dg.materialize(
         [asset], resources={"pyspark": PySparkResource(spark_config=spark_config())}
     )
