@@ -418,3 +418,46 @@ def test_spark_engine_run_holds_its_batch_against_a_polars_run(home):
         runner.run()
     assert a.release()["written"] == 6
     assert runner.run().nothing_new and len(read(home, "bronze/raw")) == 6
+
+
+def test_two_first_runs_on_a_fresh_instance_leave_it_working(tmp_path):
+    """mlplatform's set-up creates the instance's storage once, under a lock: two first runs at
+    once no longer leave the sqlite instance broken ("more than one head present")."""
+    home = tmp_path / "home"
+    folder = home / "landing" / "customer_events"
+    folder.mkdir(parents=True)
+    _landing_file(folder, "a.json", 500, seed=1)
+    env = dict(os.environ, MLPLATFORM_HOME=str(home), DAGSTER_HOME=str(home / "dagster"))
+    env.pop("MLPLATFORM_FAILPOINT", None)
+    init = (
+        "from mlplatform.instance import ensure_dagster_home\n"
+        "from mlplatform.settings import get_settings\n"
+        "ensure_dagster_home(get_settings())\n"
+    )
+    setups = [subprocess.Popen([sys.executable, "-c", init], env=env, cwd=ROOT) for _ in range(2)]
+    assert [p.wait(timeout=120) for p in setups] == [0, 0]
+    select = "bronze/raw_customer_events"
+    runs = [
+        subprocess.Popen(
+            materialize_args(select),
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    for proc in runs:
+        out, _ = proc.communicate(timeout=300)
+        assert proc.returncode == 0 or "TableBusyError" in out, out[-3000:]
+    third = subprocess.run(
+        materialize_args(select), env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert third.returncode == 0, third.stdout[-3000:] + third.stderr[-3000:]
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        assert instance.get_runs_count() == 3
+    bronze = pl.read_delta(str(home / "lakehouse" / "bronze" / "raw_customer_events"))
+    assert len(bronze) == 500
