@@ -40,17 +40,32 @@ automation_condition_sensor = dg.AutomationConditionSensorDefinition(
     "the inference and monitoring tables hourly (`on_cron`) when their inputs changed.",
 )
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", dg.BetaWarning)  # code references are beta in 1.13
-    all_assets = dg.with_source_code_references(
-        [
-            *table_assets,
-            churn_model,
-            churn_model_evaluation,
-            *serving_assets,
-            *monitoring_assets,
-        ]
-    )
+# One-shot command processes (a CLI materialization, a run or step worker) exit right after the
+# run: the objects made by importing dagster and these definitions live until then, so they are
+# moved out of the cyclic collector's view. Collections during the run skip them, and the exit
+# no longer walks them (about 0.6 s of every `dagster asset materialize`). Long-lived processes
+# (code servers, the webserver, the daemon) reload definitions and keep the default.
+_ONE_SHOT = {
+    ("asset", "materialize"),
+    ("job", "execute"),
+    ("api", "execute_run"),
+    ("api", "execute_step"),
+}
+_one_shot = tuple(sys.argv[1:3]) in _ONE_SHOT
+
+all_assets = [
+    *table_assets,
+    churn_model,
+    churn_model_evaluation,
+    *serving_assets,
+    *monitoring_assets,
+]
+if not _one_shot:
+    # Links from each asset to the code that defines it, for the UI. Reading the sources takes
+    # tens of milliseconds, which one-shot run processes skip: no run looks at them.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)  # code references are beta in 1.13
+        all_assets = dg.with_source_code_references(all_assets)
 
 defs = dg.Definitions(
     assets=all_assets,
@@ -67,16 +82,5 @@ defs = dg.Definitions(
     executor=dg.in_process_executor,
 )
 
-# One-shot command processes (a CLI materialization, a run or step worker) exit right after the
-# run: the objects made by importing dagster and these definitions live until then, so they are
-# moved out of the cyclic collector's view. Collections during the run skip them, and the exit
-# no longer walks them (about 0.6 s of every `dagster asset materialize`). Long-lived processes
-# (code servers, the webserver, the daemon) reload definitions and keep the default.
-_ONE_SHOT = {
-    ("asset", "materialize"),
-    ("job", "execute"),
-    ("api", "execute_run"),
-    ("api", "execute_step"),
-}
-if tuple(sys.argv[1:3]) in _ONE_SHOT:
+if _one_shot:
     gc.freeze()

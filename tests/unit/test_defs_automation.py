@@ -3,6 +3,8 @@ automation, and a payload source that is observed for real."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -93,3 +95,14 @@ def test_the_payload_table_is_observed_every_quarter_hour(home):
         observed = _observe(instance)
         assert observed.data_version == "0"
         assert observed.metadata["dagster/row_count"].value == 3
+
+
+def test_one_shot_run_processes_skip_reading_the_sources():
+    code = (
+        "import sys; sys.argv = ['dagster', 'api', 'execute_run']; "
+        "import mlplatform.definitions as d; "
+        "specs = d.defs.resolve_all_asset_specs(); "
+        "print(len(specs), sum('dagster/code_references' in s.metadata for s in specs))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == [str(len(defs.resolve_all_asset_specs())), "0"]
