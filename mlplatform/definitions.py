@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import sys
+import warnings
 
 import dagster as dg
 
@@ -15,7 +16,7 @@ from mlplatform.monitoring.assets import monitoring_assets
 from mlplatform.monitoring.checks import drift_checks
 from mlplatform.monitoring.jobs import monitoring_hourly, monitoring_job
 from mlplatform.monitoring.sensors import drift_retrain_sensor
-from mlplatform.serving.assets import serving_assets
+from mlplatform.serving.assets import PAYLOAD_KEY, serving_assets
 from mlplatform.training.assets import churn_model, churn_model_evaluation
 from mlplatform.training.checks import churn_model_checks
 from mlplatform.training.jobs import ml_training_job, promote_model_job
@@ -30,24 +31,13 @@ feature_pipeline_job = dg.define_asset_job(
     tags={"mlplatform/pipeline": "features"},
 )
 
-defs = dg.Definitions(
-    assets=[
-        *table_assets,
-        churn_model,
-        churn_model_evaluation,
-        *serving_assets,
-        *monitoring_assets,
-    ],
-    asset_checks=[churn_model_checks, *drift_checks],
-    jobs=[feature_pipeline_job, ml_training_job, promote_model_job, monitoring_job],
-    schedules=[ml_training_daily, monitoring_hourly],
-    sensors=[
-        build_file_arrival_sensor(feature_pipeline_job),
-        promote_model_sensor,
-        drift_retrain_sensor,
-    ],
-    resources={"mlflow": mlflow_tracking, "pyspark": PySparkResource(spark_config=spark_config())},
-    executor=dg.in_process_executor,
+automation_condition_sensor = dg.AutomationConditionSensorDefinition(
+    "automation_condition_sensor",
+    # every materializable asset, and the payload table (a source asset it observes)
+    target=dg.AssetSelection.all() | dg.AssetSelection.assets(PAYLOAD_KEY),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Runs the assets' declarative automation: observes the payload table, refreshes "
+    "the inference and monitoring tables hourly (`on_cron`) when their inputs changed.",
 )
 
 # One-shot command processes (a CLI materialization, a run or step worker) exit right after the
@@ -61,5 +51,36 @@ _ONE_SHOT = {
     ("api", "execute_run"),
     ("api", "execute_step"),
 }
-if tuple(sys.argv[1:3]) in _ONE_SHOT:
+_one_shot = tuple(sys.argv[1:3]) in _ONE_SHOT
+
+all_assets = [
+    *table_assets,
+    churn_model,
+    churn_model_evaluation,
+    *serving_assets,
+    *monitoring_assets,
+]
+if not _one_shot:
+    # Links from each asset to the code that defines it, for the UI. Reading the sources takes
+    # tens of milliseconds, which one-shot run processes skip: no run looks at them.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)  # code references are beta in 1.13
+        all_assets = dg.with_source_code_references(all_assets)
+
+defs = dg.Definitions(
+    assets=all_assets,
+    asset_checks=[churn_model_checks, *drift_checks],
+    jobs=[feature_pipeline_job, ml_training_job, promote_model_job, monitoring_job],
+    schedules=[ml_training_daily, monitoring_hourly],
+    sensors=[
+        build_file_arrival_sensor(feature_pipeline_job),
+        promote_model_sensor,
+        drift_retrain_sensor,
+        automation_condition_sensor,
+    ],
+    resources={"mlflow": mlflow_tracking, "pyspark": PySparkResource(spark_config=spark_config())},
+    executor=dg.in_process_executor,
+)
+
+if _one_shot:
     gc.freeze()

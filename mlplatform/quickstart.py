@@ -1,12 +1,20 @@
 """`mlplatform quickstart`: the main job on the embedded default, from an empty home to a
 champion model: demo data, the whole asset graph, then one tick of the promotion sensor (what the
-Dagster daemon does under `dagster dev`)."""
+Dagster daemon does under `dagster dev`).
+
+By default it shows one line per finished step (read from the run's events on the instance) and
+sends Dagster's event stream, library logs and warnings to a log file; `--verbose` shows them.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
+import time
+import warnings
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -14,52 +22,125 @@ import click
 from mlplatform.instance import ensure_dagster_home
 from mlplatform.settings import get_settings
 
+LOG_NAME = "quickstart.log"
+QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+"""Run config that keeps a run's console logger silent (the events still go to the instance)."""
+POLL_SECONDS = 0.25
+TAIL_LINES = 40
 
-def _promote_once(dagster_home: str) -> str:
-    """Evaluate the promotion sensor once on the instance and run what it requests."""
+
+def _instance(dagster_home: str):
     import dagster as dg
 
     os.environ["DAGSTER_HOME"] = dagster_home
+    return dg.DagsterInstance.get()
+
+
+def _promote_once(instance, verbose: bool) -> str:
+    """Evaluate the promotion sensor once on the instance and run what it requests."""
+    import dagster as dg
+
     from mlplatform.definitions import defs
     from mlplatform.training.sensors import promote_model_sensor
 
-    with dg.DagsterInstance.get() as instance:
-        context = dg.build_sensor_context(instance=instance, definitions=defs)
-        tick = promote_model_sensor.evaluate_tick(context)
-        if not tick.run_requests:
-            return tick.skip_message or "the promotion sensor requested nothing"
-        for request in tick.run_requests:
-            result = defs.resolve_job_def("promote_model").execute_in_process(
-                run_config=request.run_config, instance=instance, tags=request.tags
-            )
-            if not result.success:
-                raise click.ClickException("the promote_model run failed")
-        return "the evaluation said promote: the new version is now the champion"
+    context = dg.build_sensor_context(instance=instance, definitions=defs)
+    tick = promote_model_sensor.evaluate_tick(context)
+    if not tick.run_requests:
+        return tick.skip_message or "the promotion sensor requested nothing"
+    for request in tick.run_requests:
+        run_config = dict(request.run_config)
+        if not verbose:
+            run_config.update(QUIET_RUN_CONFIG)
+        result = defs.resolve_job_def("promote_model").execute_in_process(
+            run_config=run_config, instance=instance, tags=request.tags
+        )
+        if not result.success:
+            raise click.ClickException("the promote_model run failed")
+    return "the evaluation said promote: the new version is now the champion"
+
+
+def _find_run(instance, started: datetime):
+    """The graph run `dagster asset materialize` created on the instance since `started`."""
+    import dagster as dg
+
+    records = instance.get_run_records(filters=dg.RunsFilter(created_after=started), limit=5)
+    runs = [r.dagster_run for r in records if r.dagster_run.job_name == "__ASSET_JOB"]
+    return runs[0].run_id if runs else None
+
+
+def _materialize_quietly(cmd: list[str], env: dict, instance, log_path: Path) -> int:
+    """Run `cmd` with its output in `log_path`, echoing one line per step it finishes."""
+    from mlplatform.run_progress import RunProgress
+
+    progress, run_id, seen = RunProgress(), None, 0
+    started = datetime.now(UTC)
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        while True:
+            done = proc.poll() is not None
+            run_id = run_id or _find_run(instance, started)
+            if run_id is not None:
+                entries = instance.all_logs(run_id)
+                for line in progress.feed(entries[seen:]):
+                    click.echo(line)
+                seen = len(entries)
+            if done:
+                return proc.returncode
+            time.sleep(POLL_SECONDS)
+
+
+def _tail(path: Path, lines: int = TAIL_LINES) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
 @click.command("quickstart")
 @click.option("--customers", default=2_000, show_default=True, help="Customers for the demo data.")
 @click.option("--events", default=100_000, show_default=True, help="Events for the demo data.")
-def quickstart_command(customers: int, events: int) -> None:
+@click.option(
+    "--verbose",
+    "-v",
+    is_flag=True,
+    help="Show Dagster's full event stream, library logs and warnings instead of a line per step.",
+)
+def quickstart_command(customers: int, events: int, verbose: bool) -> None:
     """Generate demo data (if the landing zone is empty), materialize the whole graph, promote the
     model if its evaluation says so, and say where everything is."""
     from mlplatform.features.demo_data import generate, landing_has_files
 
+    if not verbose:
+        warnings.simplefilter("ignore")
+        logging.getLogger("mlflow").setLevel(logging.WARNING)
     settings = get_settings()
     if not landing_has_files(settings.landing):
-        generate(settings.home, customers=customers, events=events, seed=7, progress=True)
+        out = generate(settings.home, customers=customers, events=events, seed=7, progress=verbose)
+        click.echo(
+            f"demo data: {out['event_lines']:,} event lines in {out['event_files']} files and "
+            f"{out.get('labels', 0):,} labels under {settings.landing}"
+        )
     dagster_home = str(ensure_dagster_home(settings))
     env = dict(os.environ, DAGSTER_HOME=dagster_home, MLPLATFORM_HOME=str(settings.home))
     dagster = str(Path(sys.executable).parent / "dagster")  # this environment's, not PATH's
     cmd = [dagster, "asset", "materialize", "-m", "mlplatform.definitions", "--select", "*"]
     click.echo("$ dagster asset materialize -m mlplatform.definitions --select '*'")
-    rc = subprocess.call(cmd, env=env)
-    if rc != 0:
-        raise click.ClickException(f"materializing the graph failed (exit {rc})")
-    click.echo(f"promotion: {_promote_once(dagster_home)}")
+    log_path = Path(dagster_home) / LOG_NAME
+    started = time.monotonic()
+    with _instance(dagster_home) as instance:
+        if verbose:
+            rc = subprocess.call(cmd, env=env)
+        else:
+            rc = _materialize_quietly(cmd, env, instance, log_path)
+        if rc != 0:
+            if not verbose:
+                click.echo(_tail(log_path), err=True)
+            where = "" if verbose else f"; full log: {log_path}"
+            raise click.ClickException(f"materializing the graph failed (exit {rc}){where}")
+        click.echo(f"graph materialized in {time.monotonic() - started:.1f} s")
+        click.echo(f"promotion: {_promote_once(instance, verbose)}")
     click.echo("")
     click.echo(f"Delta tables:   {settings.lakehouse}")
     click.echo(f"MLflow store:   {settings.tracking_uri}")
     click.echo(f"Dagster home:   {dagster_home}")
+    if not verbose:
+        click.echo(f"Run log:        {log_path}")
     click.echo(f"Open the UI:    DAGSTER_HOME={dagster_home} dagster dev")
     click.echo("Serve the model: mlplatform serve")

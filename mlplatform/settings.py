@@ -10,6 +10,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
+
+N = TypeVar("N", int, float)
 
 ENVIRONMENTS = ("dev", "staging", "prod")
 ENGINES = ("polars", "spark")
@@ -17,6 +20,25 @@ ENGINES = ("polars", "spark")
 
 class SettingsError(ValueError):
     """An environment variable holds a value mlplatform cannot use."""
+
+
+def env_number(
+    name: str, default: N, kind: type[N] = float, error: type[Exception] = SettingsError
+) -> N:
+    """The number in the environment variable `name` (`default` when unset or empty).
+
+    Args:
+        name: The variable.
+        default: Its value when the variable is unset or empty.
+        kind: `int` or `float`.
+        error: What to raise (with the variable and its value) when it is not such a number.
+    """
+    value = os.environ.get(name)
+    try:
+        return kind(value) if value else default
+    except ValueError:
+        what = "an integer" if kind is int else "a number"
+        raise error(f"{name}={value!r} is not {what}") from None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ few checks that keep it in step with the bundle. Each function returns a list of
 
 from __future__ import annotations
 
+import importlib
 import json
 import shlex
 import tempfile
@@ -24,27 +25,32 @@ def _messages(errors) -> str:
     return "; ".join(e.message for e in errors)
 
 
+def _import_class(module: str, name: str) -> type:
+    return getattr(importlib.import_module(module), name)
+
+
 def validate_instance(instance: Mapping[str, Any]) -> list[str]:
-    """dagster.yaml against Dagster's instance schema and each pluggable class's config schema."""
-    from dagster._core.errors import DagsterInvalidConfigError
-    from dagster._core.instance.config import (
-        class_from_code_pointer,
-        dagster_instance_config,
-        validate_config,
-    )
+    """dagster.yaml against Dagster's instance schema and each pluggable class's config schema.
+
+    Dagster 1.13 has no public API that checks an instance config without building the instance
+    (which would connect to its PostgreSQL), so this uses its config module: the one private
+    import the project allows (see tests/unit/test_no_private_apis.py).
+    """
+    import dagster as dg
+    from dagster._core.instance.config import dagster_instance_config, validate_config
 
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, INSTANCE_FILE).write_text(yaml.safe_dump(dict(instance)))
         try:
             dagster_instance_config(tmp)
-        except DagsterInvalidConfigError as err:
+        except dg.DagsterInvalidConfigError as err:
             return [f"dagster.yaml: {_messages(err.errors) or str(err).splitlines()[0]}"]
     errors = []
     for section, value in instance.items():
         if not (isinstance(value, Mapping) and {"module", "class"} <= set(value)):
             continue
         try:
-            cls = class_from_code_pointer(value["module"], value["class"])
+            cls = _import_class(value["module"], value["class"])
         except Exception as err:  # noqa: BLE001 - an import error of any kind is the finding
             errors.append(
                 f"dagster.yaml: {section}: cannot import {value['module']}.{value['class']}: {err}"
@@ -57,7 +63,7 @@ def validate_instance(instance: Mapping[str, Any]) -> list[str]:
 
 
 def validate_workspace(workspace: Mapping[str, Any]) -> list[str]:
-    """workspace.yaml against Dagster's workspace schema."""
+    """workspace.yaml against Dagster's workspace schema (no public API offers it either)."""
     from dagster._core.workspace.config_schema import process_workspace_config
 
     result = process_workspace_config(dict(workspace))

@@ -48,7 +48,9 @@ def _table_metadata(store, summary: dict) -> dict:
     key=PROFILE_KEY,
     deps=[INFERENCE_KEY],
     group_name=MONITORING,
-    kinds={"delta", "polars"},
+    kinds={"deltalake", "polars"},
+    owners=["team:ml-engineering"],
+    automation_condition=dg.AutomationCondition.on_cron("0 * * * *"),  # after new inference rows
     description="What the serving endpoint saw, per time window (hourly and daily) and model "
     "version and over all versions: row counts, null and distinct counts, min/max/mean/stddev/"
     "quantiles of each feature and of the predicted churn probability, the most frequent "
@@ -72,7 +74,9 @@ def churn_predictor_inference_profile_metrics(
     key=DRIFT_KEY,
     deps=[INFERENCE_KEY],
     group_name=MONITORING,
-    kinds={"delta", "polars"},
+    kinds={"deltalake", "polars"},
+    owners=["team:ml-engineering"],
+    automation_condition=dg.AutomationCondition.on_cron("0 * * * *"),  # after new inference rows
     description="How far what the serving endpoint sees has moved, per time window, model "
     "version and column: each feature against the training data of the version that served it, "
     "and features and predictions against the previous window (KS test, Wasserstein distance, "

@@ -22,6 +22,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from mlplatform.settings import env_number
+
 GRANULARITIES = ("1 hour", "1 day")
 """Window sizes computed by default (Lakehouse Monitoring's spelling)."""
 
@@ -162,16 +164,8 @@ class RetrainPolicy:
 
 
 def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    try:
-        return int(value) if value else default
-    except ValueError:
-        raise MonitoringConfigError(f"{name}={value!r} is not an integer") from None
+    return env_number(name, default, int, MonitoringConfigError)
 
 
 def _env_float(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    try:
-        return float(value) if value else default
-    except ValueError:
-        raise MonitoringConfigError(f"{name}={value!r} is not a number") from None
+    return env_number(name, default, float, MonitoringConfigError)

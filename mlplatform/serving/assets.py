@@ -1,8 +1,10 @@
 """The serving tables as Dagster assets (group "serving").
 
 `serving/churn_predictor_payload` is written by the scoring server, not by Dagster: it is an
-observable source asset whose data version is the table's Delta version. The inference table
-depends on it (and on the labels) in the graph and is materialized incrementally from it.
+observable source asset whose data version is the table's Delta version, observed every 15
+minutes by the automation condition sensor. The inference table depends on it (and on the labels)
+in the graph, is materialized incrementally from it, and refreshes hourly (`on_cron`) once the
+payload table has a new version.
 """
 
 import warnings
@@ -17,6 +19,11 @@ from mlplatform.settings import get_settings
 PAYLOAD_KEY = dg.AssetKey([LAYER, PAYLOAD])
 INFERENCE_KEY = dg.AssetKey([LAYER, INFERENCE])
 LABELS_KEY = dg.AssetKey(list(LABELS_TABLE))
+OWNERS = ["team:ml-engineering"]
+OBSERVE_CRON = "*/15 * * * *"
+"""How often the automation sensor observes the payload table (its Delta version)."""
+INFERENCE_CRON = "0 * * * *"
+"""The inference table is refreshed hourly once the payload table has new requests."""
 
 
 def _observe_payload() -> dg.ObserveResult:
@@ -40,16 +47,21 @@ def _observe_payload() -> dg.ObserveResult:
     )
 
 
+PAYLOAD_SPEC = dg.AssetSpec(
+    key=PAYLOAD_KEY,
+    group_name=LAYER,
+    kinds={"deltalake", "fastapi"},
+    owners=OWNERS,
+    description="Every scoring request of the serving endpoint (`mlplatform serve`), answered or "
+    "refused: request and client request ids, time, status, latency, request and response JSON, "
+    "model name and version. Written by the server in batches; observed here every 15 minutes.",
+    automation_condition=dg.AutomationCondition.cron_tick_passed(OBSERVE_CRON).since_last_handled(),
+)
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", dg.BetaWarning)  # observable source assets are beta
-    churn_predictor_payload = dg.observable_source_asset(
-        key=PAYLOAD_KEY,
-        group_name=LAYER,
-        kinds={"delta"},
-        description="Every scoring request of the serving endpoint (`mlplatform serve`), "
-        "answered or refused: request and client request ids, time, status, latency, request "
-        "and response JSON, model name and version. Written by the server in batches; observed "
-        "here.",
+    churn_predictor_payload = dg.multi_observable_source_asset(
+        specs=[PAYLOAD_SPEC], name="observe_churn_predictor_payload"
     )(_observe_payload)
 
 
@@ -57,7 +69,12 @@ with warnings.catch_warnings():
     key=INFERENCE_KEY,
     deps=[PAYLOAD_KEY, LABELS_KEY],
     group_name=LAYER,
-    kinds={"delta", "polars"},
+    kinds={"deltalake", "polars"},
+    owners=OWNERS,
+    # new predictions drive it; labels that arrive alone are filled in by the next run
+    automation_condition=dg.AutomationCondition.on_cron(INFERENCE_CRON).ignore(
+        dg.AssetSelection.assets(LABELS_KEY)
+    ),
     description="One row per prediction served: the request's features as columns, the "
     "prediction, model version, time, request id, and the customer's churn label once it is "
     "known. What monitoring reads.",

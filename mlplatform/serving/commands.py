@@ -8,14 +8,6 @@ import os
 import click
 
 
-def _env_float(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    try:
-        return float(value) if value else default
-    except ValueError:
-        raise click.BadParameter(f"{name}={value!r} is not a number") from None
-
-
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option(
@@ -79,12 +71,12 @@ def serve_command(
     """
     from mlplatform.serving.app import ServingOptions
     from mlplatform.serving.server import ServerConfig, serve
-    from mlplatform.settings import get_settings
+    from mlplatform.settings import env_number, get_settings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()
     if poll_seconds is None:
-        poll_seconds = _env_float("MLPLATFORM_SERVING_POLL_S", 5.0)
+        poll_seconds = env_number("MLPLATFORM_SERVING_POLL_S", 5.0, error=click.BadParameter)
     cfg = ServerConfig(
         host=host,
         port=port,

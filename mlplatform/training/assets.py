@@ -11,6 +11,7 @@ from mlplatform.training.names import EVALUATION_KEY, MODEL_KEY
 
 GOLD_KEY = dg.AssetKey(list(GOLD_TABLE))
 LABELS_KEY = dg.AssetKey(list(LABELS_TABLE))
+OWNERS = ["team:data-science"]
 TRANSIENT_RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
 """Step retries for transient errors (a locked store...); known failures are not retried."""
 
@@ -63,6 +64,7 @@ def _skip(context: dg.AssetExecutionContext, key: dg.AssetKey, reason: str, meta
     deps=[GOLD_KEY, LABELS_KEY],
     group_name="ml",
     kinds={"mlflow", "scikitlearn"},
+    owners=OWNERS,
     required_resource_keys={"mlflow"},
     output_required=False,
     retry_policy=TRANSIENT_RETRY,
@@ -96,6 +98,7 @@ def churn_model(context: dg.AssetExecutionContext, config: TrainingConfig):
     deps=[MODEL_KEY],
     group_name="ml",
     kinds={"mlflow"},
+    owners=OWNERS,
     output_required=False,
     retry_policy=TRANSIENT_RETRY,
 )

@@ -2,7 +2,6 @@
 
 import dagster as dg
 from dagster import DagsterEventType
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from mlplatform.training.jobs import PromoteConfig, promote_model_job
 from mlplatform.training.names import EVALUATION_KEY, MODEL_KEY, PROMOTE
@@ -19,25 +18,24 @@ def blocking_problems(instance: dg.DagsterInstance, run_id: str, version: int) -
     challenger's model checks did not all pass for this very version."""
     problems = []
     for entry in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION):
-        evaluation = entry.dagster_event.event_specific_data
+        evaluation = entry.asset_check_evaluation
         if _failed(evaluation):
             problems.append(
                 f"check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} failed"
             )
-    keys = [dg.AssetCheckKey(MODEL_KEY, name) for name in MODEL_CHECKS]
-    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
-    for key in keys:
-        record = latest.get(key)
-        if record is None or record.status != AssetCheckExecutionRecordStatus.SUCCEEDED:
-            status = "never ran" if record is None else record.status.value.lower()
-            problems.append(f"model check {key.name} {status}")
+    for name in MODEL_CHECKS:
+        key = dg.AssetCheckKey(MODEL_KEY, name)
+        record = instance.get_latest_asset_check_evaluation_record(key)
+        entry = record.event if record is not None else None
+        evaluation = entry.asset_check_evaluation if entry is not None else None
+        if evaluation is None:  # no record, or only the plan of a run that never evaluated it
+            problems.append(f"model check {name} {'never ran' if record is None else 'planned'}")
             continue
-        evaluation = record.event.dagster_event.event_specific_data
         checked = evaluation.metadata.get("model_version")
-        if checked is None or checked.value != version:
-            problems.append(f"model check {key.name} last ran on another version")
-        elif _failed(evaluation):
-            problems.append(f"model check {key.name} failed for version {version}")
+        if not evaluation.passed:
+            problems.append(f"model check {name} failed")
+        elif checked is None or checked.value != version:
+            problems.append(f"model check {name} last ran on another version")
     return problems
 
 

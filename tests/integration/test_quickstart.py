@@ -1,11 +1,15 @@
 """The README's first command: `mlplatform quickstart` from an empty home to a champion."""
 
+import re
+
 import pytest
 from mlflow import MlflowClient
 
 from tests.integration._cli import mlplatform
 
 pytestmark = pytest.mark.integration
+
+SECONDS = r"\d+\.\d s"
 
 
 def test_quickstart_from_an_empty_home(tmp_path, monkeypatch):
@@ -19,3 +23,28 @@ def test_quickstart_from_an_empty_home(tmp_path, monkeypatch):
     client = MlflowClient(tracking_uri=f"sqlite:///{home / 'mlflow' / 'mlflow.db'}")
     champion = client.get_model_version_by_alias("churn_predictor", "champion")
     assert int(champion.version) == 1
+    # Quiet: a line per step and the summary; the event stream and warnings go to the run log.
+    both = out + proc.stderr
+    assert len(both.splitlines()) <= 30, both
+    assert "DEBUG" not in both and "warning" not in both.lower(), both
+    for step in (
+        rf"  bronze/raw_customer_events: 60,000 rows; {SECONDS}",
+        rf"  bronze/raw_customer_labels: 3,000 rows; {SECONDS}",
+        r"  silver/cleaned_customer_events, silver/cleaned_customer_events_quarantine: "
+        rf"[\d,]+ \+ [\d,]+ rows; checks 2 passed, 0 failed; {SECONDS}",
+        rf"  gold/customer_ml_features: [\d,]+ rows; checks 1 passed, 0 failed; {SECONDS}",
+        rf"  ml/churn_model: {SECONDS}",
+        rf"  ml/churn_model checks: checks 3 passed, 0 failed; {SECONDS}",
+        rf"  ml/churn_model_evaluation: {SECONDS}",
+    ):
+        assert re.search(f"^{step}$", out, re.M), f"{step!r} not in:\n{out}"
+    log = (home / "dagster" / "quickstart.log").read_text()
+    assert "STEP_SUCCESS" in log and "RUN_SUCCESS" in log  # the full stream is kept
+    assert f"Run log:        {home / 'dagster' / 'quickstart.log'}" in out
+
+
+def test_quickstart_verbose_shows_the_event_stream(tmp_path):
+    home = tmp_path / "home"
+    proc = mlplatform(home, "quickstart", "--customers", "300", "--events", "6000", "--verbose")
+    assert "STEP_SUCCESS" in proc.stderr and "DEBUG" in proc.stderr
+    assert "promotion:" in proc.stdout

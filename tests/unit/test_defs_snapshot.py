@@ -27,20 +27,20 @@ ASSETS = {
         {"gold/customer_ml_features", "bronze/raw_customer_labels"},
     ),
     "ml/churn_model_evaluation": ("ml", {"mlflow"}, {"ml/churn_model"}),
-    "serving/churn_predictor_payload": ("serving", set(), set()),
+    "serving/churn_predictor_payload": ("serving", {"deltalake", "fastapi"}, set()),
     "serving/churn_predictor_inference": (
         "serving",
-        {"delta", "polars"},
+        {"deltalake", "polars"},
         {"serving/churn_predictor_payload"},
     ),
     "monitoring/churn_predictor_inference_profile_metrics": (
         "monitoring",
-        {"delta", "polars"},
+        {"deltalake", "polars"},
         {"serving/churn_predictor_inference"},
     ),
     "monitoring/churn_predictor_inference_drift_metrics": (
         "monitoring",
-        {"delta", "polars"},
+        {"deltalake", "polars"},
         {"serving/churn_predictor_inference"},
     ),
 }
@@ -81,5 +81,6 @@ def test_checks_jobs_schedules_and_sensors():
         "landing_file_arrival_sensor",
         "promote_model_sensor",
         "drift_retrain_sensor",
+        "automation_condition_sensor",
     }
     assert {s.cron_schedule for s in defs.schedules} == {"0 3 * * *", "0 * * * *"}

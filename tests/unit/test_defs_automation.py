@@ -1,0 +1,108 @@
+"""Dagster 1.13's front door on the non-table assets: owners, code references, declarative
+automation, and a payload source that is observed for real."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from mlplatform.definitions import defs
+from mlplatform.deployment.pause import paused
+
+PAYLOAD = dg.AssetKey(["serving", "churn_predictor_payload"])
+INFERENCE = dg.AssetKey(["serving", "churn_predictor_inference"])
+MONITORING = [
+    dg.AssetKey(["monitoring", "churn_predictor_inference_profile_metrics"]),
+    dg.AssetKey(["monitoring", "churn_predictor_inference_drift_metrics"]),
+]
+MODEL = [dg.AssetKey(["ml", "churn_model"]), dg.AssetKey(["ml", "churn_model_evaluation"])]
+
+
+def _spec(key: dg.AssetKey) -> dg.AssetSpec:
+    return next(s for s in defs.resolve_all_asset_specs() if s.key == key)
+
+
+def test_owners_of_the_model_serving_and_monitoring_assets():
+    assert {tuple(_spec(k).owners) for k in MODEL} == {("team:data-science",)}
+    owners = {tuple(_spec(k).owners) for k in [PAYLOAD, INFERENCE, *MONITORING]}
+    assert owners == {("team:ml-engineering",)}
+
+
+def test_every_asset_points_at_the_code_that_defines_it():
+    for spec in defs.resolve_all_asset_specs():
+        refs = spec.metadata["dagster/code_references"].code_references
+        assert refs, spec.key
+        path = Path(refs[0].file_path)
+        assert path.is_file() and "mlplatform" in path.parts, (spec.key, path)
+        assert 1 <= refs[0].line_number <= len(path.read_text().splitlines()), spec.key
+
+
+def test_declarative_automation_of_payload_inference_and_monitoring():
+    assert _spec(INFERENCE).automation_condition.get_label() == "on_cron(0 * * * *, UTC)"
+    for key in MONITORING:
+        assert _spec(key).automation_condition.get_label() == "on_cron(0 * * * *, UTC)"
+    assert _spec(PAYLOAD).automation_condition is not None
+    sensor = next(s for s in defs.sensors if s.name == "automation_condition_sensor")
+    assert isinstance(sensor, dg.AutomationConditionSensorDefinition)
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    targets = sensor.asset_selection.resolve(defs.resolve_asset_graph())
+    assert targets == set(defs.resolve_asset_graph().get_all_asset_keys())  # payload included
+    # the promotion stays the sensor-gated job and ingestion the file-arrival sensor
+    assert _spec(MODEL[0]).automation_condition is None
+    promote = next(s for s in defs.sensors if s.name == "promote_model_sensor")
+    assert promote.job_name == "promote_model"
+    dev = paused(defs)
+    assert {s.name: s.default_status for s in dev.sensors}["automation_condition_sensor"] == (
+        dg.DefaultSensorStatus.STOPPED
+    )
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLPLATFORM_HOME", str(tmp_path))
+    return tmp_path
+
+
+def _observe(instance) -> dg.AssetObservation:
+    job = defs.resolve_implicit_global_asset_job_def()
+    result = job.execute_in_process(instance=instance, asset_selection=[PAYLOAD])
+    assert result.success
+    [record] = instance.fetch_observations(PAYLOAD, limit=1).records
+    return record.asset_observation
+
+
+def test_the_payload_table_is_observed_every_quarter_hour(home):
+    with dg.DagsterInstance.ephemeral() as instance:
+        start = datetime(2026, 12, 1, 10, 2, tzinfo=UTC)
+        first = dg.evaluate_automation_conditions(defs, instance, evaluation_time=start)
+        assert first.get_num_requested(PAYLOAD) == 0  # no tick has passed yet
+        later = dg.evaluate_automation_conditions(
+            defs, instance, evaluation_time=start + timedelta(minutes=14), cursor=first.cursor
+        )
+        assert later.get_num_requested(PAYLOAD) == 1  # the 10:15 tick
+        assert later.get_num_requested(INFERENCE) == 0  # not before the hour
+        absent = _observe(instance)
+        assert absent.data_version == "absent"
+        assert absent.metadata["dagster/row_count"].value == 0
+        path = home / "lakehouse" / "serving" / "churn_predictor_payload"
+        pl.DataFrame({"request_id": ["a", "b", "c"]}).write_delta(str(path))
+        observed = _observe(instance)
+        assert observed.data_version == "0"
+        assert observed.metadata["dagster/row_count"].value == 3
+
+
+def test_one_shot_run_processes_skip_reading_the_sources():
+    code = (
+        "import sys; sys.argv = ['dagster', 'api', 'execute_run']; "
+        "import mlplatform.definitions as d; "
+        "specs = d.defs.resolve_all_asset_specs(); "
+        "print(len(specs), sum('dagster/code_references' in s.metadata for s in specs))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == [str(len(defs.resolve_all_asset_specs())), "0"]
