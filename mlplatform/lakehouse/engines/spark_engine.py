@@ -177,7 +177,7 @@ class SparkEngine:
         staging = f"spark-b{batch_id}-{uuid.uuid4().hex[:12]}"
         target = store.path / staging
         store.path.mkdir(parents=True, exist_ok=True)
-        frame.write.mode("errorifexists").parquet(str(target))
+        frame.write.mode("error").parquet(str(target))  # "error": Connect knows no alias
         for junk in list(target.glob(".*.crc")) + list(target.glob("_SUCCESS")):
             junk.unlink()
         parts = sorted(target.glob("*.parquet"))
