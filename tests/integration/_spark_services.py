@@ -36,19 +36,21 @@ MEDALLION = (
 VOLATILE = ("_ingested_at", "_quarantined_at")
 
 
-def executor_python(folder: Path) -> Path:
-    """An executable that runs this interpreter with only polars and pyarrow importable."""
-    site = folder / "executor-site"
+def executor_python(folder: Path, packages=("polars", "_polars_runtime_32", "pyarrow")) -> Path:
+    """An executable that runs this interpreter with only ``packages`` importable (by default
+    polars and pyarrow, no mlplatform)."""
+    name = "-".join(p.strip("_") for p in packages)
+    site = folder / f"executor-site-{name}"
     site.mkdir(parents=True, exist_ok=True)
-    packages = Path(pl.__file__).parent.parent
-    for name in ("polars", "_polars_runtime_32", "pyarrow"):
-        if (packages / name).exists() and not (site / name).exists():
-            (site / name).symlink_to(packages / name)
-    assert Path(pyarrow.__file__).parent.parent == packages
-    script = folder / "executor-python"
+    installed = Path(pl.__file__).parent.parent
+    assert Path(pyarrow.__file__).parent.parent == installed
+    for package in packages:
+        if (installed / package).exists() and not (site / package).exists():
+            (site / package).symlink_to(installed / package)
+    script = folder / f"executor-python-{name}"
     script.write_text(
         "#!/bin/sh\n"
-        "# this interpreter without its site-packages: polars and pyarrow, no mlplatform\n"
+        f"# this interpreter without its site-packages: only {', '.join(packages)}\n"
         f'PYTHONPATH="{site}${{PYTHONPATH:+:$PYTHONPATH}}" exec "{sys.executable}" -S "$@"\n'
     )
     script.chmod(0o755)
@@ -91,7 +93,7 @@ def _wait_log(text: str, log: Path, proc, timeout: float = 120) -> None:
     pytest.fail(f"{text!r} not in {log} after {timeout:.0f} s:\n{log.read_text()[-3000:]}")
 
 
-def start_connect_server(folder: Path):
+def start_connect_server(folder: Path, driver_memory: str = "1g"):
     """``sbin/start-connect-server.sh`` on a free loopback port; returns (process, sc:// URL)."""
     require(bool(_java()), "Java is not installed (Spark needs it)")
     port = free_port()
@@ -101,7 +103,7 @@ def start_connect_server(folder: Path):
         "--master",
         "local[2]",
         "--driver-memory",
-        "1g",
+        driver_memory,
         "--conf",
         f"spark.connect.grpc.binding.port={port}",
         "--conf",
@@ -115,7 +117,10 @@ def start_connect_server(folder: Path):
 
 
 def start_standalone_cluster(folder: Path):
-    """A standalone master and two workers (1 core, 1 GiB each); returns (processes, URL)."""
+    """A standalone master and two workers (1 core, 1 GiB each); returns (processes, URL).
+
+    A classic driver names its executors' Python (its own ``PYSPARK_PYTHON``); the workers are
+    given the same one only for tools that read theirs."""
     require(bool(_java()), "Java is not installed (Spark needs it)")
     env = _spark_env(folder, executor_python(folder))
     port = free_port()
