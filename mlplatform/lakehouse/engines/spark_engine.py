@@ -5,6 +5,10 @@ is identical). Delta tables are read through the file list of a snapshot, never 
 Writes never collect to the driver: executors write parquet files into the table's folder and the
 driver commits them with ``DeltaTable.create_write_transaction`` together with the batch's app
 transaction; files written by a run that dies before the commit stay invisible.
+
+Nothing here touches a SparkContext, an RDD or the JVM, so the same code runs on a classic session
+(local or a cluster master) and as a Spark Connect client, where "the driver" above is this
+process, the Connect client, committing files the server's executors wrote.
 """
 
 from __future__ import annotations
