@@ -36,17 +36,20 @@ MEDALLION = (
 VOLATILE = ("_ingested_at", "_quarantined_at")
 
 
-def executor_python(folder: Path, packages=("polars", "_polars_runtime_32", "pyarrow")) -> Path:
+def executor_python(folder: Path, packages=("polars", "pyarrow")) -> Path:
     """An executable that runs this interpreter with only ``packages`` importable (by default
     polars and pyarrow, no mlplatform)."""
-    name = "-".join(p.strip("_") for p in packages)
+    name = "-".join(packages)
     site = folder / f"executor-site-{name}"
     site.mkdir(parents=True, exist_ok=True)
     installed = Path(pl.__file__).parent.parent
     assert Path(pyarrow.__file__).parent.parent == installed
-    for package in packages:
-        if (installed / package).exists() and not (site / package).exists():
-            (site / package).symlink_to(installed / package)
+    found = [installed / p for p in packages]
+    if "polars" in packages:  # polars' compiled runtime is a package of its own
+        found += sorted(installed.glob("_polars_runtime*"))
+    for path in found:
+        if path.is_dir() and not (site / path.name).exists():
+            (site / path.name).symlink_to(path)
     script = folder / f"executor-python-{name}"
     script.write_text(
         "#!/bin/sh\n"

@@ -85,7 +85,7 @@ except ExecutorEnvironmentError as err:
 
 def test_executors_without_pyarrow_fail_with_a_clear_error(tmp_path, cluster):
     url, folder = cluster
-    python = executor_python(folder, ("polars", "_polars_runtime_32"))
+    python = executor_python(folder, ("polars",))
     home = tmp_path / "home"
     generate(home, customers=10, events=50, files=1, seed=1, labels=False)
     failed = run([sys.executable, "-c", FIRST_TABLE], home, check=False, **on_cluster(url, python))
