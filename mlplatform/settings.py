@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 N = TypeVar("N", int, float)
 
@@ -89,9 +91,27 @@ class Settings:
         return self.lakehouse / layer / name
 
 
+def _home_path(value: str) -> Path:
+    """``MLPLATFORM_HOME`` as a local folder: a path or a ``file://`` URI (a folder that every
+    Spark process sees, such as a shared mount)."""
+    parsed = urlparse(value)
+    if parsed.scheme == "file":
+        if parsed.netloc not in ("", "localhost"):
+            raise SettingsError(
+                f"MLPLATFORM_HOME={value!r}: a file:// URI names a local folder (file:///path)"
+            )
+        return Path(url2pathname(parsed.path)).resolve()
+    if len(parsed.scheme) > 1:  # s3://, abfss://, gs://, hdfs:// (one letter: a Windows drive)
+        raise SettingsError(
+            f"MLPLATFORM_HOME={value!r}: the data home must be a local folder or a file:// URI; "
+            f"{parsed.scheme}:// storage is not supported (mount it and use the mount's path)"
+        )
+    return Path(value).expanduser().resolve()
+
+
 def get_settings() -> Settings:
     """Read the settings from the environment (cheap; call where needed)."""
-    home = Path(os.environ.get("MLPLATFORM_HOME") or ".mlplatform").expanduser().resolve()
+    home = _home_path(os.environ.get("MLPLATFORM_HOME") or ".mlplatform")
     env = os.environ.get("MLPLATFORM_ENV") or "dev"
     if env not in ENVIRONMENTS:
         raise SettingsError(

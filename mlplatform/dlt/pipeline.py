@@ -144,10 +144,9 @@ class Pipeline:
         return defn
 
     def definitions(self) -> dg.Definitions:
-        from dagster_pyspark import PySparkResource
-
         from mlplatform.dlt.cdc_asset import build_change_asset
         from mlplatform.lakehouse.assets import build_table_asset
+        from mlplatform.lakehouse.engines.spark_resource import PySparkResource
         from mlplatform.lakehouse.engines.spark_session import spark_config
 
         engine = dlt_engine()

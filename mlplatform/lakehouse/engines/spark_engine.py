@@ -5,12 +5,17 @@ is identical). Delta tables are read through the file list of a snapshot, never 
 Writes never collect to the driver: executors write parquet files into the table's folder and the
 driver commits them with ``DeltaTable.create_write_transaction`` together with the batch's app
 transaction; files written by a run that dies before the commit stay invisible.
+
+Nothing here touches a SparkContext, an RDD or the JVM, so the same code runs on a classic session
+(local or a cluster master) and as a Spark Connect client, where "the driver" above is this
+process, the Connect client, committing files the server's executors wrote.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -77,7 +82,7 @@ class SparkEngine:
         schema = _arrow_schema(store, version)
         if not files:
             return self.spark.createDataFrame([], spark_schema(schema))
-        frame = self.spark.read.option("mergeSchema", "true").parquet(*files)
+        frame = self.spark.read.option("mergeSchema", "true").parquet(*map(_uri, files))
         target = spark_schema(schema)
         cols = [
             F.col(f.name) if f.name in frame.columns else F.lit(None).cast(f.dataType).alias(f.name)
@@ -177,7 +182,7 @@ class SparkEngine:
         staging = f"spark-b{batch_id}-{uuid.uuid4().hex[:12]}"
         target = store.path / staging
         store.path.mkdir(parents=True, exist_ok=True)
-        frame.write.mode("errorifexists").parquet(str(target))
+        frame.write.mode("error").parquet(_uri(target))  # "error": Connect knows no alias
         for junk in list(target.glob(".*.crc")) + list(target.glob("_SUCCESS")):
             junk.unlink()
         parts = sorted(target.glob("*.parquet"))
@@ -213,8 +218,15 @@ class SparkEngine:
             writer = writer.option("mergeSchema", "true")
         if mode == "overwrite":
             writer = writer.option("overwriteSchema", "true")
-        writer.save(str(store.path))
+        writer.save(_uri(store.path))
         return store.table().version()
+
+
+def _uri(path) -> str:
+    """A local path as a ``file://`` URI: a cluster or Connect server whose default file system
+    is another one (``fs.defaultFS``) still reads and writes the folder every process shares."""
+    text = str(path)
+    return Path(text).as_uri() if "://" not in text else text
 
 
 def _delta_connector(spark) -> bool:

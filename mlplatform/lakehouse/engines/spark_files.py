@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from mlplatform.lakehouse.engines.spark_executors import executor_import_error
 from mlplatform.lakehouse.json_lines import RESCUED, SOURCE_FILE, new_columns_error
 
 EXTRA = "_mlplatform_extra"  # new fields (addNewColumns) as JSON
@@ -46,6 +47,13 @@ def _parser(fields: list[str], mode: str):
     return parse
 
 
+def _parallelism(spark) -> int:
+    """Task slots to spread files over, from the session's settings (no SparkContext, so the
+    same over Spark Connect): ``spark.default.parallelism`` if set, else the shuffle partitions."""
+    value = spark.conf.get("spark.default.parallelism", None)
+    return int(value or spark.conf.get("spark.sql.shuffle.partitions", "4") or 4)
+
+
 def parse_on_executors(spark, paths: list[str], fields: list[str], mode: str):
     """Parse ``paths`` on the executors; return the bronze frame (cached) and the counts.
 
@@ -58,8 +66,14 @@ def parse_on_executors(spark, paths: list[str], fields: list[str], mode: str):
     ddl = ", ".join(f"`{c}` STRING" for c in [*fields, RESCUED, SOURCE_FILE, EXTRA, STATS])
     names = spark.createDataFrame([(p,) for p in paths], "path STRING")
     if paths:
-        names = names.repartition(min(len(paths), spark.sparkContext.defaultParallelism * 4))
-    raw = names.mapInArrow(_parser(fields, task_mode), ddl).localCheckpoint(True)
+        names = names.repartition(min(len(paths), _parallelism(spark) * 4))
+    try:
+        raw = names.mapInArrow(_parser(fields, task_mode), ddl).localCheckpoint(True)
+    except Exception as err:  # a Python worker failure, as Spark reports it (classic or Connect)
+        explained = executor_import_error(err)
+        if explained is not None:
+            raise explained from err
+        raise
     counts = dict.fromkeys(_COUNTS, 0)
     unknown: dict[str, int] = {}
     for row in raw.where(F.col(STATS).isNotNull()).select(STATS).collect():

@@ -2,8 +2,11 @@
 
 `dagster_pyspark` imports pyspark (about 0.4 s) at module import; every `dagster` command loads
 the definitions, and most runs never touch Spark. This resource keeps PySparkResource's config
-(`spark_config`) and attributes (`spark_session`, `spark_context`) and builds the session with
-dagster-pyspark's own `spark_session_from_config` when a Spark step initializes it.
+(`spark_config`) and attributes (`spark_session`, `spark_context`) and builds the session when a
+Spark step initializes it. `spark_config` as dagster-pyspark takes it, plus `spark.remote`: with
+`{"spark.remote": "sc://host:15002"}` the session is a Spark Connect session, on which only the
+`spark.sql.*` settings are set (at runtime); the engine's `spark_config()` builds it from
+`MLPLATFORM_SPARK_REMOTE`.
 """
 
 from __future__ import annotations
@@ -21,9 +24,9 @@ class PySparkResource(dg.ConfigurableResource):
     _spark_session = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        from dagster_pyspark.resources import spark_session_from_config
+        from mlplatform.lakehouse.engines.spark_session import session_from_config
 
-        self._spark_session = spark_session_from_config(self.spark_config)
+        self._spark_session = session_from_config(self.spark_config)
 
     @property
     def spark_session(self) -> Any:
@@ -31,4 +34,9 @@ class PySparkResource(dg.ConfigurableResource):
 
     @property
     def spark_context(self) -> Any:
+        """The SparkContext of a classic session (a Spark Connect session has none)."""
+        from mlplatform.lakehouse.engines.spark_session import is_connect
+
+        if is_connect(self._spark_session):
+            raise AttributeError("a Spark Connect session has no SparkContext (spark.remote)")
         return self._spark_session.sparkContext

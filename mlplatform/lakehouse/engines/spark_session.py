@@ -1,29 +1,34 @@
-"""The Spark session the Spark engine runs on (local[2] by default, a cluster by config)."""
+"""The Spark session the Spark engine runs on: ``local[2]`` by default, a cluster master
+(``MLPLATFORM_SPARK_MASTER``, e.g. ``spark://host:7077``) or a Spark Connect server
+(``MLPLATFORM_SPARK_REMOTE=sc://host:15002``). With both set, the Connect server is used.
+
+Over Spark Connect the client sets only runtime settings (``spark.conf``); the server's own
+configuration decides the master, memory and the executors' Python. On a cluster and over Connect
+the executors import mlplatform's landing-file parser from a zip of this installation shipped
+with the session (``spark.submit.pyFiles`` / ``addArtifacts(..., pyfile=True)``); they need polars
+and pyarrow in their own Python (see ``spark_executors``).
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
+from mlplatform.lakehouse.engines.spark_executors import mlplatform_zip
+
+log = logging.getLogger(__name__)
+
+REMOTE_ENV = "MLPLATFORM_SPARK_REMOTE"
+MASTER_ENV = "MLPLATFORM_SPARK_MASTER"
 _SESSION = None
+_SHIPPED: set[str] = set()  # Connect sessions that received mlplatform's code
 
 
-def spark_config() -> dict[str, str]:
-    """Session settings: the engine's SQL must mean the same as on polars (UTC, naive TIMESTAMP)."""
-    master = os.environ.get("MLPLATFORM_SPARK_MASTER", "local[2]")
-    local = {}
-    if master.startswith("local"):
-        # local Python workers must run this interpreter (with mlplatform and polars), not PATH's
-        # python3: PySpark reads PYSPARK_PYTHON when it creates the context
-        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-        local = {"spark.pyspark.python": os.environ["PYSPARK_PYTHON"]}
-    return local | {
-        "spark.master": master,
-        "spark.app.name": "mlplatform",
-        "spark.ui.enabled": "false",
-        "spark.ui.showConsoleProgress": "false",
-        "spark.driver.host": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
-        "spark.driver.bindAddress": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
+def runtime_config() -> dict[str, str]:
+    """Settings the engine's SQL relies on (UTC, naive TIMESTAMP, no ANSI), all runtime SQL
+    settings: they are set on a Connect session too."""
+    return {
         "spark.sql.session.timeZone": "UTC",
         # TIMESTAMP in table SQL is a naive timestamp, as polars' Datetime without a zone
         "spark.sql.timestampType": "TIMESTAMP_NTZ",
@@ -34,19 +39,112 @@ def spark_config() -> dict[str, str]:
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         # Delta readers expect INT64 microsecond timestamps, not Spark's legacy INT96
         "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
-        "spark.driver.memory": os.environ.get("MLPLATFORM_SPARK_DRIVER_MEMORY", "2g"),
     }
 
 
-def get_spark_session():
-    """The shared session, created on first use (no JVM is started before)."""
-    global _SESSION
+def spark_config() -> dict[str, str]:
+    """Session settings from the environment: ``spark.remote`` and the runtime settings for a
+    Connect server, else the master, driver and runtime settings of a classic session."""
+    remote = os.environ.get(REMOTE_ENV)
+    if remote:
+        return {"spark.remote": remote} | runtime_config()
+    master = os.environ.get(MASTER_ENV, "local[2]")
+    extra = {}
+    if master.startswith("local"):
+        # local Python workers must run this interpreter (with mlplatform and polars), not PATH's
+        # python3: PySpark reads PYSPARK_PYTHON when it creates the context
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        extra = {"spark.pyspark.python": os.environ["PYSPARK_PYTHON"]}
+    return (
+        extra
+        | {
+            "spark.master": master,
+            "spark.app.name": "mlplatform",
+            "spark.ui.enabled": "false",
+            "spark.ui.showConsoleProgress": "false",
+            "spark.driver.host": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
+            "spark.driver.bindAddress": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
+            "spark.driver.memory": os.environ.get("MLPLATFORM_SPARK_DRIVER_MEMORY", "2g"),
+        }
+        | runtime_config()
+    )
+
+
+def session_from_config(config: dict):
+    """A session for ``config`` (as ``spark_config()`` returns, or a resource's ``spark_config``).
+
+    ``spark.remote`` makes it a Spark Connect session on which only ``spark.sql.*`` settings are
+    set at runtime (a ``spark.master`` beside it is ignored, and logged); otherwise a classic
+    session, which ships mlplatform's code to the executors of a non-local master.
+    """
     from pyspark.sql import SparkSession
 
-    if _SESSION is None or _SESSION._jsc is None:
-        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-        builder = SparkSession.builder
-        for key, value in spark_config().items():
-            builder = builder.config(key, value)
-        _SESSION = builder.getOrCreate()
+    config = {str(k): str(v) for k, v in _flat(config).items()}
+    remote = config.pop("spark.remote", None)
+    if remote:
+        master = config.pop("spark.master", None) or os.environ.get(MASTER_ENV)
+        if master:
+            log.warning("Spark engine: Spark Connect at %s (master %s ignored)", remote, master)
+        else:
+            log.info("Spark engine: Spark Connect at %s", remote)
+        session = SparkSession.builder.remote(remote).getOrCreate()
+        runtime = {k: v for k, v in config.items() if k.startswith("spark.sql.")}
+        for key, value in runtime.items():
+            session.conf.set(key, value)
+        ignored = sorted(set(config) - set(runtime))
+        if ignored:
+            log.info("not set over Spark Connect (server settings): %s", ", ".join(ignored))
+        ship_code(session)
+        return session
+    master = config.get("spark.master", "local[*]")
+    log.info("Spark engine: master %s", master)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    if not master.startswith("local"):
+        zipped = str(mlplatform_zip())
+        # spark.files fetches the zip onto every executor, spark.submit.pyFiles puts it on
+        # the Python workers' path (what spark-submit --py-files does)
+        for key in ("spark.files", "spark.submit.pyFiles"):
+            config[key] = ",".join(p for p in (config.get(key), zipped) if p)
+    builder = SparkSession.builder
+    for key, value in config.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+def ship_code(session) -> None:
+    """Give a Connect session's executors mlplatform's code (once per session)."""
+    if session.session_id in _SHIPPED:
+        return
+    session.addArtifacts(str(mlplatform_zip()), pyfile=True)
+    _SHIPPED.add(session.session_id)
+
+
+def is_connect(session) -> bool:
+    """Whether ``session`` is a Spark Connect session (no SparkContext, no JVM in this process)."""
+    return type(session).__module__.startswith("pyspark.sql.connect")
+
+
+def get_spark_session():
+    """The shared session, created on first use (no JVM or connection before)."""
+    global _SESSION
+    if _SESSION is None or _stopped(_SESSION):
+        _SESSION = session_from_config(spark_config())
     return _SESSION
+
+
+def _stopped(session) -> bool:
+    if is_connect(session):
+        return session.is_stopped
+    return session._jsc is None
+
+
+def _flat(config: dict, prefix: str = "") -> dict:
+    """Nested resource config ({"spark": {"sql": {...}}}) as dotted keys, as dagster-pyspark."""
+    out = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out |= _flat(value, f"{name}.")
+        else:
+            out[name] = value
+    return out
