@@ -8,18 +8,23 @@ from collections.abc import Callable
 from mlplatform.dlt import runtime
 from mlplatform.dlt.analysis import DltDefinitionError
 from mlplatform.dlt.cdc import ChangeSpec
+from mlplatform.dlt.columns import install_load_time_columns, to_names, to_sql
 from mlplatform.dlt.pipeline import Dataset, pipeline_for
+from mlplatform.dlt.snapshot import SnapshotSpec
+from mlplatform.lakehouse.event_log import EventHook
 from mlplatform.lakehouse.expectations import Action, Expectation, expectations_from_dict
+
+install_load_time_columns()  # col()/expr() at module load: Spark Connect expressions, no JVM
 
 _EXPECTATIONS = "__mlplatform_dlt_expectations__"
 _DATASET = "__mlplatform_dlt_dataset__"
 
 
 def _caller_globals() -> dict:
-    """The globals of the user's module that called into mlplatform.dlt."""
+    """The globals of the user's module that called into mlplatform.dlt (or .pipelines)."""
     frame = inspect.currentframe()
     while frame is not None and str(frame.f_globals.get("__name__", "")).startswith(
-        "mlplatform.dlt"
+        ("mlplatform.dlt", "mlplatform.pipelines", "pyspark.pipelines")
     ):
         frame = frame.f_back
     if frame is None:
@@ -34,10 +39,7 @@ def _unsupported(name: str, instead: str) -> DltDefinitionError:
 def _sql(value, where: str) -> str:
     if isinstance(value, str):
         return value
-    raise DltDefinitionError(
-        f"{where}: pass the condition as a SQL string (Column objects need a Spark session "
-        "at definition time)"
-    )
+    return to_sql(value, where)
 
 
 def _dataset_decorator(kind: str, query_function, name, comment, table_properties, extra: dict):
@@ -270,8 +272,15 @@ def apply_changes(
     scd = int(str(stored_as_scd_type))
     if scd not in (1, 2):
         raise DltDefinitionError(f"apply_changes: stored_as_scd_type must be 1 or 2, got {scd}")
-    if not keys or not all(isinstance(k, str) for k in keys):
+    keys = to_names(keys, "apply_changes(keys)")
+    if not keys:
         raise DltDefinitionError("apply_changes: keys must be a non-empty list of column names")
+    column_list = to_names(column_list, "column_list")
+    except_column_list = to_names(except_column_list, "except_column_list")
+    track_history_column_list = to_names(track_history_column_list, "track_history_column_list")
+    track_history_except_column_list = to_names(
+        track_history_except_column_list, "track_history_except_column_list"
+    )
     pipeline = pipeline_for(_caller_globals())
     ds = pipeline.datasets.get(target)
     if ds is None or ds.kind != "streaming_table":
@@ -283,7 +292,7 @@ def apply_changes(
         target=target,
         source=source.split(".")[-1],
         keys=list(keys),
-        sequence_by=_sql(sequence_by, "apply_changes(sequence_by)"),
+        sequence_by=to_names([sequence_by], "apply_changes(sequence_by)")[0],
         apply_as_deletes=_sql(apply_as_deletes, "apply_changes(apply_as_deletes)")
         if apply_as_deletes is not None
         else None,
@@ -298,15 +307,77 @@ def apply_changes(
     pipeline.install()
 
 
-def apply_changes_from_snapshot(*args, **kwargs):
-    raise _unsupported(
-        "apply_changes_from_snapshot",
-        "land the snapshots as files and use dlt.apply_changes on a change feed",
+def apply_changes_from_snapshot(
+    target,
+    snapshot_and_version=None,
+    source=None,
+    keys=None,
+    stored_as_scd_type=1,
+    track_history_column_list=None,
+    track_history_except_column_list=None,
+):
+    """Apply snapshots to ``target`` (SCD type 1 or 2): rows new or changed since the previous
+    snapshot are upserted, keys missing from a snapshot are deleted.
+
+    ``source`` names a dataset (or ``schema.table``) whose every new version is a snapshot;
+    ``snapshot_and_version`` (or a callable ``source``) is a function called with the last
+    applied version (None at first) that returns the next ``(DataFrame, version)`` or None.
+    """
+    if callable(source) and snapshot_and_version is None:
+        source, snapshot_and_version = None, source
+    if (source is None) == (snapshot_and_version is None):
+        raise DltDefinitionError(
+            f"apply_changes_from_snapshot({target!r}): give either source=<table name> or "
+            "snapshot_and_version=<function returning (DataFrame, version) or None>"
+        )
+    keys = to_names(keys, "apply_changes_from_snapshot(keys)")
+    if not keys:
+        raise DltDefinitionError("apply_changes_from_snapshot: keys must name the key columns")
+    scd = int(str(stored_as_scd_type))
+    if scd not in (1, 2):
+        raise DltDefinitionError(f"stored_as_scd_type must be 1 or 2, got {stored_as_scd_type}")
+    pipeline = pipeline_for(_caller_globals())
+    ds = pipeline.datasets.get(target)
+    if ds is None or ds.kind != "streaming_table":
+        raise DltDefinitionError(
+            f"apply_changes_from_snapshot target {target!r} must be declared with "
+            f"create_streaming_table({target!r}) first"
+        )
+    if source is not None:
+        from mlplatform.dlt import names
+
+        kind, ref = names.resolve(source, pipeline.schema, pipeline.catalog, pipeline.datasets)
+        source = pipeline.key(ref) if kind == "dataset" else ref
+    ds.snapshot = SnapshotSpec(
+        target=target,
+        source=source if source is not None else snapshot_and_version,
+        keys=keys,
+        stored_as_scd_type=scd,
+        track_history_column_list=to_names(track_history_column_list, "track_history"),
+        track_history_except_column_list=to_names(
+            track_history_except_column_list, "track_history_except"
+        )
+        or [],
     )
+    pipeline.install()
 
 
-def on_event_hook(*args, **kwargs):
-    raise _unsupported("on_event_hook", "use a Dagster run-status sensor to react to updates")
+def on_event_hook(user_event_hook_fn=None, max_allowable_consecutive_failures=None):
+    """Call the decorated function with every event the pipeline's updates log (a dict with
+    the event log's columns); its exceptions are logged, never fatal, and after
+    ``max_allowable_consecutive_failures`` failures in a row it is no longer called."""
+
+    def decorate(func):
+        if not callable(func):
+            raise DltDefinitionError("on_event_hook decorates a function of one event")
+        pipeline = pipeline_for(getattr(func, "__globals__", None) or _caller_globals())
+        pipeline.hooks.append(EventHook(func, max_allowable_consecutive_failures))
+        pipeline.install()
+        return func
+
+    if user_event_hook_fn is None:
+        return decorate
+    return decorate(user_event_hook_fn)
 
 
 def enable_local_execution():

@@ -5,6 +5,7 @@ from enum import Enum
 
 import dagster as dg
 
+from mlplatform.lakehouse import event_log
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.lakehouse.engines import get_engine
 from mlplatform.lakehouse.expectations import Action, ExpectationFailed, RuleResult
@@ -109,10 +110,15 @@ def build_table_asset(defn: TableDefinition, engine: str | None = None) -> dg.As
         try:
             run = runner.run(opts)
         except ExpectationFailed as err:
+            event_log.record_table_update(context, defn, error=err)  # event log (never raises)
             for res in err.results:
                 if res.expectation.name in checks:
                     yield _check_result(key, res, config.warn_failed_fraction)
             raise dg.Failure(description=str(err)) from err
+        except Exception as err:
+            event_log.record_table_update(context, defn, error=err)  # event log (never raises)
+            raise
+        event_log.record_table_update(context, defn, run)  # event log (never raises)
         for warning in run.warnings:
             context.log.warning(warning)
         if key in selected:
