@@ -54,6 +54,8 @@ def pipeline_definitions(pipeline) -> dg.Definitions:
         assets.append(build_table_asset(defn, engine))
     return dg.Definitions(
         assets=assets,
-        resources={"pyspark": PySparkResource(spark_config=spark_config())},
+        resources={
+            "pyspark": PySparkResource(spark_config=spark_config() | pipeline.configuration)
+        },
         executor=dg.in_process_executor,
     )

@@ -69,6 +69,7 @@ class Pipeline:
         self.datasets: dict[str, Dataset] = {}
         self.hooks: list = []  # on_event_hook functions
         self.deferred = False  # a spec builds its Definitions once all its files loaded
+        self.configuration: dict[str, str] = {}  # a spec's Spark settings
 
     def add(self, dataset: Dataset) -> Dataset:
         dataset.name = names.check_dataset_name(dataset.name, self.schema)
