@@ -186,11 +186,11 @@ def register(pipeline: Pipeline, text: str, path: Path) -> list[str]:
         except sqlglot.errors.ParseError as err:
             raise DltDefinitionError(f"{where}: not valid SQL: {err}") from err
         kind = _kind(tree, where)
-        props = {type(p).__name__: p for p in tree.args["properties"].expressions}
+        props = {type(p).__name__: p for p in _properties(tree)}
         comment = props.get("SchemaCommentProperty")
         table_properties = {
             p.this.name: p.args["value"].name
-            for p in tree.args["properties"].expressions
+            for p in _properties(tree)
             if type(p) is exp.Property
         }
         name = _table_name(tree.this)
@@ -207,13 +207,18 @@ def register(pipeline: Pipeline, text: str, path: Path) -> list[str]:
     return declared
 
 
+def _properties(tree: exp.Expression) -> list:
+    props = tree.args.get("properties")
+    return list(props.expressions) if props is not None else []
+
+
 def _kind(tree: exp.Expression, where: str) -> str:
     if not isinstance(tree, exp.Create) or tree.expression is None:
         raise DltDefinitionError(
             f"{where}: a pipeline SQL file holds CREATE MATERIALIZED VIEW, CREATE STREAMING "
             "TABLE or CREATE TEMPORARY VIEW ... AS SELECT statements"
         )
-    props = {type(p).__name__ for p in tree.args["properties"].expressions}
+    props = {type(p).__name__ for p in _properties(tree)}
     kind = str(tree.args.get("kind", "")).upper()
     if kind == "VIEW" and "MaterializedProperty" in props:
         return "materialized_view"
