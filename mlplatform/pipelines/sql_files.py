@@ -189,9 +189,7 @@ def register(pipeline: Pipeline, text: str, path: Path) -> list[str]:
         props = {type(p).__name__: p for p in _properties(tree)}
         comment = props.get("SchemaCommentProperty")
         table_properties = {
-            p.this.name: p.args["value"].name
-            for p in _properties(tree)
-            if type(p) is exp.Property
+            p.this.name: p.args["value"].name for p in _properties(tree) if type(p) is exp.Property
         }
         name = _table_name(tree.this)
         ds = Dataset(

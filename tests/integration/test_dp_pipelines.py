@@ -334,3 +334,41 @@ def test_snapshot_cdc_over_three_snapshots(home, spark, tmp_path):
     ]
     assert materialize(defs).success  # no new snapshot: nothing changes
     assert len(table(home, "crm", "customers_scd2")) == 7
+
+
+def test_unchanged_pyspark_pipelines_code_runs_from_a_spec(home, spark, tmp_path):
+    from mlplatform.pipelines.spec import load as load_spec
+
+    (tmp_path / "transformations").mkdir()
+    (tmp_path / "spark-pipeline.yml").write_text(
+        "name: oss\nstorage: storage\ndatabase: oss\n"
+        "libraries:\n  - glob:\n      include: transformations/**\n"
+    )
+    (tmp_path / "transformations" / "flows.py").write_text(
+        textwrap.dedent(
+            """
+        from pyspark import pipelines as dp
+        from pyspark.sql.functions import col
+
+        @dp.materialized_view
+        def numbers():
+            return spark.range(5).withColumn("square", col("id") * col("id"))
+
+        @dp.temporary_view
+        def evens():
+            return spark.read.table("numbers").where("id % 2 = 0")
+
+        @dp.materialized_view(comment="even squares")
+        def even_squares():
+            return spark.read.table("evens").select("square")
+        """
+        )
+    )
+    (tmp_path / "transformations" / "total.sql").write_text(
+        "CREATE MATERIALIZED VIEW total AS SELECT sum(square) AS s FROM even_squares"
+    )
+    defs = load_spec(tmp_path / "spark-pipeline.yml").pipeline.definitions()
+    assert materialize(defs).success
+    assert table(home, "oss", "even_squares") == [(0,), (4,), (16,)]
+    assert table(home, "oss", "total") == [(20,)]
+    assert not (home / "lakehouse" / "oss" / "evens").exists()  # a view is never published
