@@ -14,6 +14,36 @@ def event_log_target(pipeline) -> EventLogTarget:
     return EventLogTarget(pipeline.name, (pipeline.schema, EVENT_LOG), pipeline.hooks)
 
 
+def update_sensors(schema: str, keys: set, target: EventLogTarget) -> list:
+    """Log ``update_progress COMPLETED``/``FAILED`` of the runs (updates) that materialized this
+    pipeline's datasets, as the daemon sees them end (``mlplatform pipelines run`` logs it
+    itself; either way it is written once)."""
+
+    def finish(context, error) -> None:
+        run = context.dagster_run
+        if set(run.asset_selection or ()) & keys:
+            event_log.finish_update(target, run.run_id, error)
+
+    @dg.run_status_sensor(
+        run_status=dg.DagsterRunStatus.SUCCESS,
+        name=f"{schema}__event_log_update_completed",
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=f"Logs the end of each update of {schema} in {schema}/event_log.",
+    )
+    def completed(context: dg.RunStatusSensorContext):
+        finish(context, None)
+
+    @dg.run_failure_sensor(
+        name=f"{schema}__event_log_update_failed",
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=f"Logs a failed update of {schema} in {schema}/event_log.",
+    )
+    def failed(context: dg.RunFailureSensorContext):
+        finish(context, RuntimeError(context.failure_event.message or "the update failed"))
+
+    return [completed, failed]
+
+
 def pipeline_definitions(pipeline) -> dg.Definitions:
     """Assets for every dataset that is stored (views are not), on the pipeline's engine."""
     from dagster_pyspark import PySparkResource
@@ -52,8 +82,10 @@ def pipeline_definitions(pipeline) -> dg.Definitions:
         defn = pipeline.table_definition(ds)
         event_log.register(defn.key, target, ds.name)
         assets.append(build_table_asset(defn, engine))
+    keys = {k for a in assets if isinstance(a, dg.AssetsDefinition) for k in a.keys}
     return dg.Definitions(
         assets=assets,
+        sensors=update_sensors(pipeline.schema, keys, target),
         resources={
             "pyspark": PySparkResource(spark_config=spark_config() | pipeline.configuration)
         },

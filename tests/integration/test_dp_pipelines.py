@@ -154,13 +154,12 @@ def test_medallion_with_expectations_and_its_event_log(home, spark, tmp_path, mo
     } == checks
 
     # the README's query: expectations exploded and summed with DuckDB
-    frame = log.select("event_type", "details")  # noqa: F841 (read by duckdb)
     query = """
         SELECT e ->> 'name' AS expectation, SUM((e ->> 'passed_records')::INT) AS passed,
                SUM((e ->> 'failed_records')::INT) AS failed
         FROM (SELECT unnest(json_extract(details,
                  '$.flow_progress.data_quality.expectations[*]')) AS e
-              FROM frame WHERE event_type = 'flow_progress')
+              FROM log WHERE event_type = 'flow_progress')
         GROUP BY 1 ORDER BY 1"""
     assert duckdb.sql(query).fetchall() == [("valid_count", 5, 1), ("valid_first_name", 5, 1)]
 

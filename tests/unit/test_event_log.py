@@ -99,3 +99,38 @@ def test_native_tables_log_flow_progress_equal_to_their_checks(home):
     )
     assert details["data_quality"]["dropped_records"] == 1
     assert {e["dataset"] for e in details["data_quality"]["expectations"]} == {"silver.amounts"}
+
+
+def test_the_daemon_logs_the_end_of_an_update_once(home, tmp_path):
+    import runpy
+
+    from mlplatform.dlt.pipeline import DEFS_NAME
+
+    path = tmp_path / "tiny.py"
+    path.write_text(
+        "import polars as pl\nfrom mlplatform import pipelines as dp\n\n"
+        "@dp.materialized_view\ndef one():\n    return pl.DataFrame({'x': [1]})\n"
+    )
+    defs = runpy.run_path(str(path))[DEFS_NAME]
+    with dg.instance_for_test() as instance:
+        job = defs.resolve_implicit_global_asset_job_def()
+        result = job.execute_in_process(
+            instance=instance, asset_selection=[dg.AssetKey(["tiny", "one"])]
+        )
+        run = instance.get_run_by_id(result.run_id)
+        sensor = next(s for s in defs.sensors if s.name == "tiny__event_log_update_completed")
+        records = instance.all_logs(result.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS)
+        event = records[0].dagster_event
+        for _ in range(2):
+            context = dg.build_run_status_sensor_context(
+                sensor_name=sensor.name,
+                dagster_event=event,
+                dagster_instance=instance,
+                dagster_run=run,
+            )
+            sensor(context)
+    log = pl.read_delta(str(home / "lakehouse" / "tiny" / "event_log"))
+    done = log.filter(pl.col("event_type") == "update_progress").filter(
+        pl.col("details").str.contains("COMPLETED")
+    )
+    assert done["origin"].struct.field("update_id").to_list() == [result.run_id]
