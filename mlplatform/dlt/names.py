@@ -12,11 +12,14 @@ from mlplatform.dlt.analysis import DltDefinitionError, strip_live
 EVENT_LOG = "event_log"
 
 
-def check_dataset_name(name: str, schema: str) -> str:
-    """A name a pipeline may define: one part (or its own schema's two), never ``event_log``."""
+def check_dataset_name(name: str, schema: str, catalog: str | None = None) -> str:
+    """A name a pipeline may define: one part (or its own schema's two, or its catalog's three),
+    never ``event_log``."""
     if not isinstance(name, str) or not name:
         raise DltDefinitionError(f"a dataset name must be a non-empty string, got {name!r}")
     parts = name.split(".")
+    if len(parts) == 3 and (catalog is None or parts[0] == catalog):
+        parts = parts[1:]
     if len(parts) == 2 and parts[0] == schema:
         name = parts[1]
     elif len(parts) != 1:

@@ -72,7 +72,7 @@ class Pipeline:
         self.configuration: dict[str, str] = {}  # a spec's Spark settings
 
     def add(self, dataset: Dataset) -> Dataset:
-        dataset.name = names.check_dataset_name(dataset.name, self.schema)
+        dataset.name = names.check_dataset_name(dataset.name, self.schema, self.catalog)
         existing = self.datasets.get(dataset.name)
         if existing is not None and existing.kind != "streaming_table":
             raise DltDefinitionError(f"dataset {dataset.name!r} is defined twice")

@@ -222,3 +222,61 @@ def test_the_example_spec_equals_the_native_tables(tmp_path, monkeypatch):
         cols = cols or native.columns
         assert len(native) > 100
         assert_frame_equal(native.select(cols).sort(cols), ported.select(cols).sort(cols))
+
+
+COLUMNS_AT_LOAD = """
+import polars as pl
+from pyspark.sql.functions import col, expr
+from mlplatform import pipelines as dp
+
+@dp.materialized_view
+@dp.expect_or_drop("positive", (col("a") > 0) & col("seq").isNotNull())
+def numbers():
+    return pl.DataFrame({"a": [1, -1, 2], "seq": [1, 2, 3]})
+
+dp.create_streaming_table("latest")
+dp.create_auto_cdc_flow(target="latest", source="numbers", keys=[col("a")],
+                        sequence_by=col("seq"), apply_as_deletes=expr("a < 0"))
+"""
+
+
+def test_columns_built_at_load_in_a_file_dagster_loads(tmp_path):
+    """`dagster ... -f file.py` in a fresh process: no Spark session, so col()/expr() at load
+    build Spark Connect expressions, read as SQL (the classic mode would raise AssertionError)."""
+    home = tmp_path / "home"
+    (tmp_path / "colsload.py").write_text(COLUMNS_AT_LOAD)
+    run(
+        [
+            str(BIN / "dagster"),
+            "asset",
+            "materialize",
+            "-f",
+            str(tmp_path / "colsload.py"),
+            "--select",
+            "*",
+        ],
+        home,
+        MLPLATFORM_ENGINE="polars",
+    )
+    assert rows_of(home, "colsload/numbers") == [(1, 1), (2, 3)]
+    assert rows_of(home, "colsload/latest") == [(1, 1), (2, 3)]
+    checks = subprocess.run(
+        [
+            str(BIN / "python"),
+            "-c",
+            "import runpy,sys; from mlplatform.dlt.pipeline import DEFS_NAME; "
+            "d = runpy.run_path(sys.argv[1])[DEFS_NAME]; "
+            "g = d.resolve_asset_graph(); "
+            "print([g.get_check_spec(k).description for k in g.asset_check_keys])",
+            str(tmp_path / "colsload.py"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env_for(home),
+    )
+    assert "expect (drop): ((a > 0) AND (seq IS NOT NULL))" in checks.stdout, checks.stderr
+
+
+def rows_of(home, key):
+    return pl.read_delta(str(home / "lakehouse" / key)).sort(pl.all()).rows()

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from mlplatform import pipelines as dp
-from mlplatform.dlt.pipeline import DEFS_NAME, pipeline_for
+from mlplatform.dlt.pipeline import DEFS_NAME
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.settings import get_settings
 
@@ -116,36 +116,3 @@ def test_dp_errors_name_the_problem(tmp_path, code, message):
     path.write_text("from mlplatform import pipelines as dp\n" + code + "\n")
     with pytest.raises(dp.DltDefinitionError, match=message):
         runpy.run_path(str(path))
-
-
-def test_columns_at_load_become_sql(tmp_path):
-    path = tmp_path / "cols.py"
-    path.write_text(
-        textwrap.dedent(
-            """
-        from pyspark.sql.functions import col, expr
-        from mlplatform import pipelines as dp
-
-        @dp.table
-        @dp.expect_or_drop("valid", (col("a") > 1) & col("b").isNotNull())
-        def t():
-            return spark.range(1)
-
-        dp.create_streaming_table("target")
-        dp.create_auto_cdc_flow(target="target", source="t", keys=[col("a")],
-                                sequence_by=col("seq"), apply_as_deletes=expr("op = 'DELETE'"))
-        MODULE_GLOBALS = globals()
-        """
-        )
-    )
-    module = runpy.run_path(str(path))
-    pipeline = pipeline_for(module["MODULE_GLOBALS"])
-    assert [e.predicate for e in pipeline.datasets["t"].expectations] == [
-        "((a > 1) AND (b IS NOT NULL))"
-    ]
-    changes = pipeline.datasets["target"].changes
-    assert (changes.keys, changes.sequence_by, changes.apply_as_deletes) == (
-        ["a"],
-        "seq",
-        "op = 'DELETE'",
-    )
