@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mlplatform import dlt
 from mlplatform.dlt import api as dlt_api
-from mlplatform.dlt import names
+from mlplatform.dlt import cdc_api, names
 from mlplatform.dlt.analysis import DltDefinitionError
 from mlplatform.dlt.pipeline import Dataset, pipeline_for
 from mlplatform.settings import get_settings
@@ -202,7 +202,7 @@ def create_auto_cdc_flow(
     spark_conf=None,
 ):
     """Apply a change feed to ``target`` as SCD type 1 or 2 (``apply_changes``' new name)."""
-    dlt_api.apply_changes(
+    cdc_api.apply_changes(
         target=target,
         source=source,
         keys=keys,
@@ -230,7 +230,7 @@ def create_auto_cdc_from_snapshot_flow(
 ):
     """Apply snapshots (a table, or a function returning the next ``(DataFrame, version)``)
     to ``target``; keys missing from a snapshot are deleted."""
-    dlt_api.apply_changes_from_snapshot(
+    cdc_api.apply_changes_from_snapshot(
         target=target,
         source=source,
         keys=keys,

@@ -9,7 +9,7 @@ from pathlib import Path
 from pyspark.pipelines.graph_element_registry import GraphElementRegistry
 from pyspark.pipelines.output import MaterializedView, Sink, StreamingTable, TemporaryView
 
-from mlplatform.dlt import api as dlt_api
+from mlplatform.dlt import cdc_api
 from mlplatform.dlt.analysis import DltDefinitionError
 from mlplatform.dlt.columns import to_name, to_names, to_sql
 from mlplatform.dlt.pipeline import Dataset, Pipeline
@@ -76,7 +76,7 @@ class MlplatformGraphRegistry(GraphElementRegistry):
             ds.flows.append(flow.func)
 
     def register_auto_cdc_flow(self, flow) -> None:
-        dlt_api.apply_changes(
+        cdc_api.apply_changes(
             target=flow.target,
             source=flow.source,
             keys=to_names(flow.keys, "keys"),
