@@ -57,6 +57,7 @@ def main() -> None:
 def _register_commands() -> None:
     from mlplatform.deployment.command import deploy_command
     from mlplatform.features.demo_data import demo_data_command
+    from mlplatform.pipelines.commands import pipelines_group
     from mlplatform.quickstart import quickstart_command
     from mlplatform.serving.commands import serve_command
     from mlplatform.training.commands import promote_command, rollback_command
@@ -67,6 +68,7 @@ def _register_commands() -> None:
     main.add_command(serve_command)
     main.add_command(promote_command)
     main.add_command(rollback_command)
+    main.add_command(pipelines_group)
 
 
 _register_commands()

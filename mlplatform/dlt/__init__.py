@@ -10,8 +10,6 @@ import warnings
 from mlplatform.dlt.analysis import DltDefinitionError
 from mlplatform.dlt.api import (
     append_flow,
-    apply_changes,
-    apply_changes_from_snapshot,
     create_streaming_table,
     enable_local_execution,
     expect,
@@ -26,6 +24,7 @@ from mlplatform.dlt.api import (
     table,
     view,
 )
+from mlplatform.dlt.cdc_api import apply_changes, apply_changes_from_snapshot
 from mlplatform.dlt.runtime import DltRuntimeError
 
 

@@ -74,7 +74,9 @@ def analyze(func, dataset: str) -> QueryAnalysis:
             target = result.streams if attr != "read" else result.reads
             if name not in target:
                 target.append(name)
-        elif attr == "table" and owner.endswith(("spark.read", "spark.readStream")):
+        elif attr == "table" and (
+            owner == "spark" or owner.endswith(("spark.read", "spark.readStream"))
+        ):
             name = _first_arg(node, env, dataset, f"{owner}.table")
             target = result.streams if owner.endswith("readStream") else result.reads
             if name not in target:

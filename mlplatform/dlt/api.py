@@ -7,19 +7,22 @@ from collections.abc import Callable
 
 from mlplatform.dlt import runtime
 from mlplatform.dlt.analysis import DltDefinitionError
-from mlplatform.dlt.cdc import ChangeSpec
+from mlplatform.dlt.columns import install_load_time_columns, to_sql
 from mlplatform.dlt.pipeline import Dataset, pipeline_for
+from mlplatform.lakehouse.event_log import EventHook
 from mlplatform.lakehouse.expectations import Action, Expectation, expectations_from_dict
+
+install_load_time_columns()  # col()/expr() at module load: Spark Connect expressions, no JVM
 
 _EXPECTATIONS = "__mlplatform_dlt_expectations__"
 _DATASET = "__mlplatform_dlt_dataset__"
 
 
 def _caller_globals() -> dict:
-    """The globals of the user's module that called into mlplatform.dlt."""
+    """The globals of the user's module that called into mlplatform.dlt (or .pipelines)."""
     frame = inspect.currentframe()
     while frame is not None and str(frame.f_globals.get("__name__", "")).startswith(
-        "mlplatform.dlt"
+        ("mlplatform.dlt", "mlplatform.pipelines", "pyspark.pipelines")
     ):
         frame = frame.f_back
     if frame is None:
@@ -34,10 +37,7 @@ def _unsupported(name: str, instead: str) -> DltDefinitionError:
 def _sql(value, where: str) -> str:
     if isinstance(value, str):
         return value
-    raise DltDefinitionError(
-        f"{where}: pass the condition as a SQL string (Column objects need a Spark session "
-        "at definition time)"
-    )
+    return to_sql(value, where)
 
 
 def _dataset_decorator(kind: str, query_function, name, comment, table_properties, extra: dict):
@@ -231,82 +231,22 @@ def append_flow(name=None, target=None, comment=None, spark_conf=None, once=Fals
     return decorate
 
 
-def apply_changes(
-    target,
-    source,
-    keys,
-    sequence_by,
-    where=None,
-    ignore_null_updates=None,
-    apply_as_deletes=None,
-    apply_as_truncates=None,
-    column_list=None,
-    except_column_list=None,
-    stored_as_scd_type="1",
-    track_history_column_list=None,
-    track_history_except_column_list=None,
-    flow_name=None,
-    once=False,
-    ignore_null_updates_column_list=None,
-    ignore_null_updates_except_column_list=None,
-    columns_to_update=None,
-):
-    """Apply a change-data-capture feed to ``target`` (SCD type 1 or 2) with a Delta merge."""
-    unsupported = {
-        "where": where,
-        "ignore_null_updates": ignore_null_updates,
-        "apply_as_truncates": apply_as_truncates,
-        "once": once,
-        "ignore_null_updates_column_list": ignore_null_updates_column_list,
-        "ignore_null_updates_except_column_list": ignore_null_updates_except_column_list,
-        "columns_to_update": columns_to_update,
-    }
-    for option, value in unsupported.items():
-        if value:
-            raise _unsupported(
-                f"apply_changes({option}=...)",
-                "filter or transform the source in a @dlt.view and apply its changes instead",
-            )
-    scd = int(str(stored_as_scd_type))
-    if scd not in (1, 2):
-        raise DltDefinitionError(f"apply_changes: stored_as_scd_type must be 1 or 2, got {scd}")
-    if not keys or not all(isinstance(k, str) for k in keys):
-        raise DltDefinitionError("apply_changes: keys must be a non-empty list of column names")
-    pipeline = pipeline_for(_caller_globals())
-    ds = pipeline.datasets.get(target)
-    if ds is None or ds.kind != "streaming_table":
-        raise DltDefinitionError(
-            f"apply_changes target {target!r} must be declared with "
-            f"dlt.create_streaming_table({target!r}) first"
-        )
-    ds.changes = ChangeSpec(
-        target=target,
-        source=source.split(".")[-1],
-        keys=list(keys),
-        sequence_by=_sql(sequence_by, "apply_changes(sequence_by)"),
-        apply_as_deletes=_sql(apply_as_deletes, "apply_changes(apply_as_deletes)")
-        if apply_as_deletes is not None
-        else None,
-        column_list=list(column_list) if column_list else None,
-        except_column_list=list(except_column_list or []),
-        stored_as_scd_type=scd,
-        track_history_column_list=list(track_history_column_list)
-        if track_history_column_list
-        else None,
-        track_history_except_column_list=list(track_history_except_column_list or []),
-    )
-    pipeline.install()
+def on_event_hook(user_event_hook_fn=None, max_allowable_consecutive_failures=None):
+    """Call the decorated function with every event the pipeline's updates log (a dict with
+    the event log's columns); its exceptions are logged, never fatal, and after
+    ``max_allowable_consecutive_failures`` failures in a row it is no longer called."""
 
+    def decorate(func):
+        if not callable(func):
+            raise DltDefinitionError("on_event_hook decorates a function of one event")
+        pipeline = pipeline_for(getattr(func, "__globals__", None) or _caller_globals())
+        pipeline.hooks.append(EventHook(func, max_allowable_consecutive_failures))
+        pipeline.install()
+        return func
 
-def apply_changes_from_snapshot(*args, **kwargs):
-    raise _unsupported(
-        "apply_changes_from_snapshot",
-        "land the snapshots as files and use dlt.apply_changes on a change feed",
-    )
-
-
-def on_event_hook(*args, **kwargs):
-    raise _unsupported("on_event_hook", "use a Dagster run-status sensor to react to updates")
+    if user_event_hook_fn is None:
+        return decorate
+    return decorate(user_event_hook_fn)
 
 
 def enable_local_execution():

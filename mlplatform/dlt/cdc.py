@@ -88,6 +88,16 @@ class ChangeRunner:
         )
         self.ledger = Ledger(settings.checkpoints / schema / spec.target, f"{schema}/{spec.target}")
 
+    def run_frame(self, frame: pl.DataFrame, full_refresh: bool = False) -> dict:
+        """Apply a change feed computed in this update (a view's rows): every change is merged
+        once (on keys and sequence), so feeding the whole feed again adds nothing twice."""
+        batch = max(self.storage.committed_batch(), self.target.committed_batch()) + 1
+        changes = self._prepare(frame)
+        self._merge(changes, batch, full_refresh)
+        out = self._derive(self.storage.read())
+        self.target.write(out, batch, mode="overwrite")
+        return {"batch_id": batch, "changes": len(changes), "rows": len(out)}
+
     def run(self, full_refresh: bool = False) -> dict:
         if not self.source.exists():
             raise RuntimeError(f"apply_changes source {self.source.app_id} was not materialized")
@@ -129,6 +139,9 @@ class ChangeRunner:
             if files
             else pl.DataFrame(schema=schema)
         )
+        return self._prepare(frame)
+
+    def _prepare(self, frame: pl.DataFrame) -> pl.DataFrame:
         deletes = (
             pl.sql_expr(self.spec.apply_as_deletes).fill_null(False)
             if self.spec.apply_as_deletes

@@ -1,8 +1,10 @@
-"""The Dagster asset of an ``apply_changes`` target."""
+"""The Dagster assets of an ``apply_changes`` target and of a snapshot CDC target."""
 
 import dagster as dg
 
 from mlplatform.dlt.cdc import ChangeRunner, ChangeSpec
+from mlplatform.dlt.snapshot import SnapshotRunner, SnapshotSpec
+from mlplatform.lakehouse import event_log
 from mlplatform.settings import get_settings
 
 
@@ -12,11 +14,46 @@ class ChangesConfig(dg.Config):
     full_refresh: bool = False
 
 
-def build_change_asset(spec: ChangeSpec, schema: str, comment: str = "") -> dg.AssetsDefinition:
+def _log(target, context, dataset: str, flow_type: str, inputs: list, metrics=None, error=None):
+    if target is None:
+        return
+    definition = {"flow_type": flow_type, "input_datasets": inputs}
+    event_log.record_flow(target, context.run_id, dataset, definition, metrics=metrics, error=error)
+
+
+def view_frame(context, view, engine_name: str):
+    """The whole change feed a view computes in this update, as a polars frame."""
+    from mlplatform.dlt.snapshot import to_polars
+    from mlplatform.lakehouse.engines import get_engine
+    from mlplatform.lakehouse.runner import TableRunner, UpstreamMissingError
+
+    session = None
+    if engine_name == "spark":
+        session = context.resources.pyspark.spark_session
+    engine = get_engine(engine_name, session)
+    runner = TableRunner(view, get_settings(), engine)
+    frames = []
+    for inp in view.upstream:
+        store = runner.store_for(inp.key)
+        if not store.exists():
+            raise UpstreamMissingError(f"{view.key} reads {inp.key}, not materialized yet")
+        frames.append(engine.read_table(store, store.version()))
+    return to_polars(engine.run_function(view, frames, has_lineage=False))
+
+
+def build_change_asset(
+    spec: ChangeSpec, schema: str, comment: str = "", target=None, view=None
+) -> dg.AssetsDefinition:
+    """``view``: ``(definition, engine)`` when the source is a view computed in the update."""
+    deps = [dg.AssetKey([schema, spec.source])]
+    if view is not None:
+        deps = [dg.AssetKey(i.key.split("/")) for i in view[0].upstream]
+
     @dg.asset(
         key_prefix=[schema],
         name=spec.target,
-        deps=[dg.AssetKey([schema, spec.source])],
+        deps=deps,
+        required_resource_keys={"pyspark"} if view is not None and view[1] == "spark" else set(),
         group_name=schema,
         kinds={"deltalake", "polars"},
         description=comment
@@ -24,7 +61,19 @@ def build_change_asset(spec: ChangeSpec, schema: str, comment: str = "") -> dg.A
         f"{spec.stored_as_scd_type} (keys {spec.keys}, sequenced by {spec.sequence_by})",
     )
     def _changes(context: dg.AssetExecutionContext, config: ChangesConfig) -> dg.MaterializeResult:
-        result = ChangeRunner(spec, schema, get_settings()).run(full_refresh=config.full_refresh)
+        inputs = [f"{schema}.{spec.source}"]
+        try:
+            runner = ChangeRunner(spec, schema, get_settings())
+            if view is not None:
+                frame = view_frame(context, view[0], view[1])
+                result = runner.run_frame(frame, full_refresh=config.full_refresh)
+            else:
+                result = runner.run(full_refresh=config.full_refresh)
+        except Exception as err:
+            _log(target, context, spec.target, "AUTO_CDC", inputs, error=err)
+            raise
+        metrics = {"num_output_rows": result["rows"], "num_upserted_rows": result["changes"]}
+        _log(target, context, spec.target, "AUTO_CDC", inputs, metrics)
         context.log.info(f"applied {result['changes']} changes; {result['rows']} rows")
         return dg.MaterializeResult(
             metadata={
@@ -36,3 +85,43 @@ def build_change_asset(spec: ChangeSpec, schema: str, comment: str = "") -> dg.A
         )
 
     return _changes
+
+
+def build_snapshot_asset(
+    spec: SnapshotSpec, schema: str, comment: str = "", target=None
+) -> dg.AssetsDefinition:
+    from_table = isinstance(spec.source, str)
+    source = spec.source if from_table else getattr(spec.source, "__name__", "snapshots")
+
+    @dg.asset(
+        key_prefix=[schema],
+        name=spec.target,
+        deps=[dg.AssetKey(spec.source.split("/"))] if from_table else [],
+        group_name=schema,
+        kinds={"delta", "polars"},
+        description=comment
+        or f"{spec.target}: snapshots of {source} applied as SCD type "
+        f"{spec.stored_as_scd_type} (keys {spec.keys}); keys missing from a snapshot deleted",
+    )
+    def _snapshots(
+        context: dg.AssetExecutionContext, config: ChangesConfig
+    ) -> dg.MaterializeResult:
+        inputs = [source.replace("/", ".")]
+        try:
+            result = SnapshotRunner(spec, schema, get_settings()).run(config.full_refresh)
+        except Exception as err:
+            _log(target, context, spec.target, "AUTO_CDC_FROM_SNAPSHOT", inputs, error=err)
+            raise
+        metrics = {"num_output_rows": result["rows"], "num_upserted_rows": result["changes"]}
+        _log(target, context, spec.target, "AUTO_CDC_FROM_SNAPSHOT", inputs, metrics)
+        context.log.info(f"applied snapshots {result['snapshots']}; {result['rows']} rows")
+        return dg.MaterializeResult(
+            metadata={
+                "applied_snapshots": dg.MetadataValue.json(result["snapshots"]),
+                "applied_changes": result["changes"],
+                "dagster/row_count": result["rows"],
+                "scd_type": spec.stored_as_scd_type,
+            }
+        )
+
+    return _snapshots

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
 
-from mlplatform.dlt import runtime
-from mlplatform.dlt.analysis import DltDefinitionError, QueryAnalysis, analyze
+from mlplatform.dlt import names, runtime
+from mlplatform.dlt.analysis import DltDefinitionError, QueryAnalysis, analyze, strip_live
 from mlplatform.dlt.cdc import ChangeSpec
+from mlplatform.dlt.snapshot import SnapshotSpec
 from mlplatform.dlt.spark_proxy import spark as spark_proxy
 from mlplatform.lakehouse.expectations import Expectation
 from mlplatform.lakehouse.json_lines import SCHEMA_MODES
@@ -26,6 +28,7 @@ from mlplatform.lakehouse.table import FilesInput, TableDefinition, TableInput
 
 DEFS_NAME = "mlplatform_dlt_definitions"
 _PIPELINES: dict[str, Pipeline] = {}
+_ACTIVE: list[Pipeline] = []  # the pipeline of the spec whose files are loading
 
 
 def dlt_engine() -> str:
@@ -36,26 +39,40 @@ def dlt_engine() -> str:
 @dataclass
 class Dataset:
     name: str
-    kind: str  # table | view | streaming_table
+    kind: str  # table | materialized_view | view | streaming_table | sink
     func: Callable | None = None
     comment: str = ""
     properties: dict = field(default_factory=dict)
     expectations: list[Expectation] = field(default_factory=list)
     flows: list[Callable] = field(default_factory=list)
     changes: ChangeSpec | None = None
+    snapshot: SnapshotSpec | None = None
+    sink: str | None = None  # the lakehouse key ("schema/table") a Delta sink appends to
 
 
 class Pipeline:
-    """The datasets of one DLT file."""
+    """The datasets of one DLT file, or of all the files of one pipeline spec."""
 
-    def __init__(self, module_globals: dict):
+    def __init__(
+        self,
+        module_globals: dict,
+        schema: str | None = None,
+        name: str | None = None,
+        catalog: str | None = None,
+    ):
         self.globals = module_globals
         file = module_globals.get("__file__")
         default = Path(file).stem if file else str(module_globals.get("__name__", "dlt"))
-        self.schema = os.environ.get("MLPLATFORM_DLT_SCHEMA") or default
+        self.schema = schema or os.environ.get("MLPLATFORM_DLT_SCHEMA") or default
+        self.name = name or self.schema
+        self.catalog = catalog
         self.datasets: dict[str, Dataset] = {}
+        self.hooks: list = []  # on_event_hook functions
+        self.deferred = False  # a spec builds its Definitions once all its files loaded
+        self.configuration: dict[str, str] = {}  # a spec's Spark settings
 
     def add(self, dataset: Dataset) -> Dataset:
+        dataset.name = names.check_dataset_name(dataset.name, self.schema, self.catalog)
         existing = self.datasets.get(dataset.name)
         if existing is not None and existing.kind != "streaming_table":
             raise DltDefinitionError(f"dataset {dataset.name!r} is defined twice")
@@ -69,71 +86,99 @@ class Pipeline:
 
     def install(self) -> None:
         self.globals.setdefault("spark", spark_proxy)
-        self.globals[DEFS_NAME] = self.definitions()
+        if not self.deferred:
+            self.globals[DEFS_NAME] = self.definitions()
 
     # ---- building ------------------------------------------------------------------------
     def key(self, name: str) -> str:
         return f"{self.schema}/{name}"
 
-    def _inputs(self, funcs: list[Callable], name: str) -> tuple[QueryAnalysis, list]:
+    def _inputs(self, funcs: list[Callable], name: str) -> tuple[QueryAnalysis, list, dict]:
+        """The inputs of a dataset's flows (views expanded), and the names each is read by."""
         merged = QueryAnalysis()
+        aliases: dict[str, set[str]] = {}  # input key -> the names the code reads it by
         todo = [(f, name) for f in funcs]
         seen_views: set[str] = set()
         while todo:
             func, owner = todo.pop()
-            found = analyze(func, owner)
+            found = func.analysis() if hasattr(func, "analysis") else analyze(func, owner)
             if found.cloud_files:
                 if merged.cloud_files and merged.cloud_files != found.cloud_files:
                     raise DltDefinitionError(f"dataset {name!r} reads two cloudFiles sources")
                 merged.cloud_files = found.cloud_files
             for dep in found.reads + found.streams:
-                ds = self.datasets.get(dep)
-                if ds is None:
+                kind, ref = names.resolve(dep, self.schema, self.catalog, self.datasets)
+                ds = self.datasets.get(ref) if kind == "dataset" else None
+                if kind == "dataset" and (ds is None or ds.kind == "sink"):
                     raise DltDefinitionError(
-                        f"dataset {owner!r} reads {dep!r}, which this pipeline does not define"
+                        f"dataset {owner!r} reads {dep!r}, which this pipeline does not define "
+                        "(a lakehouse table is read as '<schema>.<table>')"
                     )
-                if ds.kind == "view":
-                    if dep not in seen_views:
-                        seen_views.add(dep)
-                        todo.append((ds.func, dep))
+                if ds is not None and ds.kind == "view":
+                    if ref not in seen_views:
+                        seen_views.add(ref)
+                        todo.append((ds.func, ref))
                     continue
+                key = self.key(ref) if kind == "dataset" else ref
+                aliases.setdefault(key, set()).update({strip_live(dep), ref})
                 target = merged.streams if dep in found.streams else merged.reads
-                if dep not in merged.streams + merged.reads:
-                    target.append(dep)
+                if key not in merged.streams + merged.reads:
+                    target.append(key)
         inputs: list = []
         if merged.cloud_files:
             inputs.append(_files_input(merged.cloud_files, name))
-        inputs += [TableInput(self.key(d), stream=True) for d in merged.streams]
-        inputs += [TableInput(self.key(d), stream=False) for d in merged.reads]
-        return merged, inputs
+        inputs += [TableInput(k, stream=True) for k in merged.streams]
+        inputs += [TableInput(k, stream=False) for k in merged.reads]
+        return merged, inputs, aliases
 
-    def table_definition(self, ds: Dataset) -> TableDefinition:
+    def table_definition(self, ds: Dataset, full_reads: bool = False) -> TableDefinition:
+        """The table layer's definition of a stored dataset (``full_reads``: a view computed
+        whole within the update, as the change feed of an Auto CDC flow)."""
         funcs = ds.flows or ([ds.func] if ds.func else [])
         if not funcs:
             raise DltDefinitionError(
                 f"streaming table {ds.name!r} has no query: add @dlt.append_flow(target=...) "
                 "or dlt.apply_changes(target=...)"
             )
-        found, inputs = self._inputs(funcs, ds.name)
-        names = [f"in{i}" for i in range(len(inputs))]
+        found, inputs, aliases = self._inputs(funcs, ds.name)
+        if full_reads:
+            if found.cloud_files:
+                raise DltDefinitionError(
+                    f"view {ds.name!r} feeds an Auto CDC flow: it must read tables, not files"
+                )
+            inputs = [TableInput(i.key, stream=False) for i in inputs]
+        params = [f"in{i}" for i in range(len(inputs))]
         views = {n: d.func for n, d in self.datasets.items() if d.kind == "view"}
+        if ds.kind == "materialized_view" and (found.streams or found.cloud_files):
+            raise DltDefinitionError(
+                f"materialized view {ds.name!r} reads a stream; "
+                "read it in full (spark.read.table) or declare a streaming table (dp.table)"
+            )
+        batch_input = found.reads or not inputs or not all(_streams(i) for i in inputs)
+        if ds.kind == "sink" and batch_input:
+            raise DltDefinitionError(
+                f"sink {ds.name!r} takes streaming flows only (spark.readStream / "
+                "dlt.read_stream of a streaming source)"
+            )
 
         def run(*frames):
             reads, streams, files = {}, {}, None
-            for inp, frame in zip(inputs, frames, strict=True):
+            for param, inp, frame in zip(params, inputs, frames, strict=True):
                 if isinstance(inp, FilesInput):
                     files = frame
-                else:
-                    (streams if inp.stream else reads)[inp.name] = frame
+                    continue
+                for alias in aliases.get(inp.key, {inp.name}) | {param}:
+                    (streams if inp.stream else reads)[alias] = frame
             lazy_views = {n: (lambda f=f: f()) for n, f in views.items()}
             with runtime.update_context(reads, streams, files, lazy_views):
                 results = [f() for f in funcs]
             return _union(results)
 
-        run.__signature__ = _signature(names)  # one parameter per input, as the layer expects
+        run.__signature__ = _signature(params)  # one parameter per input, as the layer expects
+        layer, table = (ds.sink or self.key(ds.name)).split("/")
         defn = TableDefinition(
-            name=ds.name,
-            layer=self.schema,
+            name=table,
+            layer=layer,
             func=run,
             inputs=inputs,
             comment=ds.comment or (funcs[0].__doc__ or "").strip(),
@@ -144,27 +189,9 @@ class Pipeline:
         return defn
 
     def definitions(self) -> dg.Definitions:
-        from mlplatform.dlt.cdc_asset import build_change_asset
-        from mlplatform.lakehouse.assets import build_table_asset
-        from mlplatform.lakehouse.engines.spark_resource import PySparkResource
-        from mlplatform.lakehouse.engines.spark_session import spark_config
+        from mlplatform.dlt.outputs import pipeline_definitions
 
-        engine = dlt_engine()
-        assets = []
-        for ds in self.datasets.values():
-            if ds.kind == "view":
-                continue
-            if ds.changes is not None:
-                assets.append(build_change_asset(ds.changes, self.schema, ds.comment))
-                continue
-            if ds.kind == "streaming_table" and not ds.flows and ds.func is None:
-                continue  # declared, waiting for its flow (apply_changes or append_flow)
-            assets.append(build_table_asset(self.table_definition(ds), engine))
-        return dg.Definitions(
-            assets=assets,
-            resources={"pyspark": PySparkResource(spark_config=spark_config())},
-            executor=dg.in_process_executor,
-        )
+        return pipeline_definitions(self)
 
 
 def _files_input(cloud: dict, name: str) -> FilesInput:
@@ -240,7 +267,24 @@ def _signature(names: list[str]):
     )
 
 
+def _streams(inp) -> bool:
+    return isinstance(inp, FilesInput) or inp.stream
+
+
+@contextmanager
+def spec_pipeline(pipeline: Pipeline):
+    """Every module that declares datasets inside the block adds them to ``pipeline``."""
+    _ACTIVE.append(pipeline)
+    try:
+        yield pipeline
+    finally:
+        _ACTIVE.pop()
+
+
 def pipeline_for(module_globals: dict) -> Pipeline:
+    if _ACTIVE:
+        module_globals.setdefault("spark", spark_proxy)
+        return _ACTIVE[-1]
     key = str(module_globals.get("__file__") or module_globals.get("__name__"))
     pipeline = _PIPELINES.get(key)
     if pipeline is None or pipeline.globals is not module_globals:

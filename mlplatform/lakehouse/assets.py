@@ -5,6 +5,7 @@ from enum import Enum
 
 import dagster as dg
 
+from mlplatform.lakehouse import event_log
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.lakehouse.engines import get_engine
 from mlplatform.lakehouse.errors import MissingFileError, TableBusyError
@@ -151,12 +152,18 @@ def build_table_asset(
         try:
             run = runner.run(opts)
         except ExpectationFailed as err:
+            event_log.record_table_update(context, defn, error=err)  # event log (never raises)
             for res in err.results:
                 if res.expectation.name in checks:
                     yield _check_result(key, res, config.warn_failed_fraction)
             raise dg.Failure(description=str(err)) from err
         except (TableBusyError, MissingFileError, CorruptFileError) as err:
+            event_log.record_table_update(context, defn, error=err)  # event log (never raises)
             raise dg.Failure(description=f"{type(err).__name__}: {err}") from err
+        except Exception as err:
+            event_log.record_table_update(context, defn, error=err)  # event log (never raises)
+            raise
+        event_log.record_table_update(context, defn, run)  # event log (never raises)
         for warning in run.warnings:
             context.log.warning(warning)
         if key in selected:

@@ -1,0 +1,13 @@
+"""A pipeline spec as one Dagster code location:
+
+    MLPLATFORM_PIPELINE_SPEC=path/to/spark-pipeline.yml dagster dev -m mlplatform.pipelines.location
+    dagster asset materialize -m mlplatform.pipelines.location --select '*'
+
+Without ``MLPLATFORM_PIPELINE_SPEC`` the spec is ``spark-pipeline.yml`` of the current folder.
+"""
+
+import os
+
+from mlplatform.pipelines.spec import find_spec, load
+
+defs = load(os.environ.get("MLPLATFORM_PIPELINE_SPEC") or find_spec()).pipeline.definitions()
