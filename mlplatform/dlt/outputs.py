@@ -46,10 +46,9 @@ def update_sensors(schema: str, keys: set, target: EventLogTarget) -> list:
 
 def pipeline_definitions(pipeline) -> dg.Definitions:
     """Assets for every dataset that is stored (views are not), on the pipeline's engine."""
-    from mlplatform.lakehouse.engines.spark_resource import PySparkResource
-
     from mlplatform.dlt.pipeline import dlt_engine
     from mlplatform.lakehouse.assets import build_table_asset
+    from mlplatform.lakehouse.engines.spark_resource import PySparkResource
     from mlplatform.lakehouse.engines.spark_session import spark_config
 
     engine = dlt_engine()
