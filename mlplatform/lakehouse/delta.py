@@ -239,7 +239,8 @@ class DeltaStore:
             and self._same_plain_schema(df)
         ):
             return self._write_parquet(df, batch_id, mode, comment, custom)
-        data = df.to_arrow()
+        # an Arrow stream: polars exports it without importing pyarrow (not for Null columns)
+        data = df.to_arrow() if pl.Null in df.schema.dtypes() else df
 
         def commit(table: DeltaTable | None) -> None:
             schema_mode = None

@@ -148,7 +148,7 @@ class Ledger:
         frame = pl.DataFrame(full, schema=LEDGER_SCHEMA)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         store = self.store
-        data = frame.to_arrow()
+        data = frame  # an Arrow stream (no pyarrow import)
 
         def commit(table: DeltaTable | None) -> None:
             write_deltalake(
