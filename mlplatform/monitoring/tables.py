@@ -41,6 +41,8 @@ WINDOW_SCHEMA = {
     "window_start": UTC_US,
     "window_end": UTC_US,
     "granularity": pl.String,
+    "slice_key": pl.String,  # the slicing expression; null: the whole table
+    "slice_value": pl.String,  # the expression's value as text
     "model_version": pl.String,
     "column_name": pl.String,
     "data_type": pl.String,
@@ -73,6 +75,10 @@ PROFILE_SCHEMA = {
     "precision": pl.Float64,
     "recall": pl.Float64,
     "f1_score": pl.Float64,
+    "mean_squared_error": pl.Float64,  # problem_type regression
+    "root_mean_squared_error": pl.Float64,
+    "mean_absolute_error": pl.Float64,
+    "r2_score": pl.Float64,
     **RUN_SCHEMA,
 }
 DRIFT_SCHEMA = {
@@ -128,7 +134,7 @@ def replace_windows(
     store.path.parent.mkdir(parents=True, exist_ok=True)
     exists = store.exists()
     predicate = None if windows is None else window_predicate(windows)
-    mode, schema_mode = "append", None
+    mode, schema_mode = "append", "merge" if exists else None  # custom metrics add columns
     if exists and windows is None:
         mode, schema_mode = "overwrite", "overwrite"
     elif exists and predicate is not None:
