@@ -96,7 +96,7 @@ def churn_predictor_inference_profile_metrics(
     context.log.info(f"profile metrics: {summary['windows']} windows recomputed")
     meta = _table_metadata(profile_store(settings), summary)
     meta["slice_rows_over_cap"] = dg.MetadataValue.json(summary.get("slice_rows_over_cap", {}))
-    return dg.MaterializeResult(metadata=meta)
+    return dg.MaterializeResult(metadata=meta | _dashboard(settings, summary, options))
 
 
 @dg.asset(
@@ -143,7 +143,18 @@ def churn_predictor_inference_drift_metrics(
         context.log.warning(
             f"drift in {found['column_name'].n_unique()} column(s); {len(plots)} plots in {folder}"
         )
-    return dg.MaterializeResult(metadata=meta)
+    return dg.MaterializeResult(metadata=meta | _dashboard(settings, summary, options))
+
+
+def _dashboard(settings, summary: dict, options: MonitorOptions) -> dict:
+    """Render the dashboard (each monitoring asset does: the later one sees both tables)."""
+    from mlplatform.monitoring import dashboard
+
+    path = dashboard.write(settings, summary["batch_id"], options, DriftRules.from_env())
+    return {
+        "dashboard": dg.MetadataValue.path(str(path)),
+        "dashboard_latest": dg.MetadataValue.path(str(dashboard.latest_path(settings))),
+    }
 
 
 monitoring_assets = [
