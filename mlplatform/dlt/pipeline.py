@@ -161,8 +161,13 @@ class Pipeline:
             if ds.kind == "streaming_table" and not ds.flows and ds.func is None:
                 continue  # declared, waiting for its flow (apply_changes or append_flow)
             assets.append(build_table_asset(self.table_definition(ds), engine))
+        from mlplatform.monitoring.table_quality_defs import build_table_quality, delta_tables
+
+        tables = delta_tables(assets)  # freshness and completeness of every table
+        quality = [build_table_quality(tables, own_table=False)[0]] if tables else []
         return dg.Definitions(
             assets=assets,
+            asset_checks=quality,
             resources={"pyspark": PySparkResource(spark_config=spark_config())},
             executor=dg.in_process_executor,
         )

@@ -39,7 +39,9 @@ ASSETS = {
         {"delta", "polars"},
         {"serving/churn_predictor_inference"},
     ),
+    "monitoring/table_quality": ("data_quality", {"delta", "polars"}, set()),
 }
+DELTA_TABLES = [name for name, (_, kinds, _) in ASSETS.items() if "delta" in kinds]
 CHECKS = {
     ("silver/cleaned_customer_events", "valid_customer_id"),
     ("silver/cleaned_customer_events", "valid_amount"),
@@ -49,6 +51,9 @@ CHECKS = {
     ("ml/churn_model", "signature_matches_gold_schema"),
     ("monitoring/churn_predictor_inference_drift_metrics", "baseline_drift_within_thresholds"),
     ("monitoring/churn_predictor_inference_drift_metrics", "consecutive_drift_within_thresholds"),
+    *((t, check) for t in DELTA_TABLES for check in ("freshness", "completeness")),
+    ("serving/churn_predictor_payload", "freshness"),
+    ("serving/churn_predictor_payload", "completeness"),
 }
 
 
