@@ -9,8 +9,11 @@ and checks read outside a run, through environment variables:
 - `MLPLATFORM_DRIFT_MIN_ROWS` (500), `MLPLATFORM_DRIFT_ALPHA` (0.001; `none` turns the gate
   off): see `DriftRules`.
 - `MLPLATFORM_RETRAIN_EVALUATION_WINDOWS` (M, 5), `MLPLATFORM_RETRAIN_VIOLATION_WINDOWS` (N, 2),
-  `MLPLATFORM_RETRAIN_GRANULARITY` ("1 hour"), `MLPLATFORM_RETRAIN_COOLDOWN_HOURS` (24): see
-  `RetrainPolicy`.
+  `MLPLATFORM_RETRAIN_GRANULARITY` ("1 hour"), `MLPLATFORM_RETRAIN_COOLDOWN_HOURS` (24),
+  `MLPLATFORM_RETRAIN_COUNT_SLICES` (false): see `RetrainPolicy`.
+
+The `drift:` and `retrain:` sections of the `MLPLATFORM_MONITOR_CONFIG` YAML take precedence over
+these variables (see `mlplatform.monitoring.monitor_config`).
 - `MLPLATFORM_ALERT_WEBHOOK`: where alerts are POSTed (see `mlplatform.monitoring.alerts`).
 """
 
