@@ -168,8 +168,10 @@ class RetrainPolicy:
     count_slices: bool = False  # a window drifted in one slice only counts too
 
     @classmethod
-    def from_env(cls) -> RetrainPolicy:
-        section = _yaml_section("retrain")
+    def from_env(cls, section: dict | None = None) -> RetrainPolicy:
+        """The defaults under the `MLPLATFORM_RETRAIN_*` variables under the YAML's `retrain:`
+        section (or `section` when given)."""
+        section = _yaml_section("retrain") if section is None else section
         unknown = sorted(set(section) - {*_RETRAIN_ENV, "cooldown_hours"})
         if unknown:
             raise MonitoringConfigError(f"retrain: unknown option(s) {', '.join(unknown)}")

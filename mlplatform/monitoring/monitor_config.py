@@ -22,6 +22,7 @@ YAML form (every key optional)::
     drift: {thresholds: {js_distance: {warn: 0.1, error: 0.2}}, min_rows: 500, alpha: 0.001}
     retrain: {evaluation_windows: 5, violation_windows: 2, granularity: "1 hour",
               cooldown_hours: 24, count_slices: false}
+    table_quality: {floor_minutes: 10}   # see mlplatform.monitoring.table_quality
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ CONFIG_ENV = "MLPLATFORM_MONITOR_CONFIG"
 PROBLEM_TYPES = ("classification", "regression")
 MAX_SLICE_VALUES = 100
 """Distinct values profiled per slicing expression (Lakehouse Monitoring's cap)."""
-SECTIONS = ("drift", "retrain")
+SECTIONS = ("drift", "retrain", "table_quality")
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class MonitorOptions:
     timestamp_col: str = "timestamp"
     drift: dict[str, Any] = field(default_factory=dict)  # DriftRules overrides
     retrain: dict[str, Any] = field(default_factory=dict)  # RetrainPolicy overrides
+    table_quality: dict[str, Any] = field(default_factory=dict)  # QualityRules overrides
 
     def __post_init__(self):
         parse_granularities(list(self.granularities))
@@ -161,3 +163,23 @@ def load_options(overrides: dict[str, Any] | None = None) -> MonitorOptions:
         return _build(yaml_options()).with_overrides(overrides or {})
     except MonitoringConfigError as err:
         raise MonitoringConfigError(f"monitor configuration: {err}") from err
+
+
+def validate(data: dict[str, Any]) -> MonitorOptions:
+    """Check a whole monitor YAML mapping (options and sections) without the environment.
+
+    Raises:
+        MonitoringConfigError: the first problem found, named.
+    """
+    from mlplatform.monitoring.config import DriftRules, RetrainPolicy
+    from mlplatform.monitoring.table_quality import QualityRules
+
+    if not isinstance(data, dict):
+        raise MonitoringConfigError(f"monitor options must be a mapping, got {data!r}")
+    options = _build(data)
+    DriftRules().with_yaml(options.drift)
+    policy = RetrainPolicy.from_env(options.retrain)
+    if not 1 <= policy.violation_windows <= policy.evaluation_windows:
+        raise MonitoringConfigError("retrain: needs 1 <= violation_windows <= evaluation_windows")
+    QualityRules.from_yaml(options.table_quality)
+    return options

@@ -66,7 +66,7 @@ class QualityRules:
     overrides: dict[str, tuple[timedelta, timedelta]] = field(default_factory=dict)
 
     @classmethod
-    def from_yaml(cls) -> QualityRules:
+    def from_yaml(cls, section: dict | None = None) -> QualityRules:
         """The `table_quality:` section of the monitor YAML over the defaults::
 
         table_quality:
@@ -76,7 +76,10 @@ class QualityRules:
         """
         from mlplatform.monitoring.monitor_config import yaml_options
 
-        section = yaml_options().get("table_quality") or {}
+        if section is None:
+            section = yaml_options().get("table_quality") or {}
+        if not isinstance(section, dict):
+            raise MonitoringConfigError(f"table_quality must be a mapping, got {section!r}")
         names = {"history", "min_history", "warn_factor", "error_factor", "low_warn"}
         names |= {"low_error", "high_warn", "high_error", "floor_minutes", "overrides"}
         unknown = sorted(set(section) - names)

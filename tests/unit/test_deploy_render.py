@@ -100,6 +100,7 @@ def test_instance_of_each_target(target, instance, tmp_path):
         "automation.yaml",
         "dagster.yaml",
         "deploy.json",
+        "monitor.yaml",
         "values.yaml",
         "workspace.yaml",
     ]
@@ -141,6 +142,10 @@ def test_prod_helm_values_exactly(tmp_path):
                             "secretKeyRef": {"name": "mlplatform-prod-mlflow", "key": "token"}
                         },
                     },
+                    {
+                        "name": "MLPLATFORM_MONITOR_CONFIG",
+                        "value": "/opt/dagster/dagster_home/monitor.yaml",
+                    },
                 ],
                 "labels": {"app.kubernetes.io/part-of": "mlplatform", "mlplatform/target": "prod"},
                 "resources": {
@@ -159,6 +164,12 @@ def test_prod_helm_values_exactly(tmp_path):
                         "subPath": "dagster.yaml",
                         "readOnly": True,
                     },
+                    {
+                        "name": "instance",
+                        "mountPath": "/opt/dagster/dagster_home/monitor.yaml",
+                        "subPath": "monitor.yaml",
+                        "readOnly": True,
+                    },
                 ],
             }
         ],
@@ -167,6 +178,8 @@ def test_prod_helm_values_exactly(tmp_path):
     assert (cm["kind"], cm["metadata"]["name"]) == ("ConfigMap", "mlplatform-instance")
     assert cm["data"]["dagster.yaml"] == files["dagster.yaml"]
     assert cm["data"]["workspace.yaml"] == files["workspace.yaml"]
+    assert cm["data"]["monitor.yaml"] == files["monitor.yaml"]
+    assert yaml.safe_load(files["monitor.yaml"])["slicing_exprs"] == ["model_version"]
 
 
 def test_staging_values_differ_from_prod_only_where_the_target_says(tmp_path):
@@ -185,6 +198,7 @@ def test_staging_values_differ_from_prod_only_where_the_target_says(tmp_path):
         "MLFLOW_TRACKING_TOKEN": {
             "secretKeyRef": {"name": "mlplatform-staging-mlflow", "key": "token"}
         },
+        "MLPLATFORM_MONITOR_CONFIG": "/opt/dagster/dagster_home/monitor.yaml",
     }
     assert dep["name"] == "mlplatform"
     assert dep["image"] == {"repository": REPO, "tag": SHA, "pullPolicy": "Always"}

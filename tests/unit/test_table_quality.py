@@ -11,6 +11,7 @@ import pytest
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.monitoring import table_quality as tq
 from mlplatform.monitoring.config import MonitoringConfigError
+from mlplatform.monitoring.monitor_config import load_options
 from mlplatform.monitoring.table_quality_defs import QUALITY_KEY, build_table_quality
 from mlplatform.monitoring.table_quality_store import quality_store
 from mlplatform.settings import get_settings
@@ -165,6 +166,7 @@ def test_rules_from_the_monitor_yaml(tmp_path, monkeypatch):
     rules = tq.QualityRules.from_yaml()
     assert rules.floor == timedelta(minutes=30)
     assert rules.overrides == {"gold/x": (timedelta(hours=26), timedelta(hours=50))}
+    assert load_options().table_quality["floor_minutes"] == 30  # the monitor reads it too
     path.write_text("table_quality:\n  overrides: {gold/x: {warn_after_hours: 1}}\n")
     with pytest.raises(MonitoringConfigError, match="needs warn_after_hours and error_after"):
         tq.QualityRules.from_yaml()
