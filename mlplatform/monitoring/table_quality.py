@@ -180,9 +180,14 @@ def freshness(table: str, history: list[Commit], now: datetime, rules: QualityRu
         recent = history[-rules.history :]
         if len(recent) < rules.min_history:
             return Verdict(
-                table, FRESHNESS, UNKNOWN, age, None, None,
+                table,
+                FRESHNESS,
+                UNKNOWN,
+                age,
+                None,
+                None,
                 f"{len(recent)} commit(s): cadence not learned yet (needs {rules.min_history})",
-            )  # fmt: skip
+            )
         gaps = [(b.at - a.at).total_seconds() for a, b in zip(recent, recent[1:], strict=False)]
         cadence = statistics.median(gaps)
         floor = rules.floor.total_seconds()
@@ -202,11 +207,15 @@ def completeness(table: str, history: list[Commit], rules: QualityRules) -> Verd
     counted = [c for c in history[-(rules.history + 1) :] if c.rows is not None]
     if len(counted) < rules.min_history + 1:
         return Verdict(
-            table, COMPLETENESS, UNKNOWN,
-            counted[-1].rows if counted else None, None, None,
+            table,
+            COMPLETENESS,
+            UNKNOWN,
+            counted[-1].rows if counted else None,
+            None,
+            None,
             f"{len(counted)} commit(s) with row counts: range not learned yet "
             f"(needs {rules.min_history + 1})",
-        )  # fmt: skip
+        )
     last, before = counted[-1], sorted(c.rows for c in counted[:-1])
     p10, p90 = _quantile(before, 0.1), _quantile(before, 0.9)
     low, high = rules.low_warn * p10, rules.high_warn * p90
