@@ -59,6 +59,7 @@ INSTANCE_BASE = {
         },
     },
     "run_retries": {"enabled": True, "max_retries": None},
+    "freshness": {"enabled": True},
 }
 
 
