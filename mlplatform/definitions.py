@@ -18,10 +18,9 @@ from mlplatform.monitoring.sensors import drift_retrain_sensor
 from mlplatform.monitoring.table_quality_defs import (
     build_table_quality,
     delta_tables,
-    lakehouse_path,
     with_freshness,
 )
-from mlplatform.serving.assets import INFERENCE_KEY, PAYLOAD_KEY, serving_assets
+from mlplatform.serving.assets import INFERENCE_KEY, serving_assets
 from mlplatform.training.assets import churn_model, churn_model_evaluation
 from mlplatform.training.checks import churn_model_checks
 from mlplatform.training.jobs import ml_training_job, promote_model_job
@@ -38,10 +37,7 @@ feature_pipeline_job = dg.define_asset_job(
 
 # freshness and completeness checks on every Delta table; hourly freshness where a job sets it
 table_quality_checks, table_quality = build_table_quality(
-    [
-        *delta_tables([*table_assets, *serving_assets, *monitoring_assets]),
-        (PAYLOAD_KEY, lakehouse_path(PAYLOAD_KEY)),  # written by the server, a Delta table too
-    ]
+    delta_tables([*table_assets, *serving_assets, *monitoring_assets])
 )
 monitoring_assets = with_freshness(monitoring_assets, [a.key for a in monitoring_assets])
 serving_assets = with_freshness(serving_assets, [INFERENCE_KEY])

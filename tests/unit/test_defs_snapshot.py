@@ -52,8 +52,6 @@ CHECKS = {
     ("monitoring/churn_predictor_inference_drift_metrics", "baseline_drift_within_thresholds"),
     ("monitoring/churn_predictor_inference_drift_metrics", "consecutive_drift_within_thresholds"),
     *((t, check) for t in DELTA_TABLES for check in ("freshness", "completeness")),
-    ("serving/churn_predictor_payload", "freshness"),
-    ("serving/churn_predictor_payload", "completeness"),
 }
 
 
