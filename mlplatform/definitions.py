@@ -16,7 +16,12 @@ from mlplatform.monitoring.assets import monitoring_assets
 from mlplatform.monitoring.checks import drift_checks
 from mlplatform.monitoring.jobs import monitoring_hourly, monitoring_job
 from mlplatform.monitoring.sensors import drift_retrain_sensor
-from mlplatform.serving.assets import PAYLOAD_KEY, serving_assets
+from mlplatform.monitoring.table_quality_defs import (
+    build_table_quality,
+    delta_tables,
+    with_freshness,
+)
+from mlplatform.serving.assets import INFERENCE_KEY, PAYLOAD_KEY, serving_assets
 from mlplatform.training.assets import churn_model, churn_model_evaluation
 from mlplatform.training.checks import churn_model_checks
 from mlplatform.training.jobs import ml_training_job, promote_model_job
@@ -53,12 +58,20 @@ _ONE_SHOT = {
 }
 _one_shot = tuple(sys.argv[1:3]) in _ONE_SHOT
 
+# freshness and completeness checks on every Delta table; hourly freshness where a job sets it
+table_quality_checks, table_quality = build_table_quality(
+    delta_tables([*table_assets, *serving_assets, *monitoring_assets])
+)
+monitoring_assets = with_freshness(monitoring_assets, [a.key for a in monitoring_assets])
+serving_assets = with_freshness(serving_assets, [INFERENCE_KEY])
+
 all_assets = [
     *table_assets,
     churn_model,
     churn_model_evaluation,
     *serving_assets,
     *monitoring_assets,
+    table_quality,
 ]
 if not _one_shot:
     # Links from each asset to the code that defines it, for the UI. Reading the sources takes
@@ -69,7 +82,7 @@ if not _one_shot:
 
 defs = dg.Definitions(
     assets=all_assets,
-    asset_checks=[churn_model_checks, *drift_checks],
+    asset_checks=[churn_model_checks, *drift_checks, table_quality_checks],
     jobs=[feature_pipeline_job, ml_training_job, promote_model_job, monitoring_job],
     schedules=[ml_training_daily, monitoring_hourly],
     sensors=[

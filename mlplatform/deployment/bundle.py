@@ -27,6 +27,7 @@ MODES = ("development", "default", "production")
 TOP_LEVEL_KEYS = frozenset(
     {"bundle", "mode", "git", "variables", "code_locations", "image", "resources", "instance"}
     | {"helm", "workflows"}
+    | {"monitoring"}  # the monitor options, rendered as monitor.yaml
 )
 _REF = re.compile(r"\$\{([^}]*)\}")
 

@@ -129,6 +129,20 @@ def _dockerfile(bundle: Bundle) -> str:
     return path.read_text()
 
 
+def monitor_file(bundle: Bundle) -> tuple[str, str]:
+    """(monitor.yaml text, its path in the container), validated like a run would read it."""
+    from mlplatform.monitoring.config import MonitoringConfigError
+    from mlplatform.monitoring.monitor_config import validate
+
+    options = bundle.config.get("monitoring") or {}
+    try:
+        validate(options)
+    except MonitoringConfigError as err:
+        raise DeployError(f"target {bundle.target}: monitoring: {err}") from None
+    path = f"{bundle.config['helm']['dagster_home']}/monitor.yaml"
+    return _yaml(options, f"Monitor options of target {bundle.target}."), path
+
+
 def render(bundle: Bundle, image_tag: str, inventory: Mapping[str, Inventory]) -> Rendering:
     """Render every file of the target. `inventory` maps location keys to what they load."""
     helm, image, res = bundle.config["helm"], bundle.config["image"], bundle.config["resources"]
@@ -148,11 +162,13 @@ def render(bundle: Bundle, image_tag: str, inventory: Mapping[str, Inventory]) -
         "app.kubernetes.io/part-of": bundle.config["bundle"]["name"],
         "mlplatform/target": bundle.target,
     }
+    monitor_text, monitor_path = monitor_file(bundle)
     deployments = []
     for loc in locs:
         env = list(base_env)
         if loc.wrapped:
             env.append({"name": DEFINITIONS_ENV, "value": loc.wrapped})
+        env.append({"name": "MLPLATFORM_MONITOR_CONFIG", "value": monitor_path})
         deployments.append(
             {
                 "name": loc.deployment,
@@ -182,6 +198,12 @@ def render(bundle: Bundle, image_tag: str, inventory: Mapping[str, Inventory]) -
                         "subPath": "dagster.yaml",
                         "readOnly": True,
                     },
+                    {
+                        "name": "instance",
+                        "mountPath": monitor_path,
+                        "subPath": "monitor.yaml",
+                        "readOnly": True,
+                    },
                 ],
             }
         )
@@ -197,7 +219,11 @@ def render(bundle: Bundle, image_tag: str, inventory: Mapping[str, Inventory]) -
                 "apiVersion": "v1",
                 "kind": "ConfigMap",
                 "metadata": {"name": instance_map, "labels": dict(labels)},
-                "data": {"dagster.yaml": instance_text, "workspace.yaml": workspace_text},
+                "data": {
+                    "dagster.yaml": instance_text,
+                    "workspace.yaml": workspace_text,
+                    "monitor.yaml": monitor_text,
+                },
             }
         ],
     }
@@ -243,6 +269,7 @@ def render(bundle: Bundle, image_tag: str, inventory: Mapping[str, Inventory]) -
             automation, "Schedules and sensors per code location, with the status they start in."
         ),
         "Dockerfile": _dockerfile(bundle),
+        "monitor.yaml": monitor_text,
     }
     return Rendering(
         files=files, manifest=manifest, values=values, instance=instance, workspace=workspace

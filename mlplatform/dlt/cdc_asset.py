@@ -98,7 +98,7 @@ def build_snapshot_asset(
         name=spec.target,
         deps=[dg.AssetKey(spec.source.split("/"))] if from_table else [],
         group_name=schema,
-        kinds={"delta", "polars"},
+        kinds={"deltalake", "polars"},
         description=comment
         or f"{spec.target}: snapshots of {source} applied as SCD type "
         f"{spec.stored_as_scd_type} (keys {spec.keys}); keys missing from a snapshot deleted",

@@ -57,7 +57,7 @@ def pipeline_definitions(pipeline) -> dg.Definitions:
         dg.AssetSpec(
             [pipeline.schema, EVENT_LOG],
             group_name=pipeline.schema,
-            kinds={"delta"},
+            kinds={"deltalake"},
             description=f"The event log of pipeline {pipeline.name!r}: every update appends its "
             "create_update, flow_definition, flow_progress and update_progress events "
             "(Delta Live Tables' columns; details as JSON).",
@@ -82,8 +82,13 @@ def pipeline_definitions(pipeline) -> dg.Definitions:
         event_log.register(defn.key, target, ds.name)
         assets.append(build_table_asset(defn, engine))
     keys = {k for a in assets if isinstance(a, dg.AssetsDefinition) for k in a.keys}
+    from mlplatform.monitoring.table_quality_defs import build_table_quality, delta_tables
+
+    tables = delta_tables(a for a in assets if isinstance(a, dg.AssetsDefinition))
+    quality = [build_table_quality(tables, own_table=False)[0]] if tables else []
     return dg.Definitions(
         assets=assets,
+        asset_checks=quality,
         sensors=update_sensors(pipeline.schema, keys, target),
         resources={
             "pyspark": PySparkResource(spark_config=spark_config() | pipeline.configuration)

@@ -7,7 +7,8 @@ for instance). With no inference rows or no model yet both tables are created em
 
 import dagster as dg
 
-from mlplatform.monitoring.config import GRANULARITIES, DriftRules, parse_granularities
+from mlplatform.monitoring.config import DriftRules, parse_granularities
+from mlplatform.monitoring.monitor_config import MonitorOptions, load_options
 from mlplatform.monitoring.tables import (
     DRIFT_KEY,
     INFERENCE_KEY,
@@ -21,11 +22,38 @@ from mlplatform.monitoring.thresholds import WARN, breaches
 from mlplatform.settings import get_settings
 
 
-class MonitoringConfig(dg.Config):
-    """Window sizes and refresh mode of a monitoring run."""
+class CustomMetricConfig(dg.Config):
+    """One custom metric (Lakehouse Monitoring's `MonitorMetric`)."""
 
-    granularities: list[str] = list(GRANULARITIES)  # "<n> minute|hour|day|week"
+    type: str  # aggregate | derived | drift
+    name: str
+    input_columns: list[str]  # columns, or [":table"]
+    definition: str  # SQL template: {{input_column}}, {{current_df}}, {{base_df}}
+    output_data_type: str = "double"
+
+
+class MonitoringConfig(dg.Config):
+    """The monitor's options for one run (left out: `MLPLATFORM_MONITOR_CONFIG`'s YAML, then
+    the defaults; see `mlplatform.monitoring.monitor_config`), and the refresh mode."""
+
+    granularities: list[str] | None = None  # "<n> minute|hour|day|week"; default 1 hour, 1 day
+    slicing_exprs: list[str] | None = None  # SQL expressions over the inference table's columns
+    max_slice_values: int | None = None  # distinct values profiled per expression (100)
+    custom_metrics: list[CustomMetricConfig] | None = None
+    baseline_table_name: str | None = None  # instead of the model version's training data
+    problem_type: str | None = None  # classification | regression
+    label_col: str | None = None
+    prediction_col: str | None = None
+    model_id_col: str | None = None
+    timestamp_col: str | None = None
     full_refresh: bool = False  # recompute every window, not only those with new rows
+
+    def options(self) -> MonitorOptions:
+        """The run's options: these values over the YAML file over the defaults."""
+        values = self.model_dump(exclude={"full_refresh"})
+        if self.custom_metrics is not None:
+            values["custom_metrics"] = [m.model_dump() for m in self.custom_metrics]
+        return load_options(values)
 
 
 def _table_metadata(store, summary: dict) -> dict:
@@ -63,11 +91,14 @@ def churn_predictor_inference_profile_metrics(
     from mlplatform.monitoring import profile  # numpy and the metrics: loaded when a run needs them
 
     settings = get_settings()
+    options = config.options()
     summary = profile.update(
-        settings, parse_granularities(config.granularities), config.full_refresh
+        settings, parse_granularities(list(options.granularities)), config.full_refresh, options
     )
     context.log.info(f"profile metrics: {summary['windows']} windows recomputed")
-    return dg.MaterializeResult(metadata=_table_metadata(profile_store(settings), summary))
+    meta = _table_metadata(profile_store(settings), summary)
+    meta["slice_rows_over_cap"] = dg.MetadataValue.json(summary.get("slice_rows_over_cap", {}))
+    return dg.MaterializeResult(metadata=meta | _dashboard(settings, summary, options))
 
 
 @dg.asset(
@@ -92,8 +123,13 @@ def churn_predictor_inference_drift_metrics(
     from mlplatform.monitoring.report import markdown_table, plot_breaches
 
     settings = get_settings()
+    options = config.options()
     summary, computation = drift.update(
-        settings, parse_granularities(config.granularities), config.full_refresh, log=context.log
+        settings,
+        parse_granularities(list(options.granularities)),
+        config.full_refresh,
+        log=context.log,
+        options=options,
     )
     meta = _table_metadata(drift_store(settings), summary)
     if summary.get("baseline_problems"):
@@ -111,7 +147,18 @@ def churn_predictor_inference_drift_metrics(
         context.log.warning(
             f"drift in {found['column_name'].n_unique()} column(s); {len(plots)} plots in {folder}"
         )
-    return dg.MaterializeResult(metadata=meta)
+    return dg.MaterializeResult(metadata=meta | _dashboard(settings, summary, options))
+
+
+def _dashboard(settings, summary: dict, options: MonitorOptions) -> dict:
+    """Render the dashboard (each monitoring asset does: the later one sees both tables)."""
+    from mlplatform.monitoring import dashboard
+
+    path = dashboard.write(settings, summary["batch_id"], options, DriftRules.from_env())
+    return {
+        "dashboard": dg.MetadataValue.path(str(path)),
+        "dashboard_latest": dg.MetadataValue.path(str(dashboard.latest_path(settings))),
+    }
 
 
 monitoring_assets = [

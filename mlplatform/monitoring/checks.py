@@ -13,7 +13,7 @@ import polars as pl
 from mlplatform.monitoring.alerts import send_alert
 from mlplatform.monitoring.config import DriftRules, threshold_for
 from mlplatform.monitoring.tables import BASELINE, CONSECUTIVE, DRIFT_KEY, drift_store
-from mlplatform.monitoring.thresholds import ERROR, breaches, describe
+from mlplatform.monitoring.thresholds import ERROR, breaches, describe, slice_name
 from mlplatform.settings import get_settings
 
 
@@ -98,6 +98,10 @@ def build_drift_check(drift_type: str) -> dg.AssetChecksDefinition:
                 for g, w in found.select("granularity", "window_start").iter_rows()
             }
         )
+        sliced = sorted(
+            {slice_name(k, v) for k, v in found.select("slice_key", "slice_value").iter_rows()}
+            - {""}
+        )
         from mlplatform.monitoring.report import markdown_table  # numpy: loaded on a breach
 
         description = (
@@ -111,6 +115,7 @@ def build_drift_check(drift_type: str) -> dg.AssetChecksDefinition:
                 "summary": description,
                 "columns": columns,
                 "windows": drifted,
+                "slices": sliced,
                 "run_id": context.op_execution_context.run_id,
             },
             context.log,
@@ -125,6 +130,7 @@ def build_drift_check(drift_type: str) -> dg.AssetChecksDefinition:
             | {
                 "drifted_columns": dg.MetadataValue.json(columns),
                 "drifted_windows": dg.MetadataValue.json(drifted),
+                "drifted_slices": dg.MetadataValue.json(sliced),
                 "breaches": dg.MetadataValue.md(markdown_table(found)),
             },
         )

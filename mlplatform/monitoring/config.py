@@ -9,8 +9,11 @@ and checks read outside a run, through environment variables:
 - `MLPLATFORM_DRIFT_MIN_ROWS` (500), `MLPLATFORM_DRIFT_ALPHA` (0.001; `none` turns the gate
   off): see `DriftRules`.
 - `MLPLATFORM_RETRAIN_EVALUATION_WINDOWS` (M, 5), `MLPLATFORM_RETRAIN_VIOLATION_WINDOWS` (N, 2),
-  `MLPLATFORM_RETRAIN_GRANULARITY` ("1 hour"), `MLPLATFORM_RETRAIN_COOLDOWN_HOURS` (24): see
-  `RetrainPolicy`.
+  `MLPLATFORM_RETRAIN_GRANULARITY` ("1 hour"), `MLPLATFORM_RETRAIN_COOLDOWN_HOURS` (24),
+  `MLPLATFORM_RETRAIN_COUNT_SLICES` (false): see `RetrainPolicy`.
+
+The `drift:` and `retrain:` sections of the `MLPLATFORM_MONITOR_CONFIG` YAML take precedence over
+these variables (see `mlplatform.monitoring.monitor_config`).
 - `MLPLATFORM_ALERT_WEBHOOK`: where alerts are POSTed (see `mlplatform.monitoring.alerts`).
 """
 
@@ -126,10 +129,31 @@ class DriftRules:
                     f"MLPLATFORM_DRIFT_THRESHOLDS is not JSON {{metric: {{warn, error}}}}: {err}"
                 ) from err
         alpha = os.environ.get("MLPLATFORM_DRIFT_ALPHA")
-        return cls(
+        rules = cls(
             thresholds=thresholds,
             min_rows=_env_int("MLPLATFORM_DRIFT_MIN_ROWS", cls.min_rows),
             alpha=None if alpha == "none" else _env_float("MLPLATFORM_DRIFT_ALPHA", cls.alpha),
+        )
+        return rules.with_yaml(_yaml_section("drift"))
+
+    def with_yaml(self, section: dict) -> DriftRules:
+        """These rules with the `drift:` section of the monitor YAML over them."""
+        unknown = sorted(set(section) - {"thresholds", "min_rows", "alpha"})
+        if unknown:
+            raise MonitoringConfigError(f"drift: unknown option(s) {', '.join(unknown)}")
+        thresholds = dict(self.thresholds)
+        for metric, levels in (section.get("thresholds") or {}).items():
+            if levels is None:
+                thresholds.pop(metric, None)
+            elif isinstance(levels, dict):
+                thresholds[metric] = threshold_for(metric, levels.get("warn"), levels.get("error"))
+            else:
+                raise MonitoringConfigError(f"drift.thresholds.{metric} is not {{warn, error}}")
+        alpha = section.get("alpha", self.alpha)
+        return DriftRules(
+            thresholds=thresholds,
+            min_rows=int(section.get("min_rows", self.min_rows)),
+            alpha=None if alpha in (None, "none") else float(alpha),
         )
 
 
@@ -143,16 +167,37 @@ class RetrainPolicy:
     violation_windows: int = 2
     granularity: str = "1 hour"
     cooldown: timedelta = timedelta(hours=24)
+    count_slices: bool = False  # a window drifted in one slice only counts too
 
     @classmethod
-    def from_env(cls) -> RetrainPolicy:
+    def from_env(cls, section: dict | None = None) -> RetrainPolicy:
+        """The defaults under the `MLPLATFORM_RETRAIN_*` variables under the YAML's `retrain:`
+        section (or `section` when given)."""
+        section = _yaml_section("retrain") if section is None else section
+        unknown = sorted(set(section) - {*_RETRAIN_ENV, "cooldown_hours"})
+        if unknown:
+            raise MonitoringConfigError(f"retrain: unknown option(s) {', '.join(unknown)}")
+
+        def value(name, default, parse):
+            env = f"MLPLATFORM_RETRAIN_{name.upper()}"
+            source, raw = (f"retrain.{name}", section[name]) if name in section else (env, None)
+            if raw is None:
+                raw = os.environ.get(env)
+                if not raw:
+                    return default
+            try:
+                return parse(raw)
+            except ValueError:
+                raise MonitoringConfigError(
+                    f"{source}={raw!r} is not {_KINDS.get(parse, 'valid')}"
+                ) from None
+
         policy = cls(
-            evaluation_windows=_env_int("MLPLATFORM_RETRAIN_EVALUATION_WINDOWS", 5),
-            violation_windows=_env_int("MLPLATFORM_RETRAIN_VIOLATION_WINDOWS", 2),
-            granularity=Granularity.parse(
-                os.environ.get("MLPLATFORM_RETRAIN_GRANULARITY") or "1 hour"
-            ).name,
-            cooldown=timedelta(hours=_env_float("MLPLATFORM_RETRAIN_COOLDOWN_HOURS", 24.0)),
+            evaluation_windows=value("evaluation_windows", 5, int),
+            violation_windows=value("violation_windows", 2, int),
+            granularity=Granularity.parse(value("granularity", "1 hour", str)).name,
+            cooldown=timedelta(hours=value("cooldown_hours", 24.0, float)),
+            count_slices=value("count_slices", False, _boolean),
         )
         if not 1 <= policy.violation_windows <= policy.evaluation_windows:
             raise MonitoringConfigError(
@@ -161,6 +206,30 @@ class RetrainPolicy:
                 f"{policy.evaluation_windows})"
             )
         return policy
+
+
+_KINDS = {int: "an integer", float: "a number"}  # _boolean names itself (defined below)
+_RETRAIN_ENV = ("evaluation_windows", "violation_windows", "granularity", "count_slices")
+
+
+def _boolean(value) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no"):
+        return False
+    raise MonitoringConfigError(f"{value!r} is not a boolean")
+
+
+def _yaml_section(name: str) -> dict:
+    from mlplatform.monitoring.monitor_config import yaml_options  # the YAML imports this module
+
+    section = yaml_options().get(name) or {}
+    if not isinstance(section, dict):
+        raise MonitoringConfigError(f"{name} must be a mapping, got {section!r}")
+    return section
 
 
 def _env_int(name: str, default: int) -> int:

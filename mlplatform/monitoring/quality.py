@@ -61,3 +61,36 @@ def classification_quality(
         "recall": recall,
         "f1_score": _ratio(2 * tp, 2 * tp + fp + fn),
     }
+
+
+REGRESSION_METRICS = (
+    "mean_squared_error",
+    "root_mean_squared_error",
+    "mean_absolute_error",
+    "r2_score",
+)
+
+
+def regression_quality(labels: np.ndarray, predictions: np.ndarray) -> dict:
+    """Errors of numeric `predictions` against `labels` (rows with a null in either dropped).
+
+    Returns:
+        `labelled_count` and each of `REGRESSION_METRICS` (None without labelled rows; `r2_score`
+        None when the labels are constant, where scikit-learn's is undefined too).
+    """
+    labels = np.asarray(labels, dtype=np.float64)
+    predictions = np.asarray(predictions, dtype=np.float64)
+    keep = np.isfinite(labels) & np.isfinite(predictions)
+    labels, predictions = labels[keep], predictions[keep]
+    out = {"labelled_count": int(labels.size)} | dict.fromkeys(REGRESSION_METRICS)
+    if not labels.size:
+        return out
+    errors = predictions - labels
+    mse = float(np.mean(errors**2))
+    total = float(np.sum((labels - labels.mean()) ** 2))
+    return out | {
+        "mean_squared_error": mse,
+        "root_mean_squared_error": float(np.sqrt(mse)),
+        "mean_absolute_error": float(np.mean(np.abs(errors))),
+        "r2_score": 1.0 - float(np.sum(errors**2)) / total if total > 0 else None,
+    }

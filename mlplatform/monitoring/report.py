@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from mlplatform.monitoring.metrics import CATEGORICAL, column_kind, finite
+from mlplatform.monitoring.thresholds import slice_name
 
 MAX_PLOTS = 24
 _BINS = 40
@@ -32,12 +33,18 @@ def markdown_table(found: pl.DataFrame, limit: int = 50) -> str:
     for r in ordered.head(limit).iter_rows(named=True):
         lines.append(
             f"| {r['level']} | {r['granularity']} | {r['window_start']:%Y-%m-%d %H:%M} UTC "
-            f"| {r['model_version']} | {r['drift_type']} | `{r['column_name']}` | {r['metric']} "
+            f"| {r['model_version']} | {r['drift_type']} | `{r['column_name']}`"
+            f"{_slice_suffix(r)} | {r['metric']} "
             f"| {r['value']:.4g} | {r['threshold']:g} |"
         )
     if found.height > limit:
         lines.append(f"\n{found.height - limit} more rows in the drift table.")
     return "\n".join(lines)
+
+
+def _slice_suffix(row: dict) -> str:
+    where = slice_name(row.get("slice_key"), row.get("slice_value"))
+    return f" ({where})" if where else ""
 
 
 def plot_distribution(
@@ -96,9 +103,11 @@ def plot_breaches(found: pl.DataFrame, computation, folder: Path) -> dict[str, P
     keys = ["granularity", "model_version", "drift_type"]
     latest = found.filter(pl.col("window_start") == pl.col("window_start").max().over(keys))
     targets = (
-        latest.group_by([*keys, "window_start", "window_cmp_start", "column_name"])
+        latest.group_by(
+            [*keys, "window_start", "window_cmp_start", "slice_key", "slice_value", "column_name"]
+        )
         .agg(pl.col("metric"), pl.col("value"))
-        .sort(keys + ["column_name"])
+        .sort([*keys, "slice_key", "slice_value", "column_name"], nulls_last=False)
     )
     plots: dict[str, Path] = {}
     for row in targets.head(MAX_PLOTS).iter_rows(named=True):
@@ -109,6 +118,8 @@ def plot_breaches(found: pl.DataFrame, computation, folder: Path) -> dict[str, P
             row["column_name"],
             row["drift_type"],
             row["window_cmp_start"],
+            row["slice_key"],
+            row["slice_value"],
         )
         if samples is None:
             continue
@@ -116,19 +127,22 @@ def plot_breaches(found: pl.DataFrame, computation, folder: Path) -> dict[str, P
             f"{m} {v:.3g}" for m, v in zip(row["metric"], row["value"], strict=True)
         )
         window = f"{row['window_start']:%Y-%m-%d %H:%M} UTC"
+        where = slice_name(row["slice_key"], row["slice_value"])
         title = (
             f"{row['column_name']}: {row['granularity']} window {window}, version "
-            f"{row['model_version']} vs {row['drift_type'].lower()}\n{metrics}"
+            f"{row['model_version']}{', ' + where if where else ''} vs "
+            f"{row['drift_type'].lower()}\n{metrics}"
         )
         name = _slug(
             f"{row['granularity']}_{row['window_start']:%Y%m%dT%H%M}_v"
             f"{row['model_version']}_{row['drift_type'].lower()}_{row['column_name']}"
+            + (f"_{where}" if where else "")
         )
         label = "baseline" if row["drift_type"] == "BASELINE" else "previous window"
         path = plot_distribution(*samples, title, folder / f"{name}.png", label)
         key = _slug(
             f"plot_{row['granularity']}_v{row['model_version']}_"
-            f"{row['drift_type'].lower()}_{row['column_name']}"
+            f"{row['drift_type'].lower()}_{row['column_name']}" + (f"_{where}" if where else "")
         ).replace("-", "_")
         plots[key] = path
     return plots

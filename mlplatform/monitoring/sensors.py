@@ -2,7 +2,8 @@
 
 Each evaluation reads the drift table: of the last `evaluation_windows` judged windows of the
 policy's granularity (windows with enough rows, see `DriftRules.min_rows`), at least
-`violation_windows` must have a feature over its error level against the training data. Then the
+`violation_windows` must have a feature over its error level against the training data (in the
+whole table; in any slice too with `count_slices`). Then the
 sensor requests one training run (run key: the latest drifted window, so a window never triggers
 twice), alerts (run log and webhook), and keeps quiet for the cool-down, which the cursor
 remembers: `{"last_request_at": ..., "last_window": ...}`. Settings: `RetrainPolicy.from_env()`.
@@ -50,6 +51,8 @@ def persistent_drift(drift: pl.DataFrame, policy: RetrainPolicy, rules: DriftRul
         & (pl.col("drift_type") == BASELINE)
         & (pl.min_horizontal("count", "count_cmp") >= rules.min_rows)
     )
+    if not policy.count_slices and "slice_key" in rows.columns:
+        rows = rows.filter(pl.col("slice_key").is_null())  # the whole table's rows only
     evaluated = rows["window_start"].unique().sort(descending=True).head(policy.evaluation_windows)
     found = breaches(rows.filter(pl.col("window_start").is_in(evaluated.implode())), rules)
     found = found.filter(pl.col("level") == ERROR)

@@ -39,6 +39,8 @@ WINDOW_SCHEMA = {
     "window_start": UTC_US,
     "window_end": UTC_US,
     "granularity": pl.String,
+    "slice_key": pl.String,  # the slicing expression; null: the whole table
+    "slice_value": pl.String,  # the expression's value as text
     "model_version": pl.String,
     "column_name": pl.String,
     "data_type": pl.String,
@@ -71,6 +73,10 @@ PROFILE_SCHEMA = {
     "precision": pl.Float64,
     "recall": pl.Float64,
     "f1_score": pl.Float64,
+    "mean_squared_error": pl.Float64,  # problem_type regression
+    "root_mean_squared_error": pl.Float64,
+    "mean_absolute_error": pl.Float64,
+    "r2_score": pl.Float64,
     **RUN_SCHEMA,
 }
 DRIFT_SCHEMA = {
@@ -136,5 +142,6 @@ def replace_windows(
         comment=comment,
         metadata=metadata,
         predicate=predicate if mode == "overwrite" else None,
+        evolve_schema=exists,  # slices and custom metrics add columns
         again=again,  # a full refresh may recompute the version the table reflects
     )

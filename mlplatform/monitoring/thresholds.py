@@ -12,6 +12,8 @@ BREACH_SCHEMA = {
     "window_start": pl.Datetime("us", "UTC"),
     "window_cmp_start": pl.Datetime("us", "UTC"),
     "model_version": pl.String,
+    "slice_key": pl.String,
+    "slice_value": pl.String,
     "drift_type": pl.String,
     "column_name": pl.String,
     "metric": pl.String,
@@ -43,6 +45,9 @@ def breaches(drift: pl.DataFrame, rules: DriftRules) -> pl.DataFrame:
     """
     if drift.is_empty():
         return pl.DataFrame(schema=BREACH_SCHEMA)
+    for column in ("slice_key", "slice_value"):  # a table written before slices existed
+        if column not in drift.columns:
+            drift = drift.with_columns(pl.lit(None, pl.String).alias(column))
     judged = drift.filter(pl.min_horizontal("count", "count_cmp") >= rules.min_rows)
     if rules.alpha is not None:
         pvalue = pl.coalesce(
@@ -65,6 +70,8 @@ def breaches(drift: pl.DataFrame, rules: DriftRules) -> pl.DataFrame:
                     "window_start",
                     "window_cmp_start",
                     "model_version",
+                    "slice_key",
+                    "slice_value",
                     "drift_type",
                     "column_name",
                     pl.lit(metric).alias("metric"),
@@ -76,14 +83,36 @@ def breaches(drift: pl.DataFrame, rules: DriftRules) -> pl.DataFrame:
     return (
         pl.concat(found, how="vertical_relaxed")
         .cast(BREACH_SCHEMA)
-        .sort("granularity", "window_start", "model_version", "column_name", "metric")
+        .sort(
+            "granularity",
+            "window_start",
+            "model_version",
+            "slice_key",
+            "slice_value",
+            "column_name",
+            "metric",
+            nulls_last=False,
+        )
     )
+
+
+def slice_name(slice_key: str | None, slice_value: str | None) -> str:
+    """`slice total_events > 50 = true`, or "" for the whole table."""
+    return "" if slice_key is None else f"slice {slice_key} = {slice_value}"
 
 
 def describe(found: pl.DataFrame, limit: int = 12) -> str:
     """One line naming each drifted column and where, worst first, e.g. `avg_amount (1 hour
     window 2026-01-01T10:00Z, version 3: population_stability_index 1.23 >= 0.25)`."""
-    keys = ["column_name", "granularity", "window_start", "model_version", "drift_type"]
+    keys = [
+        "column_name",
+        "granularity",
+        "window_start",
+        "model_version",
+        "slice_key",
+        "slice_value",
+        "drift_type",
+    ]
     grouped = (
         found.sort("level", "value", descending=[False, True])
         .group_by(keys, maintain_order=True)
@@ -95,9 +124,11 @@ def describe(found: pl.DataFrame, limit: int = 12) -> str:
             f"{m} {v:.4g} {'<=' if m.endswith('pvalue') else '>='} {t:g}"
             for m, v, t in zip(row["metric"], row["value"], row["threshold"], strict=True)
         )
+        where = slice_name(row["slice_key"], row["slice_value"])
         items.append(
             f"{row['column_name']} ({row['granularity']} window "
-            f"{row['window_start']:%Y-%m-%dT%H:%MZ}, version {row['model_version']}: {values})"
+            f"{row['window_start']:%Y-%m-%dT%H:%MZ}, version {row['model_version']}"
+            f"{', ' + where if where else ''}: {values})"
         )
     more = grouped.height - len(items)
     return "; ".join(items) + (f"; and {more} more" if more > 0 else "")

@@ -18,7 +18,7 @@ import polars as pl
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.lakehouse.errors import TableBusyError
 from mlplatform.lakehouse.ledger import BatchClaimedError, Ledger
-from mlplatform.monitoring.config import Granularity
+from mlplatform.monitoring.config import Granularity, MonitoringConfigError
 from mlplatform.monitoring.quality import DECISION_THRESHOLD
 from mlplatform.monitoring.tables import UTC_US
 from mlplatform.serving.tables import INFERENCE_APP_ID, inference_path
@@ -62,7 +62,31 @@ def prepare(rows: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def changed_timestamps(store: DeltaStore, start: int, end: int) -> pl.Series | None:
+ROLES = ("timestamp", "model_version", "prediction", "label")
+
+
+def with_roles(scan: pl.LazyFrame, columns: dict[str, str] | None) -> pl.LazyFrame:
+    """The inference rows with the configured role columns under their role names.
+
+    Raises:
+        MonitoringConfigError: a configured column is not in the inference table.
+    """
+    renames = {src: role for role, src in (columns or {}).items() if src != role}
+    if not renames:
+        return scan
+    names = scan.collect_schema().names()
+    missing = sorted(src for src in renames if src not in names)
+    if missing:
+        raise MonitoringConfigError(
+            f"monitor column(s) {', '.join(missing)} are not in the inference table "
+            f"(columns: {', '.join(names)})"
+        )
+    return scan.drop([r for r in renames.values() if r in names]).rename(renames)
+
+
+def changed_timestamps(
+    store: DeltaStore, start: int, end: int, column: str = "timestamp"
+) -> pl.Series | None:
     """Timestamps of the rows in data files added or removed between versions `(start, end]`.
 
     None when the start version can no longer be read (its log was cleaned up): then every
@@ -77,7 +101,7 @@ def changed_timestamps(store: DeltaStore, start: int, end: int) -> pl.Series | N
     changed = sorted(after - before) + removed
     if not changed:
         return pl.Series("timestamp", [], dtype=UTC_US)
-    return pl.read_parquet(changed, columns=["timestamp"])["timestamp"].cast(UTC_US)
+    return pl.read_parquet(changed, columns=[column])[column].cast(UTC_US).rename("timestamp")
 
 
 def window_index(scan: pl.LazyFrame, g: Granularity) -> pl.DataFrame:
@@ -95,9 +119,17 @@ def window_index(scan: pl.LazyFrame, g: Granularity) -> pl.DataFrame:
 
 
 def plan(
-    settings: Settings, target: DeltaStore, granularities: list[Granularity], full_refresh: bool
+    settings: Settings,
+    target: DeltaStore,
+    granularities: list[Granularity],
+    full_refresh: bool,
+    columns: dict[str, str] | None = None,
 ) -> Batch | None:
-    """What `target` must recompute to reflect the current inference table (None: nothing)."""
+    """What `target` must recompute to reflect the current inference table (None: nothing).
+
+    `columns` maps each role (`timestamp`, `model_version`, `prediction`, `label`) to the
+    inference table's column holding it (the monitor's `*_col` options).
+    """
     inference = DeltaStore(inference_path(settings), INFERENCE_APP_ID)
     done = target.committed_batch()
     start = done - 1 if done > 0 else None
@@ -106,9 +138,12 @@ def plan(
         return Batch(0, None, None, True, granularities) if not target.exists() else None
     if start == end and not full_refresh:
         return None
-    touched = None if full_refresh or start is None else changed_timestamps(inference, start, end)
+    ts = (columns or {}).get("timestamp", "timestamp")
+    touched = (
+        None if full_refresh or start is None else changed_timestamps(inference, start, end, ts)
+    )
     batch = Batch(end + 1, start, end, touched is None, granularities, again=end + 1 == done)
-    scan = inference.scan(end)
+    scan = with_roles(inference.scan(end), columns)
     for g in granularities:
         index = window_index(scan, g)
         windows = index["window_start"]

@@ -43,7 +43,12 @@ ASSETS = {
         {"deltalake", "polars"},
         {"serving/churn_predictor_inference"},
     ),
+    "monitoring/table_quality": ("data_quality", {"deltalake", "polars"}, set()),
 }
+OBSERVED = {"serving/churn_predictor_payload"}  # a source: no checks in the UI
+DELTA_TABLES = [
+    name for name, (_, kinds, _) in ASSETS.items() if "deltalake" in kinds and name not in OBSERVED
+]
 CHECKS = {
     ("silver/cleaned_customer_events", "valid_customer_id"),
     ("silver/cleaned_customer_events", "valid_amount"),
@@ -53,6 +58,7 @@ CHECKS = {
     ("ml/churn_model", "signature_matches_gold_schema"),
     ("monitoring/churn_predictor_inference_drift_metrics", "baseline_drift_within_thresholds"),
     ("monitoring/churn_predictor_inference_drift_metrics", "consecutive_drift_within_thresholds"),
+    *((t, check) for t in DELTA_TABLES for check in ("freshness", "completeness")),
 }
 
 

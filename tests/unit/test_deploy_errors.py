@@ -271,3 +271,9 @@ def test_malformed_secret_reference_is_an_error_in_every_mode(tmp_path):
     )
     with pytest.raises(DeployError, match=r"helm\.secrets\.MLFLOW_TRACKING_TOKEN must be \{secret"):
         run("dev", root, tmp_path)
+
+
+def test_monitor_options_are_validated(tmp_path):
+    root = bundle_copy(tmp_path, edit=lambda d: d.update(monitoring={"problem_type": "ranking"}))
+    with pytest.raises(DeployError, match=r"target prod: monitoring: .*problem_type 'ranking'"):
+        run("prod", bundle_dir=root, tmp_path=tmp_path)

@@ -62,6 +62,7 @@ INSTANCE_BASE = {
         "pools": {"default_limit": 1, "granularity": "run"},
     },
     "run_retries": {"enabled": True, "max_retries": None},
+    "freshness": {"enabled": True},
 }
 
 
@@ -103,6 +104,7 @@ def test_instance_of_each_target(target, instance, tmp_path):
         "automation.yaml",
         "dagster.yaml",
         "deploy.json",
+        "monitor.yaml",
         "values.yaml",
         "workspace.yaml",
     ]
@@ -144,6 +146,10 @@ def test_prod_helm_values_exactly(tmp_path):
                             "secretKeyRef": {"name": "mlplatform-prod-mlflow", "key": "token"}
                         },
                     },
+                    {
+                        "name": "MLPLATFORM_MONITOR_CONFIG",
+                        "value": "/opt/dagster/dagster_home/monitor.yaml",
+                    },
                 ],
                 "labels": {"app.kubernetes.io/part-of": "mlplatform", "mlplatform/target": "prod"},
                 "resources": {
@@ -162,6 +168,12 @@ def test_prod_helm_values_exactly(tmp_path):
                         "subPath": "dagster.yaml",
                         "readOnly": True,
                     },
+                    {
+                        "name": "instance",
+                        "mountPath": "/opt/dagster/dagster_home/monitor.yaml",
+                        "subPath": "monitor.yaml",
+                        "readOnly": True,
+                    },
                 ],
             }
         ],
@@ -170,6 +182,8 @@ def test_prod_helm_values_exactly(tmp_path):
     assert (cm["kind"], cm["metadata"]["name"]) == ("ConfigMap", "mlplatform-instance")
     assert cm["data"]["dagster.yaml"] == files["dagster.yaml"]
     assert cm["data"]["workspace.yaml"] == files["workspace.yaml"]
+    assert cm["data"]["monitor.yaml"] == files["monitor.yaml"]
+    assert yaml.safe_load(files["monitor.yaml"])["slicing_exprs"] == ["model_version"]
 
 
 def test_staging_values_differ_from_prod_only_where_the_target_says(tmp_path):
@@ -188,6 +202,7 @@ def test_staging_values_differ_from_prod_only_where_the_target_says(tmp_path):
         "MLFLOW_TRACKING_TOKEN": {
             "secretKeyRef": {"name": "mlplatform-staging-mlflow", "key": "token"}
         },
+        "MLPLATFORM_MONITOR_CONFIG": "/opt/dagster/dagster_home/monitor.yaml",
     }
     assert dep["name"] == "mlplatform"
     assert dep["image"] == {"repository": REPO, "tag": SHA, "pullPolicy": "Always"}

@@ -58,7 +58,11 @@ def test_a_dlt_file_becomes_definitions_under_its_schema(tmp_path):
         "shop/totals": {"shop/orders"},
     }
     checks = {k.name for k in graph.asset_check_keys}
-    assert checks == {"has_id"}
+    assert checks == {"has_id", "freshness", "completeness"}  # the last two: table quality
+    quality = {
+        k.asset_key.to_user_string() for k in graph.asset_check_keys if k.name == "freshness"
+    }
+    assert quality == keys - {"shop/event_log"}  # the log is written by updates, not an asset run
     assert repr(module["spark"]) == "<mlplatform lazy spark session proxy>"
 
 

@@ -1,0 +1,52 @@
+"""The `monitoring/table_quality` Delta table: one row per table and check at each run."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+
+from mlplatform.lakehouse.delta import DeltaStore
+from mlplatform.monitoring.table_quality import Verdict
+from mlplatform.settings import Settings
+
+QUALITY_TABLE = ("monitoring", "table_quality")
+UTC_US = pl.Datetime("us", "UTC")
+QUALITY_SCHEMA = {
+    "table": pl.String,  # <layer>/<table>
+    "checked_at": UTC_US,
+    "check": pl.String,  # freshness | completeness
+    "status": pl.String,  # OK | WARN | ERROR | UNKNOWN
+    "observed": pl.Float64,  # seconds since the last commit | rows of the last commit
+    "expected_low": pl.Float64,
+    "expected_high": pl.Float64,
+    "detail": pl.String,
+}
+
+
+def quality_store(settings: Settings) -> DeltaStore:
+    return DeltaStore(settings.table_path(*QUALITY_TABLE), "/".join(QUALITY_TABLE))
+
+
+def append(settings: Settings, verdicts: list[Verdict], checked_at: datetime) -> tuple[int, int]:
+    """Append the verdicts in one commit; return (table version, rows in the table)."""
+    frame = pl.DataFrame(
+        [
+            {
+                "table": v.table,
+                "checked_at": checked_at,
+                "check": v.check,
+                "status": v.status,
+                "observed": v.observed,
+                "expected_low": v.expected_low,
+                "expected_high": v.expected_high,
+                "detail": v.detail,
+            }
+            for v in verdicts
+        ],
+        schema=QUALITY_SCHEMA,
+    )
+    store = quality_store(settings)
+    store.path.parent.mkdir(parents=True, exist_ok=True)
+    version = store.write(frame, store.committed_batch() + 1, mode="append")
+    return version, store.table().count()
