@@ -8,6 +8,7 @@ import sys
 import dagster as dg
 
 from mlplatform.features.assets import table_assets
+from mlplatform.features.feature_assets import feature_store_assets
 from mlplatform.features.sensors import build_file_arrival_sensor
 from mlplatform.lakehouse.engines.spark_resource import PySparkResource
 from mlplatform.lakehouse.engines.spark_session import spark_config
@@ -33,6 +34,7 @@ feature_pipeline_job = dg.define_asset_job(
 defs = dg.Definitions(
     assets=[
         *table_assets,
+        *feature_store_assets,
         churn_model,
         churn_model_evaluation,
         *serving_assets,

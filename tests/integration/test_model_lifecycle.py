@@ -20,6 +20,7 @@ from dagster._core.instance.ref import InstanceRef
 
 from mlplatform.features.assets import table_assets
 from mlplatform.features.demo_data import generate
+from mlplatform.features.feature_assets import feature_store_assets
 from mlplatform.settings import Settings, get_settings
 from mlplatform.training import checks, registry
 from mlplatform.training.data import load_model_data, truth_propensity
@@ -232,14 +233,17 @@ def test_fresh_home_whole_graph_succeeds_without_a_model(tmp_path):
 
 @pytest.fixture(scope="module")
 def features_home(tmp_path_factory):
-    """Demo data (10k customers, as an AUC test needs) pushed through bronze, silver and gold."""
+    """Demo data (10k customers, as an AUC test needs) pushed through bronze, silver, gold and
+    the point-in-time training set (100 events a customer: the features at the first observation
+    date see a third of them)."""
     home = tmp_path_factory.mktemp("auc")
     mp = pytest.MonkeyPatch()
     mp.setenv("MLPLATFORM_HOME", str(home))
     mp.delenv("MLFLOW_TRACKING_URI", raising=False)
-    generate(home, customers=10_000, events=400_000, files=4, seed=7)
+    generate(home, customers=10_000, events=1_000_000, files=4, seed=7)
     with dg.instance_for_test() as instance:
-        assert dg.materialize(table_assets, instance=instance).success
+        assets = [*table_assets, *feature_store_assets]
+        assert dg.materialize(assets, instance=instance).success
         yield home, instance
     mp.undo()
 

@@ -17,11 +17,17 @@ ASSETS = {
         {"bronze/raw_customer_events"},
     ),
     "gold/customer_ml_features": ("gold", {"delta", "polars"}, {"silver/cleaned_customer_events"}),
-    "ml/churn_model": (
-        "ml",
-        {"mlflow", "scikitlearn"},
-        {"gold/customer_ml_features", "bronze/raw_customer_labels"},
+    "gold/customer_ml_features_history": (
+        "gold",
+        {"delta", "polars"},
+        {"silver/cleaned_customer_events"},
     ),
+    "ml/churn_training_set": (
+        "ml",
+        {"delta", "polars"},
+        {"gold/customer_ml_features_history", "bronze/raw_customer_labels"},
+    ),
+    "ml/churn_model": ("ml", {"mlflow", "scikitlearn"}, {"ml/churn_training_set"}),
     "ml/churn_model_evaluation": ("ml", {"mlflow"}, {"ml/churn_model"}),
     "serving/churn_predictor_payload": ("serving", set(), set()),
     "serving/churn_predictor_inference": (
