@@ -63,8 +63,9 @@ def _customers(n: int, days: int, rng: np.random.Generator) -> pl.DataFrame:
     logit = -0.9 - 1.3 * engagement - 0.5 * spend + 0.9 * friction
     propensity = 1 / (1 + np.exp(-logit))
     window = observation_window(days)
-    # windows survived, then a uniform time within the window of leaving
-    leaves = (rng.geometric(propensity) - 1 + rng.random(n)) * window
+    # everyone is a customer at the first observation; then whole windows survived, and a
+    # uniform time within the window of leaving
+    leaves = (rng.geometric(propensity) + rng.random(n)) * window
     return pl.DataFrame(
         {
             "customer_id": [str(100000 + i) for i in range(n)],
