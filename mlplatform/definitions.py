@@ -9,6 +9,7 @@ import dagster as dg
 
 from mlplatform.features.assets import table_assets
 from mlplatform.features.feature_assets import feature_store_assets
+from mlplatform.features.online_assets import online_assets, online_checks
 from mlplatform.features.sensors import build_file_arrival_sensor
 from mlplatform.lakehouse.engines.spark_resource import PySparkResource
 from mlplatform.lakehouse.engines.spark_session import spark_config
@@ -26,8 +27,9 @@ from mlplatform.training.tracking import mlflow_tracking
 
 feature_pipeline_job = dg.define_asset_job(
     "feature_pipeline_job",
-    selection=dg.AssetSelection.groups("bronze", "silver", "gold"),
-    description="Ingest new landing files and refresh the silver and gold tables.",
+    selection=dg.AssetSelection.groups("bronze", "silver", "gold", "online"),
+    description="Ingest new landing files, refresh the silver and gold tables and publish the "
+    "online features.",
     tags={"mlplatform/pipeline": "features"},
 )
 
@@ -35,12 +37,13 @@ defs = dg.Definitions(
     assets=[
         *table_assets,
         *feature_store_assets,
+        *online_assets,
         churn_model,
         churn_model_evaluation,
         *serving_assets,
         *monitoring_assets,
     ],
-    asset_checks=[churn_model_checks, *drift_checks],
+    asset_checks=[churn_model_checks, *drift_checks, *online_checks],
     jobs=[feature_pipeline_job, ml_training_job, promote_model_job, monitoring_job],
     schedules=[ml_training_daily, monitoring_hourly],
     sensors=[

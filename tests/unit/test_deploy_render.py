@@ -141,6 +141,12 @@ def test_prod_helm_values_exactly(tmp_path):
                             "secretKeyRef": {"name": "mlplatform-prod-mlflow", "key": "token"}
                         },
                     },
+                    {
+                        "name": "MLPLATFORM_ONLINE_STORE_URI",
+                        "valueFrom": {
+                            "secretKeyRef": {"name": "mlplatform-prod-online-store", "key": "uri"}
+                        },
+                    },
                 ],
                 "labels": {"app.kubernetes.io/part-of": "mlplatform", "mlplatform/target": "prod"},
                 "resources": {
@@ -184,6 +190,9 @@ def test_staging_values_differ_from_prod_only_where_the_target_says(tmp_path):
         "DAGSTER_PG_DB": "dagster_staging",
         "MLFLOW_TRACKING_TOKEN": {
             "secretKeyRef": {"name": "mlplatform-staging-mlflow", "key": "token"}
+        },
+        "MLPLATFORM_ONLINE_STORE_URI": {
+            "secretKeyRef": {"name": "mlplatform-staging-online-store", "key": "uri"}
         },
     }
     assert dep["name"] == "mlplatform"
