@@ -191,13 +191,17 @@ def test_version_tags_lead_to_the_exact_data(cycle):
     model = cycle["steps"][2]["model"]
     tags = cycle["client"].get_model_version(registry.MODEL_NAME, "3").tags
     assert tags["dagster_run_id"] and tags["git_commit"] and tags["as_of"] == model["as_of"]
-    gold_version = int(tags["delta_version.gold/customer_ml_features"])
-    assert gold_version == model["delta_versions"]["gold/customer_ml_features"]
-    gold = pl.read_delta(
-        str(cycle["home"] / "lakehouse/gold/customer_ml_features"), version=gold_version
+    # the model trains on the point-in-time training set: its tags name that table's version
+    # and the history version it was built from
+    set_version = int(tags["delta_version.ml/churn_training_set"])
+    assert set_version == model["delta_versions"]["ml/churn_training_set"]
+    history_version = int(tags["delta_version.gold/customer_ml_features_history"])
+    assert history_version == int(tags["feature_spec.table_version"])
+    training_set = pl.read_delta(
+        str(cycle["home"] / "lakehouse/ml/churn_training_set"), version=set_version
     )
-    assert gold.height == model["gold_customers"]
-    assert gold["last_event_at"].max().isoformat() == tags["as_of"]
+    assert training_set.height == model["label_rows"]
+    assert training_set["label_timestamp"].max().isoformat() == tags["as_of"]
 
 
 def test_cli_promote_unknown_version_and_rollback(cycle):
