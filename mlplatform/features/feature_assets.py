@@ -21,6 +21,25 @@ class HistoryConfig(dg.Config):
     full_refresh: bool = False
 
 
+def training_set_schema() -> dg.TableSchema:
+    """The training set's columns: the label row, the joined row's time and the features."""
+    from mlplatform.features.churn_training_set import COLUMNS
+
+    declared = {f.name: f for f in CUSTOMER_FEATURES_HISTORY.features}
+    fixed = {
+        "customer_id": ("string", "the customer (lookup key)"),
+        "label_timestamp": ("timestamp_ntz", "when the customer was observed"),
+        "churned": ("tinyint", "1: the customer left within the following window"),
+        "feature_timestamp": ("timestamp_ntz", "the history row joined (null: none before)"),
+        "recency_days": ("double", "days from last_event_at to label_timestamp"),
+    }
+    columns = []
+    for name in COLUMNS:
+        dtype, text = fixed.get(name) or (declared[name].dtype, declared[name].description)
+        columns.append(dg.TableColumn(name, dtype, description=text))
+    return dg.TableSchema(columns=columns)
+
+
 def _meta(values: dict) -> dict:
     return {
         k: dg.MetadataValue.null()
@@ -112,6 +131,10 @@ def customer_ml_features_history(context: dg.AssetExecutionContext, config: Hist
     group_name="ml",
     kinds={"delta", "polars"},
     output_required=False,
+    metadata={
+        "dagster/column_schema": training_set_schema(),
+        "dagster/table_name": TRAINING_SET.replace("/", "."),
+    },
 )
 def churn_training_set(context: dg.AssetExecutionContext):
     """Churn labels with each customer's features as of the label time (point in time).
