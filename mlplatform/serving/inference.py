@@ -38,7 +38,7 @@ from mlplatform.training.features import FEATURES
 
 LABELS_TABLE = ("bronze", "raw_customer_labels")
 UTC_US = pl.Datetime("us", "UTC")
-INFERENCE_SCHEMA = {
+INFERENCE_TABLE_SCHEMA = {
     "request_id": pl.String,
     "client_request_id": pl.String,
     "row_index": pl.Int32,
@@ -53,6 +53,9 @@ INFERENCE_SCHEMA = {
     "label": pl.Int64,
     "label_timestamp": UTC_US,
 }
+INFERENCE_SCHEMA = {k: v for k, v in INFERENCE_TABLE_SCHEMA.items() if k != "features_from"}
+"""The columns every inference row has had (what monitoring reads); the table also has
+`features_from` (where the scored features came from: request, online or mixed)."""
 
 
 @dataclass
@@ -79,7 +82,7 @@ def unpack(payload: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
 
     ok = payload.filter(pl.col("status_code") == 200)
     cols: dict[str, list] = {
-        k: [] for k in INFERENCE_SCHEMA if k not in ("label", "label_timestamp")
+        k: [] for k in INFERENCE_TABLE_SCHEMA if k not in ("label", "label_timestamp")
     }
     unreadable, ignored = 0, set()
     for rec in ok.iter_rows(named=True):
@@ -115,7 +118,9 @@ def unpack(payload: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
             cols[name].extend(_number(v) for v in values)
         cols["features_from"].extend(sources)
         cols["prediction"].extend(_number(p) for p in predictions)
-    frame = pl.DataFrame(cols, schema={k: v for k, v in INFERENCE_SCHEMA.items() if k in cols})
+    frame = pl.DataFrame(
+        cols, schema={k: v for k, v in INFERENCE_TABLE_SCHEMA.items() if k in cols}
+    )
     counts = {
         "unpacked_requests": ok.height - unreadable,
         "unreadable_requests": unreadable,
@@ -199,7 +204,7 @@ class InferenceTable:
             run.nothing_new = True
             if not self.target.exists():  # a fresh home: create the table with its schema
                 self.target.write(
-                    pl.DataFrame(schema=INFERENCE_SCHEMA),
+                    pl.DataFrame(schema=INFERENCE_TABLE_SCHEMA),
                     0,
                     comment="One row per prediction of the serving endpoint.",
                 )
@@ -230,9 +235,9 @@ class InferenceTable:
     @staticmethod
     def _with_labels(frame: pl.DataFrame, labels: pl.DataFrame) -> pl.DataFrame:
         if frame.is_empty():
-            return pl.DataFrame(schema=INFERENCE_SCHEMA)
+            return pl.DataFrame(schema=INFERENCE_TABLE_SCHEMA)
         return judging_labels(frame, labels).select(
-            [pl.col(k).cast(v) for k, v in INFERENCE_SCHEMA.items()]
+            [pl.col(k).cast(v) for k, v in INFERENCE_TABLE_SCHEMA.items()]
         )
 
     def fill_labels(self, labels: pl.DataFrame) -> int:

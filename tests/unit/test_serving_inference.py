@@ -12,7 +12,7 @@ import pytest
 
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.serving.assets import churn_predictor_inference
-from mlplatform.serving.inference import INFERENCE_SCHEMA, InferenceTable
+from mlplatform.serving.inference import INFERENCE_TABLE_SCHEMA, InferenceTable
 from mlplatform.serving.logger import InferenceLogger
 from mlplatform.serving.tables import PayloadRow, inference_path, payload_path
 from mlplatform.settings import get_settings
@@ -73,7 +73,7 @@ def test_fresh_home_creates_the_empty_table_with_its_schema(home):
     assert run.nothing_new and run.rows_appended == 0
     table = inference()
     assert table.height == 0
-    assert dict(table.schema) == INFERENCE_SCHEMA
+    assert dict(table.schema) == INFERENCE_TABLE_SCHEMA
     assert InferenceTable(get_settings()).run().nothing_new  # and again
 
 
