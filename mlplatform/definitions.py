@@ -9,6 +9,8 @@ import warnings
 import dagster as dg
 
 from mlplatform.features.assets import table_assets
+from mlplatform.features.feature_assets import feature_store_assets
+from mlplatform.features.online_assets import online_assets, online_checks
 from mlplatform.features.sensors import build_file_arrival_sensor
 from mlplatform.lakehouse.engines.spark_resource import PySparkResource
 from mlplatform.lakehouse.engines.spark_session import spark_config
@@ -31,8 +33,9 @@ from mlplatform.training.tracking import mlflow_tracking
 
 feature_pipeline_job = dg.define_asset_job(
     "feature_pipeline_job",
-    selection=dg.AssetSelection.groups("bronze", "silver", "gold"),
-    description="Ingest new landing files and refresh the silver and gold tables.",
+    selection=dg.AssetSelection.groups("bronze", "silver", "gold", "online"),
+    description="Ingest new landing files, refresh the silver and gold tables and publish the "
+    "online features.",
     tags={"mlplatform/pipeline": "features"},
 )
 
@@ -60,13 +63,15 @@ _one_shot = tuple(sys.argv[1:3]) in _ONE_SHOT
 
 # freshness and completeness checks on every Delta table; hourly freshness where a job sets it
 table_quality_checks, table_quality = build_table_quality(
-    delta_tables([*table_assets, *serving_assets, *monitoring_assets])
+    delta_tables([*table_assets, *feature_store_assets, *serving_assets, *monitoring_assets])
 )
 monitoring_assets = with_freshness(monitoring_assets, [a.key for a in monitoring_assets])
 serving_assets = with_freshness(serving_assets, [INFERENCE_KEY])
 
 all_assets = [
     *table_assets,
+    *feature_store_assets,
+    *online_assets,
     churn_model,
     churn_model_evaluation,
     *serving_assets,
@@ -82,7 +87,7 @@ if not _one_shot:
 
 defs = dg.Definitions(
     assets=all_assets,
-    asset_checks=[churn_model_checks, *drift_checks, table_quality_checks],
+    asset_checks=[churn_model_checks, *drift_checks, *online_checks, table_quality_checks],
     jobs=[feature_pipeline_job, ml_training_job, promote_model_job, monitoring_job],
     schedules=[ml_training_daily, monitoring_hourly],
     sensors=[

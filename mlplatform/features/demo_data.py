@@ -1,10 +1,15 @@
 """`mlplatform demo-data`: realistic landing files with a learnable churn signal.
 
 Each customer has hidden traits (engagement, spend level, friction) that set both their behaviour
-(how often they come, what they do, how much they spend, when they were last seen) and their churn
-propensity. Labels are drawn from that propensity; the true propensity is written outside the
-landing zone (``$MLPLATFORM_HOME/demo/customer_truth.parquet``) so training can report the ceiling
-ROC AUC a perfect model would reach. Bad records of each kind are mixed in at chosen shares.
+(how often they come, what they do, how much they spend) and their churn propensity: the chance
+of leaving within any 30-day window while still a customer. A customer's events stop when they
+leave. Customers are observed every `window` days within the event history (at least three
+times); at each observation a customer still active gets a label row, `churned` = 1 when they
+leave within the following window. Events go on after the earlier observations, so only a
+point-in-time join keeps later events out of a label's features. The true propensity is written
+outside the landing zone (``$MLPLATFORM_HOME/demo/customer_truth.parquet``) so training can report
+the ceiling ROC AUC a perfect model would reach. Bad records of each kind are mixed in at chosen
+shares.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from tqdm import tqdm
 
 EVENT_TYPES = np.array(["page_view", "login", "add_to_cart", "purchase", "support_ticket"])
 END = datetime(2026, 11, 1)
+DRIFT = 5.0
+"""How fast activity decays, per observation window, for a propensity of 1."""
 
 
 @dataclass(frozen=True)
@@ -46,11 +53,19 @@ def landing_has_files(landing: Path) -> bool:
     return any(landing.glob("customer_events/*.json"))
 
 
-def _customers(n: int, rng: np.random.Generator) -> pl.DataFrame:
+def observation_window(days: int) -> float:
+    """Days between observations (30, or a third of a shorter history)."""
+    return min(30.0, days / 3)
+
+
+def _customers(n: int, days: int, rng: np.random.Generator) -> pl.DataFrame:
     engagement, spend, friction = rng.normal(size=(3, n))
     logit = -0.9 - 1.3 * engagement - 0.5 * spend + 0.9 * friction
     propensity = 1 / (1 + np.exp(-logit))
-    churned = (rng.random(n) < propensity).astype(np.int8)
+    window = observation_window(days)
+    # everyone is a customer at the first observation; then whole windows survived, and a
+    # uniform time within the window of leaving
+    leaves = (rng.geometric(propensity) + rng.random(n)) * window
     return pl.DataFrame(
         {
             "customer_id": [str(100000 + i) for i in range(n)],
@@ -58,36 +73,60 @@ def _customers(n: int, rng: np.random.Generator) -> pl.DataFrame:
             "spend": spend,
             "friction": friction,
             "propensity": propensity,
-            "churned": churned,
+            "leaves_after_days": leaves,
         }
     )
+
+
+def _labels(customers: pl.DataFrame, days: int) -> pl.DataFrame:
+    """A label row per observation date and customer still active then."""
+    window = observation_window(days)
+    start = END - timedelta(days=days)
+    leaves = customers["leaves_after_days"].to_numpy()
+    frames = []
+    for k in range(1, int(days // window) + 1):
+        t = k * window
+        active = leaves > t
+        frames.append(
+            pl.DataFrame(
+                {
+                    "customer_id": customers["customer_id"].to_numpy()[active],
+                    "churned": (leaves[active] <= t + window).astype(np.int8),
+                    "label_timestamp": (start + timedelta(days=t)).strftime("%Y-%m-%dT%H:%M:%S"),
+                }
+            )
+        )
+    return pl.concat(frames)
 
 
 def _events(customers: pl.DataFrame, n: int, days: int, rng: np.random.Generator) -> pl.DataFrame:
     eng = customers["engagement"].to_numpy()
     spend = customers["spend"].to_numpy()
     fric = customers["friction"].to_numpy()
-    prop = customers["propensity"].to_numpy()
-    weights = np.exp(0.7 * eng + 0.3 * rng.normal(size=len(eng)))
-    who = rng.choice(len(eng), size=n, p=weights / weights.sum())
-    # churn-prone customers fade out: their activity ends earlier in the window
-    active_days = days * np.clip(1 - prop * rng.uniform(0.3, 1.0, len(eng)), 0.05, 1.0)
-    offset = rng.random(n) * active_days[who]
+    rate = np.exp(0.7 * eng + 0.3 * rng.normal(size=len(eng)))
+    # a customer is active from the start until they leave (or the end of the history), and
+    # churn-prone customers drift away: their activity decays at a speed set by the propensity
+    active_days = np.clip(customers["leaves_after_days"].to_numpy(), 0.0, days)
+    decay = DRIFT * customers["propensity"].to_numpy() / observation_window(days)
+    mass = -np.expm1(-decay * active_days) / decay  # integral of exp(-decay t) over the activity
+    who = rng.choice(len(eng), size=n, p=rate * mass / (rate * mass).sum())
+    u = rng.random(n)
+    offset = -np.log1p(u * np.expm1(-decay[who] * active_days[who])) / decay[who]
     seconds = (offset * 86400).astype(np.int64)
     type_logits = np.stack(
         [
             np.full(n, 1.5),
-            0.5 + 0.3 * eng[who],
-            0.2 * eng[who],
-            -0.3 + 0.4 * spend[who],
-            -1.8 + 0.9 * fric[who],
+            0.5 + 1.5 * eng[who],
+            0.8 * eng[who],
+            -0.3 + 1.5 * spend[who],
+            -1.8 + 2.0 * fric[who],
         ],
         axis=1,
     )
     probs = np.exp(type_logits)
     probs /= probs.sum(axis=1, keepdims=True)
     etype = (probs.cumsum(axis=1) > rng.random((n, 1))).argmax(axis=1)
-    amount = np.round(rng.lognormal(3.0 + 0.4 * spend[who], 0.6), 2)
+    amount = np.round(rng.lognormal(3.0 + 0.8 * spend[who], 0.4), 2)
     start = END - timedelta(days=days)
     ts = (np.datetime64(start, "s") + seconds.astype("timedelta64[s]")).astype("datetime64[ms]")
     frame = pl.DataFrame(
@@ -161,7 +200,7 @@ def generate(
     if customers < 1 or events < 1 or files < 1:
         raise click.BadParameter("customers, events and files must be at least 1")
     rng = np.random.default_rng(seed)
-    cust = _customers(customers, rng)
+    cust = _customers(customers, days, rng)
     ev_dir, lab_dir = home / "landing" / "customer_events", home / "landing" / "customer_labels"
     ev_dir.mkdir(parents=True, exist_ok=True)
     lab_dir.mkdir(parents=True, exist_ok=True)
@@ -183,10 +222,7 @@ def generate(
         written += len(lines)
     out = {"event_files": files, "event_lines": written, "events": events, "customers": customers}
     if labels:
-        label_ts = (END + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%S")
-        lab = cust.select("customer_id", "churned").with_columns(
-            pl.lit(label_ts).alias("label_timestamp")
-        )
+        lab = _labels(cust, days)
         lab_path = lab_dir / f"labels-s{seed}.json"
         if lab_path.exists() and not overwrite:
             raise click.ClickException(
@@ -195,10 +231,10 @@ def generate(
         lab.write_ndjson(lab_path)
         truth_dir = home / "demo"
         truth_dir.mkdir(parents=True, exist_ok=True)
-        cust.select("customer_id", "propensity", "churned").write_parquet(
+        cust.select("customer_id", "propensity", "leaves_after_days").write_parquet(
             truth_dir / "customer_truth.parquet"
         )
-        out["labels"] = customers
+        out["labels"] = lab.height
     return out
 
 

@@ -7,6 +7,7 @@ for instance). With no inference rows or no model yet both tables are created em
 
 import dagster as dg
 
+from mlplatform.lakehouse.assets import table_pool
 from mlplatform.monitoring.config import DriftRules, parse_granularities
 from mlplatform.monitoring.monitor_config import MonitorOptions, load_options
 from mlplatform.monitoring.tables import (
@@ -74,6 +75,7 @@ def _table_metadata(store, summary: dict) -> dict:
 
 @dg.asset(
     key=PROFILE_KEY,
+    pool=table_pool(PROFILE_KEY.to_user_string()),
     deps=[INFERENCE_KEY],
     group_name=MONITORING,
     kinds={"deltalake", "polars"},
@@ -103,6 +105,7 @@ def churn_predictor_inference_profile_metrics(
 
 @dg.asset(
     key=DRIFT_KEY,
+    pool=table_pool(DRIFT_KEY.to_user_string()),
     deps=[INFERENCE_KEY],
     group_name=MONITORING,
     kinds={"deltalake", "polars"},

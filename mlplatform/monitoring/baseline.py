@@ -1,6 +1,9 @@
-"""The baseline of a model version: the features of the gold rows it was trained on.
+"""The baseline of a model version: the features of the rows it was trained on.
 
-A registered version carries the tags `delta_version.gold/customer_ml_features` (the gold Delta
+A version trained on the point-in-time training set carries the tag
+`delta_version.ml/churn_training_set`: its baseline is that table at that version (its features,
+recency at each label's time, exactly what the model was fitted and held out on). An earlier
+version carries the tags `delta_version.gold/customer_ml_features` (the gold Delta
 version training read) and `as_of` (the time recency was computed against). The baseline reads
 gold at that version and computes the model input with `features_for_scoring(gold, as_of)`, the
 same rule training and serving use, for every customer of that gold version. Each feature is
@@ -25,6 +28,8 @@ from mlplatform.training.names import AS_OF_TAG, DELTA_VERSION_TAG, FEATURES_TAG
 
 GOLD = ("gold", "customer_ml_features")
 GOLD_VERSION_TAG = f"{DELTA_VERSION_TAG}{'/'.join(GOLD)}"
+TRAINING_SET = ("ml", "churn_training_set")
+TRAINING_SET_VERSION_TAG = f"{DELTA_VERSION_TAG}{'/'.join(TRAINING_SET)}"
 
 
 class BaselineUnavailable(Exception):
@@ -36,7 +41,7 @@ class Baseline:
     """The training features of one model version, prepared for drift comparisons."""
 
     model_version: str
-    gold_version: int
+    gold_version: int  # the Delta version of the table read (the training set, or gold)
     as_of: str
     frame: pl.DataFrame  # one Float64 column per feature
     references: dict[str, NumericReference]
@@ -48,6 +53,8 @@ def from_tags(settings: Settings, version: str, tags: dict[str, str]) -> Baselin
     Raises:
         BaselineUnavailable: a tag is missing or the gold version cannot be read.
     """
+    if tags.get(TRAINING_SET_VERSION_TAG):
+        return _from_training_set(settings, version, tags)
     gold_version, as_of = tags.get(GOLD_VERSION_TAG), tags.get(AS_OF_TAG)
     missing = [t for t, v in ((GOLD_VERSION_TAG, gold_version), (AS_OF_TAG, as_of)) if not v]
     if missing:
@@ -65,6 +72,25 @@ def from_tags(settings: Settings, version: str, tags: dict[str, str]) -> Baselin
         ) from err
     references = {f: NumericReference.of(frame[f]) for f in frame.columns}
     return Baseline(version, int(gold_version), as_of, frame, references)
+
+
+def _from_training_set(settings: Settings, version: str, tags: dict[str, str]) -> Baseline:
+    """The baseline of a version trained on the point-in-time training set."""
+    table_version = tags[TRAINING_SET_VERSION_TAG]
+    try:
+        features = json.loads(tags.get(FEATURES_TAG) or "null") or FEATURES
+        features = [f for f in FEATURES if f in features]
+        path = str(settings.table_path(*TRAINING_SET))
+        rows = pl.read_delta(path, version=int(table_version), columns=features)
+        frame = rows.select(pl.col(f).cast(pl.Float64) for f in features)
+    except Exception as err:  # noqa: BLE001 (vacuumed version, bad tag, schema: all say why)
+        raise BaselineUnavailable(
+            f"version {version}: cannot read {'/'.join(TRAINING_SET)} version {table_version}: "
+            f"{type(err).__name__}: {err}"
+        ) from err
+    references = {f: NumericReference.of(frame[f]) for f in frame.columns}
+    as_of = tags.get(AS_OF_TAG) or ""
+    return Baseline(version, int(table_version), as_of, frame, references)
 
 
 class Baselines:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from mlplatform.lakehouse.assets import table_pool
 from mlplatform.monitoring.alerts import send_alert
 from mlplatform.monitoring.table_quality import (
     COMPLETENESS,
@@ -58,7 +59,7 @@ def lakehouse_path(key: dg.AssetKey) -> Callable[[], Path]:
     return lambda: get_settings().table_path(*key.path)
 
 
-DELTA_KINDS = {"deltalake", "delta"}  # Dagster's icon key; "delta" as older code spells it
+DELTA_KINDS = {"deltalake"}  # Dagster's icon key for Delta tables
 
 
 def delta_tables(assets: Iterable) -> list[TableRef]:
@@ -168,6 +169,7 @@ def build_table_quality(
 
     @dg.asset(
         key=QUALITY_KEY,
+        pool=table_pool(QUALITY_KEY.to_user_string()),
         group_name=QUALITY_GROUP,
         kinds={"deltalake", "polars"},
         automation_condition=hourly,

@@ -2,7 +2,10 @@
 
 `POST /invocations` answers `{"predictions": [...]}` for the MLflow scoring payloads, or a JSON
 error `{"error_code": ..., "message": ..., "request_id": ...}`: 4xx for a bad request, 503 when
-there is no champion yet or the model fails. Every `/invocations` request, refused ones included,
+there is no champion yet, the model fails or the online store cannot be read. For a version
+logged with a feature spec, rows may carry only `customer_id`: the missing features are looked up
+in the online store (`mlplatform.serving.lookup`); a key it does not have is a 400
+`FEATURES_NOT_FOUND` naming the keys. Every `/invocations` request, refused ones included,
 is handed to the inference logger (a memory append; the Delta commit happens off the request path).
 """
 
@@ -14,6 +17,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -22,6 +26,7 @@ from fastapi.responses import Response
 from starlette.requests import ClientDisconnect
 
 from mlplatform.serving.logger import InferenceLogger
+from mlplatform.serving.lookup import OnlineFeatures
 from mlplatform.serving.model_holder import LoadedModel, ModelHolder
 from mlplatform.serving.payloads import PayloadError, parse_json, to_columns, validate
 from mlplatform.serving.tables import PayloadRow
@@ -70,24 +75,58 @@ def _error(status: int, message: str) -> dict:
     return {"error_code": _CODES.get(status, "BAD_REQUEST"), "message": message}
 
 
-def _score(model: LoadedModel, body: bytes, opts: ServingOptions) -> tuple[int, dict]:
+def _lookup(
+    features: OnlineFeatures | None, model: LoadedModel, columns: dict, rows: int, now_us: int
+):
+    """The request's columns completed from the online store (when the version has a spec)."""
+    if features is None or model.feature_spec is None or model.spec is None:
+        return columns, None
+    now = datetime.fromtimestamp(now_us / 1e6, UTC).replace(tzinfo=None)
+    filled = features.fill(columns, rows, model.feature_spec, model.spec.columns, now)
+    return filled.columns, filled.served(model.spec.columns)
+
+
+def _score(
+    model: LoadedModel,
+    body: bytes,
+    opts: ServingOptions,
+    features: OnlineFeatures | None = None,
+    now_us: int = 0,
+) -> tuple[int, dict, str | None]:
     columns, rows = to_columns(parse_json(body))
+    if 0 < rows <= opts.max_batch_rows:
+        try:
+            columns, served = _lookup(features, model, columns, rows, now_us)
+        except PayloadError:
+            raise
+        except Exception as err:  # noqa: BLE001 (a store outage is answered, not raised)
+            log.exception("online feature lookup failed")
+            message = f"the online feature store cannot be read: {type(err).__name__}: {err}"
+            return 503, _error(503, message), None
+    else:
+        served = None
     batch = validate(columns, rows, model.spec, opts.max_batch_rows)
     try:
         raw = model.predict(batch.frame)
         predictions = to_json_list(raw)
     except Exception as err:  # noqa: BLE001 (a model failure is answered, not raised)
         log.exception("model %s version %s failed", model.name, model.version)
-        return 503, _error(
+        return (
             503,
-            f"model {model.name} version {model.version} failed to score "
-            f"the batch: {type(err).__name__}: {err}",
+            _error(
+                503,
+                f"model {model.name} version {model.version} failed to score "
+                f"the batch: {type(err).__name__}: {err}",
+            ),
+            None,
         )
     if len(predictions) != batch.rows:
-        return 503, _error(
-            503, f"model returned {len(predictions)} predictions for {batch.rows} rows"
+        return (
+            503,
+            _error(503, f"model returned {len(predictions)} predictions for {batch.rows} rows"),
+            None,
         )
-    return 200, {"predictions": predictions}
+    return 200, {"predictions": predictions}, served
 
 
 def _authorized(request: Request, token: str | None) -> bool:
@@ -99,56 +138,52 @@ def _authorized(request: Request, token: str | None) -> bool:
 
 
 def create_app(
-    holder: ModelHolder, logger: InferenceLogger | None, opts: ServingOptions | None = None
+    holder: ModelHolder,
+    logger: InferenceLogger | None,
+    opts: ServingOptions | None = None,
+    features: OnlineFeatures | None = None,
 ) -> FastAPI:
-    """The FastAPI app scoring with `holder`'s current model and logging to `logger`."""
+    """The FastAPI app scoring with `holder`'s current model and logging to `logger`; rows
+    lacking features are completed from `features` (the online store) when given."""
     opts = opts or ServingOptions()
     app = FastAPI(title="mlplatform serving", docs_url=None, redoc_url=None, openapi_url=None)
 
-    async def _handle(request: Request, model: LoadedModel | None) -> tuple[int, dict, bytes]:
+    async def _handle(
+        request: Request, model: LoadedModel | None, now_us: int
+    ) -> tuple[int, dict, bytes, str | None]:
+        """Status, answer, request body and the looked-up features (JSON) of one request."""
         body = b""
         if not _authorized(request, opts.token):
-            return 401, _error(401, "missing or wrong bearer token"), body
+            return 401, _error(401, "missing or wrong bearer token"), body, None
         declared = request.headers.get("content-length", "0")
         if declared.isdigit() and int(declared) > opts.max_body_bytes:
-            return (
-                413,
-                _error(
-                    413,
-                    f"request body of {declared} bytes is over the limit of "
-                    f"{opts.max_body_bytes} bytes",
-                ),
-                body,
+            message = (
+                f"request body of {declared} bytes is over the limit of {opts.max_body_bytes} bytes"
             )
+            return 413, _error(413, message), body, None
         chunks, size = [], 0
         async for chunk in request.stream():  # stop reading as soon as the limit is passed
             size += len(chunk)
             if size > opts.max_body_bytes:
-                return (
-                    413,
-                    _error(413, f"request body is over the limit of {opts.max_body_bytes} bytes"),
-                    b"",
-                )
+                message = f"request body is over the limit of {opts.max_body_bytes} bytes"
+                return 413, _error(413, message), b"", None
             chunks.append(chunk)
         body = b"".join(chunks)
         ctype = request.headers.get("content-type", "application/json").split(";")[0].strip()
         if ctype.lower() not in ("application/json", ""):
-            return (
-                415,
-                _error(415, f"content type {ctype!r} is not supported; send application/json"),
-                body,
-            )
+            message = f"content type {ctype!r} is not supported; send application/json"
+            return 415, _error(415, message), body, None
         if model is None:
-            return (
-                503,
-                _error(503, f"no model to serve yet: {holder.name} has no {holder.alias!r} alias"),
-                body,
-            )
+            message = f"no model to serve yet: {holder.name} has no {holder.alias!r} alias"
+            return 503, _error(503, message), body, None
         try:
-            status, content = _score(model, body, opts)
+            status, content, served = _score(model, body, opts, features, now_us)
         except PayloadError as err:
-            status, content = err.status, _error(err.status, err.message)
-        return status, content, body
+            status, content, served = err.status, _error(err.status, err.message), None
+            if err.code:
+                content["error_code"] = err.code
+            content |= err.details
+        return status, content, body, served
 
     @app.post("/invocations")
     async def invocations(request: Request) -> Response:
@@ -156,12 +191,14 @@ def create_app(
         request_id = uuid.uuid4().hex
         model = holder.current  # this request keeps this version even if the alias moves
         try:
-            status, content, body = await _handle(request, model)
+            status, content, body, served = await _handle(request, model, now_us)
         except ClientDisconnect:
             status, content, body = 499, _error(499, "client closed the request"), b""
+            served = None
         except Exception as err:  # noqa: BLE001 (never an unanswered request)
             log.exception("unexpected error in /invocations")
             status, content, body = 500, _error(500, f"{type(err).__name__}: {err}"), b""
+            served = None
         if status != 200:
             content["request_id"] = request_id
         text = json.dumps(content, default=_jsonable)
@@ -177,6 +214,7 @@ def create_app(
                     text,
                     holder.name,
                     model.version if model is not None else None,
+                    served,
                 )
             )
         return Response(

@@ -12,6 +12,7 @@ import warnings
 import dagster as dg
 from deltalake import DeltaTable
 
+from mlplatform.lakehouse.assets import table_pool
 from mlplatform.serving.inference import LABELS_TABLE, InferenceTable
 from mlplatform.serving.tables import INFERENCE, LAYER, PAYLOAD, payload_path
 from mlplatform.settings import get_settings
@@ -67,6 +68,7 @@ with warnings.catch_warnings():
 
 @dg.asset(
     key=INFERENCE_KEY,
+    pool=table_pool(INFERENCE_KEY.to_user_string()),
     deps=[PAYLOAD_KEY, LABELS_KEY],
     group_name=LAYER,
     kinds={"deltalake", "polars"},

@@ -6,10 +6,15 @@ carrying the app transaction `('serving/churn_predictor_inference', end_version 
 transaction version itself is the ledger: it says which payload versions are done, and it is
 committed atomically with the rows, so a crash can neither lose nor duplicate a prediction.
 
-Labels: a prediction gets the latest label of its customer from `bronze/raw_customer_labels`
-(`label` 0/1 and `label_timestamp`), or null while there is none. Every run then fills, with one
-Delta merge, the rows whose label is missing or older than the customer's latest label, so labels
-that arrive after the predictions reach them on a later run (the merge is idempotent).
+Features: the columns the model scored. For a request that used the online store the server logs
+them (`served_features`: looked-up values merged with the sent ones) and `features_from` says per
+row where they came from (`request`, `online` or `mixed`); otherwise they are the request's.
+
+Labels: a prediction gets the first label of its customer at or after its timestamp from
+`bronze/raw_customer_labels` (`label` 0/1 and `label_timestamp`: the observation that judges it),
+or null while there is none. Every run then fills, with one Delta merge, the rows whose label
+differs from that rule's answer, so labels that arrive after the predictions reach them on a later
+run (the merge is idempotent).
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from mlplatform.training.features import FEATURES
 
 LABELS_TABLE = ("bronze", "raw_customer_labels")
 UTC_US = pl.Datetime("us", "UTC")
-INFERENCE_SCHEMA = {
+INFERENCE_TABLE_SCHEMA = {
     "request_id": pl.String,
     "client_request_id": pl.String,
     "row_index": pl.Int32,
@@ -43,10 +48,14 @@ INFERENCE_SCHEMA = {
     "model_version": pl.String,
     "customer_id": pl.String,
     **{f: pl.Float64 for f in FEATURES},
+    "features_from": pl.String,
     "prediction": pl.Float64,
     "label": pl.Int64,
     "label_timestamp": UTC_US,
 }
+INFERENCE_SCHEMA = {k: v for k, v in INFERENCE_TABLE_SCHEMA.items() if k != "features_from"}
+"""The columns every inference row has had (what monitoring reads); the table also has
+`features_from` (where the scored features came from: request, online or mixed)."""
 
 
 @dataclass
@@ -73,16 +82,21 @@ def unpack(payload: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
 
     ok = payload.filter(pl.col("status_code") == 200)
     cols: dict[str, list] = {
-        k: [] for k in INFERENCE_SCHEMA if k not in ("label", "label_timestamp")
+        k: [] for k in INFERENCE_TABLE_SCHEMA if k not in ("label", "label_timestamp")
     }
     unreadable, ignored = 0, set()
     for rec in ok.iter_rows(named=True):
         try:
             columns, rows = to_columns(json.loads(rec["request"] or "null"))
             predictions = json.loads(rec["response"] or "null")["predictions"]
+            served = json.loads(rec.get("served_features") or "null")
         except (PayloadError, ValueError, TypeError, KeyError):
             unreadable += 1
             continue
+        sources = ["request"] * rows
+        if isinstance(served, dict) and len(served.get("features_from") or []) == rows:
+            columns = {**columns, **served.get("columns", {})}
+            sources = served["features_from"]
         if len(predictions) != rows:
             unreadable += 1
             continue
@@ -102,8 +116,11 @@ def unpack(payload: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
         for name in FEATURES:
             values = columns.get(name, [None] * rows)
             cols[name].extend(_number(v) for v in values)
+        cols["features_from"].extend(sources)
         cols["prediction"].extend(_number(p) for p in predictions)
-    frame = pl.DataFrame(cols, schema={k: v for k, v in INFERENCE_SCHEMA.items() if k in cols})
+    frame = pl.DataFrame(
+        cols, schema={k: v for k, v in INFERENCE_TABLE_SCHEMA.items() if k in cols}
+    )
     counts = {
         "unpacked_requests": ok.height - unreadable,
         "unreadable_requests": unreadable,
@@ -120,7 +137,7 @@ def _number(value) -> float | None:
 
 
 def latest_labels(settings: Settings) -> pl.DataFrame:
-    """The latest label of each customer: customer_id, label (0/1), label_timestamp."""
+    """Every label (one per customer and time): customer_id, label (0/1), label_timestamp."""
     path = settings.table_path(*LABELS_TABLE)
     empty = pl.DataFrame(
         schema={"customer_id": pl.String, "label": pl.Int64, "label_timestamp": UTC_US}
@@ -140,9 +157,32 @@ def latest_labels(settings: Settings) -> pl.DataFrame:
             .cast(pl.String)
             .str.to_datetime(time_unit="us", time_zone="UTC", strict=False),
         )
-        .filter(pl.col("customer_id").is_not_null() & pl.col("label").is_in([0, 1]))
-        .sort("customer_id", "label_timestamp", nulls_last=False)
-        .unique("customer_id", keep="last", maintain_order=True)
+        .filter(
+            pl.col("customer_id").is_not_null()
+            & pl.col("label").is_in([0, 1])
+            & pl.col("label_timestamp").is_not_null()
+        )
+        .unique(["customer_id", "label_timestamp"], keep="last", maintain_order=True)
+        .sort("label_timestamp")
+    )
+
+
+def judging_labels(rows: pl.DataFrame, labels: pl.DataFrame) -> pl.DataFrame:
+    """`rows` (customer_id, timestamp, ...) with the first label at or after each timestamp."""
+    return (
+        rows.with_row_index("__row")
+        .sort("timestamp")
+        .join_asof(
+            labels,
+            left_on="timestamp",
+            right_on="label_timestamp",
+            by="customer_id",
+            strategy="forward",
+            check_sortedness=False,
+            coalesce=False,
+        )
+        .sort("__row")
+        .drop("__row", "customer_id_right", strict=False)
     )
 
 
@@ -164,13 +204,18 @@ class InferenceTable:
             run.nothing_new = True
             if not self.target.exists():  # a fresh home: create the table with its schema
                 self.target.write(
-                    pl.DataFrame(schema=INFERENCE_SCHEMA),
+                    pl.DataFrame(schema=INFERENCE_TABLE_SCHEMA),
                     0,
                     comment="One row per prediction of the serving endpoint.",
                 )
         else:
             files = self.payload.added_files(start, end)
-            payload = pl.read_parquet(files) if files else pl.DataFrame()
+            # files written before `served_features` existed lack it: concatenated diagonally
+            payload = (
+                pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")
+                if files
+                else pl.DataFrame()
+            )
             frame, counts = unpack(payload) if files else (pl.DataFrame(), {})
             for key, value in counts.items():
                 setattr(run, key, value)
@@ -178,7 +223,10 @@ class InferenceTable:
             frame = self._with_labels(frame, labels)
             run.batch_id = end + 1
             self.target.write(
-                frame, run.batch_id, comment="One row per prediction of the serving endpoint."
+                frame,
+                run.batch_id,
+                comment="One row per prediction of the serving endpoint.",
+                evolve_schema=True,  # a table from before `features_from` gains the column
             )
             run.rows_appended = frame.height
         run.labels_filled = self.fill_labels(labels)
@@ -187,37 +235,48 @@ class InferenceTable:
     @staticmethod
     def _with_labels(frame: pl.DataFrame, labels: pl.DataFrame) -> pl.DataFrame:
         if frame.is_empty():
-            return pl.DataFrame(schema=INFERENCE_SCHEMA)
-        return frame.join(labels, on="customer_id", how="left").select(
-            [pl.col(k).cast(v) for k, v in INFERENCE_SCHEMA.items()]
+            return pl.DataFrame(schema=INFERENCE_TABLE_SCHEMA)
+        return judging_labels(frame, labels).select(
+            [pl.col(k).cast(v) for k, v in INFERENCE_TABLE_SCHEMA.items()]
         )
 
     def fill_labels(self, labels: pl.DataFrame) -> int:
-        """Set the latest label on rows that have none or an older one; return rows updated."""
+        """Set on every row the first label at or after its time; return rows updated."""
         if labels.is_empty() or not self.target.exists():
             return 0
-        current = self.target.scan().select("customer_id", "label", "label_timestamp")
-        stale = (
-            current.join(labels.lazy(), on="customer_id", how="inner", suffix="_new")
-            .filter(
+        current = (
+            self.target.scan()
+            .select(
+                "request_id", "row_index", "customer_id", "timestamp", "label", "label_timestamp"
+            )
+            .collect()
+        )
+        judged = judging_labels(current.drop("label", "label_timestamp"), labels).rename(
+            {"label": "label_new", "label_timestamp": "label_timestamp_new"}
+        )
+        stale = pl.concat(
+            [current, judged.select("label_new", "label_timestamp_new")], how="horizontal"
+        )
+        source = stale.filter(
+            pl.col("label_new").is_not_null()
+            & (
                 pl.col("label").ne_missing(pl.col("label_new"))
                 | pl.col("label_timestamp").ne_missing(pl.col("label_timestamp_new"))
             )
-            .select("customer_id")
-            .unique()
-            .collect()
+        ).select(
+            "request_id",
+            "row_index",
+            pl.col("label_new").alias("label"),
+            pl.col("label_timestamp_new").alias("label_timestamp"),
         )
-        if stale.is_empty():
+        if source.is_empty():
             return 0
-        source = labels.join(stale, on="customer_id", how="semi")
         result = self.target.merge(
             source,
-            None,  # idempotent: it sets the latest label, whichever run does it
-            "t.customer_id = s.customer_id",
+            None,  # idempotent: it sets each row's judging label, whichever run does it
+            "t.request_id = s.request_id AND t.row_index = s.row_index",
             lambda m: m.when_matched_update(
-                {"label": "s.label", "label_timestamp": "s.label_timestamp"},
-                predicate="(t.label IS DISTINCT FROM s.label) "
-                "OR (t.label_timestamp IS DISTINCT FROM s.label_timestamp)",
+                {"label": "s.label", "label_timestamp": "s.label_timestamp"}
             ),
         )
         return int(result.get("num_target_rows_updated", 0))

@@ -122,7 +122,10 @@ class InferenceLogger:
         """Append `rows` as one commit; on failure put them back for the next flush."""
         try:
             if rows:
-                write_deltalake(str(self.path), payload_arrow(rows), mode="append")
+                # merge: a table created before `served_features` existed gains the column
+                write_deltalake(
+                    str(self.path), payload_arrow(rows), mode="append", schema_mode="merge"
+                )
         except Exception as err:  # noqa: BLE001 (storage trouble must not stop serving)
             with self._cond:
                 self.stats.failed_commits += 1

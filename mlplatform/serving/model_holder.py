@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from mlplatform.feature_store.spec import FeatureSpec
 from mlplatform.serving.payloads import KNOWN_TYPES, InputSpec
 from mlplatform.settings import Settings
 from mlplatform.training.names import CHAMPION, MODEL_NAME
@@ -32,6 +33,7 @@ class LoadedModel:
     spec: InputSpec | None
     predict: Callable
     loaded_at: datetime
+    feature_spec: FeatureSpec | None = None  # the version's spec: features can be looked up
 
     def describe(self) -> dict:
         return {
@@ -51,7 +53,9 @@ def load_version(name: str, version: str, alias: str) -> LoadedModel:
     spec = InputSpec.from_schema(model.metadata.get_input_schema())
     predict = scorer(model, spec)
     _warm_up(predict, spec)
-    return LoadedModel(name, version, alias, spec, predict, datetime.now(UTC))
+    tags = mlflow.MlflowClient().get_model_version(name, version).tags
+    feature_spec = FeatureSpec.from_tags(dict(tags))
+    return LoadedModel(name, version, alias, spec, predict, datetime.now(UTC), feature_spec)
 
 
 def scorer(model, spec: InputSpec | None) -> Callable:

@@ -20,6 +20,7 @@ PAYLOAD_SCHEMA = pa.schema(
         pa.field("response", pa.string()),
         pa.field("model_name", pa.string()),
         pa.field("model_version", pa.string()),
+        pa.field("served_features", pa.string()),
     ]
 )
 
@@ -40,5 +41,6 @@ def payload_arrow(rows: list[PayloadRow]) -> pa.Table:
         "response": pa.array(c["response"], pa.string()),
         "model_name": pa.array(c["model_name"], pa.string()),
         "model_version": pa.array(c["model_version"], pa.string()),
+        "served_features": pa.array(c["served_features"], pa.string()),
     }
     return pa.Table.from_arrays([arrays[f.name] for f in PAYLOAD_SCHEMA], schema=PAYLOAD_SCHEMA)

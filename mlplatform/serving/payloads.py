@@ -48,10 +48,14 @@ _JSON_TYPE = {
 class PayloadError(Exception):
     """A request the server refuses: `status` is the HTTP status, the message says why."""
 
-    def __init__(self, status: int, message: str):
+    def __init__(
+        self, status: int, message: str, code: str | None = None, details: dict | None = None
+    ):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.code = code  # the answer's error_code when not the status's default
+        self.details = details or {}  # extra fields of the answer
 
 
 @dataclass(frozen=True)

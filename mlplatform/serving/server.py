@@ -15,8 +15,11 @@ from dataclasses import dataclass
 
 import uvicorn
 
+from mlplatform.feature_store.online import OnlineStore
+from mlplatform.features.online_assets import ONLINE_TABLE
 from mlplatform.serving.app import ServingOptions, create_app
 from mlplatform.serving.logger import InferenceLogger
+from mlplatform.serving.lookup import OnlineFeatures
 from mlplatform.serving.model_holder import ModelHolder
 from mlplatform.serving.tables import payload_path
 from mlplatform.settings import Settings
@@ -92,7 +95,8 @@ def serve(settings: Settings, cfg: ServerConfig, on_ready: Callable[[str], None]
     holder.start()
     sock = bind(cfg.host, cfg.port)
     url = url_of(sock)
-    app = create_app(holder, logger, cfg.options)
+    features = OnlineFeatures(OnlineStore.from_settings(settings), ONLINE_TABLE)
+    app = create_app(holder, logger, cfg.options, features)
     config = uvicorn.Config(
         app,
         lifespan="off",
@@ -113,6 +117,7 @@ def serve(settings: Settings, cfg: ServerConfig, on_ready: Callable[[str], None]
         server.run(sockets=[sock])
     finally:
         holder.stop()
+        features.store.close()
         unsaved = logger.close() if logger is not None else 0
         sock.close()
         for sig, handler in previous.items():

@@ -32,6 +32,7 @@ class PayloadRow(NamedTuple):
     response: str | None
     model_name: str | None
     model_version: str | None
+    served_features: str | None = None  # JSON: looked-up features and their source per row
 
 
 def payload_path(settings: Settings) -> Path:

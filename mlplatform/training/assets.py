@@ -6,11 +6,10 @@ MLflow and scikit-learn are imported when an asset runs, not when the code locat
 import dagster as dg
 
 from mlplatform.settings import get_settings
-from mlplatform.training.data import GOLD_TABLE, LABELS_TABLE
+from mlplatform.training.data import TRAINING_SET_TABLE
 from mlplatform.training.names import EVALUATION_KEY, MODEL_KEY
 
-GOLD_KEY = dg.AssetKey(list(GOLD_TABLE))
-LABELS_KEY = dg.AssetKey(list(LABELS_TABLE))
+TRAINING_SET_KEY = dg.AssetKey(list(TRAINING_SET_TABLE))
 OWNERS = ["team:data-science"]
 TRANSIENT_RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
 """Step retries for transient errors (a locked store...); known failures are not retried."""
@@ -61,7 +60,7 @@ def _skip(context: dg.AssetExecutionContext, key: dg.AssetKey, reason: str, meta
 
 @dg.asset(
     key=MODEL_KEY,
-    deps=[GOLD_KEY, LABELS_KEY],
+    deps=[TRAINING_SET_KEY],
     group_name="ml",
     kinds={"mlflow", "scikitlearn"},
     owners=OWNERS,
@@ -70,10 +69,12 @@ def _skip(context: dg.AssetExecutionContext, key: dg.AssetKey, reason: str, meta
     retry_policy=TRANSIENT_RETRY,
 )
 def churn_model(context: dg.AssetExecutionContext, config: TrainingConfig):
-    """The churn predictor: how likely each customer is to leave, from gold features and labels.
+    """The churn predictor: how likely each customer is to leave, from the point-in-time
+    training set (`ml/churn_training_set`).
 
     Registers a new version of `churn_predictor` in MLflow with alias `challenger`, tagged with
-    the Dagster run, the git commit, the as-of time and the Delta versions of the tables read.
+    the Dagster run, the git commit, the Delta versions of the tables read and its feature spec
+    (feature table, lookup key, timestamp key, feature names, history version).
     Without labelled customers (a fresh home) it records why and materializes nothing.
     """
     from mlplatform.training.model import Hyperparameters, NoTrainingData, train_and_register

@@ -1,4 +1,8 @@
-"""Training data: gold features joined with labels, pinned Delta versions, a stable holdout.
+"""Training data: the point-in-time training set, pinned Delta versions, a stable holdout.
+
+A model trains on `ml/churn_training_set` (every label row with the features as of its time). A
+home without that table (built before the feature store), or a version trained before it, reads
+the earlier source: the current gold row of each customer joined with its latest label.
 
 The holdout is a deterministic hash of `customer_id`, so a customer is in the holdout in every run
 and for every model version: challenger and champion are compared on customers neither saw.
@@ -27,6 +31,7 @@ if TYPE_CHECKING:  # numpy is imported on use: the definitions import this modul
 
 GOLD_TABLE = ("gold", "customer_ml_features")
 LABELS_TABLE = ("bronze", "raw_customer_labels")
+TRAINING_SET_TABLE = ("ml", "churn_training_set")
 HOLDOUT_SALT = "churn-holdout-v1"
 HOLDOUT_FRACTION = 0.2
 LABEL = "churned"
@@ -73,10 +78,11 @@ def latest_labels(raw: pl.DataFrame) -> pl.DataFrame:
 class ModelData:
     """Labelled customers with their gold features, and where they came from."""
 
-    frame: pl.DataFrame  # customer_id, gold columns, churned, holdout
+    frame: pl.DataFrame  # customer_id, features (or gold columns), churned, holdout
     as_of: datetime | None
     versions: dict[str, int | None]  # Delta version read, per table key
     counts: dict[str, int] = field(default_factory=dict)
+    feature_spec: dict | None = None  # the training set's feature spec (None: gold source)
 
     @property
     def empty(self) -> bool:
@@ -105,15 +111,21 @@ def load_model_data(
     as_of: str | datetime | None = None,
     versions: dict[str, int | None] | None = None,
 ) -> ModelData:
-    """Read gold and labels (at `versions` when given, else the current ones) and join them.
+    """Read the training set, or gold and labels, at `versions` (else the current ones).
 
     Args:
         settings: Where the lakehouse is.
-        as_of: Recency reference; default: the latest `last_event_at` in the gold version read.
-        versions: Delta version per table key (`gold/customer_ml_features`, ...), to re-read the
-            exact data a model version was trained on.
+        as_of: Recency reference of the gold source; default: the latest `last_event_at` in the
+            gold version read. The training set carries recency at each label's time.
+        versions: Delta version per table key (`ml/churn_training_set`, or
+            `gold/customer_ml_features` ...), to re-read the exact data a version was trained on.
     """
     versions = versions or {}
+    training_set = table_key(TRAINING_SET_TABLE)
+    if training_set in versions or (
+        not versions and DeltaTable.is_deltatable(str(settings.table_path(*TRAINING_SET_TABLE)))
+    ):
+        return load_training_set(settings, versions.get(training_set))
     gold, gold_version = _read(settings, GOLD_TABLE, versions.get(table_key(GOLD_TABLE)))
     raw, labels_version = _read(settings, LABELS_TABLE, versions.get(table_key(LABELS_TABLE)))
     read = {table_key(GOLD_TABLE): gold_version, table_key(LABELS_TABLE): labels_version}
@@ -132,6 +144,33 @@ def load_model_data(
     }
     resolved = default_as_of(gold) if as_of is None else parse_as_of(as_of)
     return ModelData(frame, resolved, read, counts)
+
+
+def load_training_set(settings: Settings, version: int | None = None) -> ModelData:
+    """The point-in-time training set (at `version`, else the current one) with the holdout.
+
+    The versions recorded are the training set's and those it was built from (the history and
+    the labels); `as_of` is the latest label time (each row's recency is at its own label time).
+    """
+    from mlplatform.features.churn_training_set import read_metadata
+
+    frame, read_version = _read(settings, TRAINING_SET_TABLE, version)
+    meta = read_metadata(settings, read_version)
+    versions = {table_key(TRAINING_SET_TABLE): read_version, **meta.get("versions", {})}
+    frame = frame.sort("customer_id", "label_timestamp")
+    frame = frame.with_columns(pl.Series("holdout", in_holdout(frame["customer_id"])))
+    holdout = frame.filter(pl.col("holdout"))
+    counts = {
+        "label_rows": frame.height,
+        "labelled_customers": frame["customer_id"].n_unique(),
+        "train_rows": frame.height - holdout.height,
+        "holdout_rows": holdout.height,
+        "train_customers": frame.filter(~pl.col("holdout"))["customer_id"].n_unique(),
+        "holdout_customers": holdout["customer_id"].n_unique(),
+        "null_feature_rows": int(frame["feature_timestamp"].null_count()),
+    }
+    as_of = frame["label_timestamp"].max() if frame.height else None
+    return ModelData(frame, as_of, versions, counts, meta.get("feature_spec"))
 
 
 def truth_propensity(settings: Settings, customer_ids: pl.Series) -> np.ndarray | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import pickle
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import mlflow
@@ -20,12 +20,15 @@ from sklearn.metrics import average_precision_score, log_loss, roc_auc_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
+from mlplatform.feature_store.spec import ARTIFACT as SPEC_ARTIFACT
+from mlplatform.feature_store.spec import FeatureSpec
 from mlplatform.settings import Settings
 from mlplatform.training import registry
 from mlplatform.training.data import (
     HOLDOUT_FRACTION,
     HOLDOUT_SALT,
     LABEL,
+    TRAINING_SET_TABLE,
     ModelData,
     load_model_data,
     truth_propensity,
@@ -35,6 +38,7 @@ from mlplatform.training.names import AS_OF_TAG, DELTA_VERSION_TAG, FEATURES_TAG
 from mlplatform.training.tracking import ensure_experiment, experiment_name, git_commit
 
 MODEL_TYPES = ("logistic_regression", "hist_gradient_boosting")
+TRAINING_SET_KEY = "/".join(TRAINING_SET_TABLE)
 PYFUNC_CODE = Path(__file__).with_name("churn_pyfunc.py")
 
 
@@ -186,9 +190,14 @@ def pip_requirements() -> list[str]:
 
 
 def log_and_register(
-    model: TrainedModel, registered_name: str, tags: dict[str, str]
+    model: TrainedModel,
+    registered_name: str,
+    tags: dict[str, str],
+    feature_spec: dict | None = None,
 ) -> tuple[int, str]:
     """Log the model into the active MLflow run and register it as a new version with `tags`.
+
+    A `feature_spec` is logged beside the model (artifact `feature_spec.json` of the model).
 
     Returns:
         The version number and the logged model's URI.
@@ -198,10 +207,15 @@ def log_and_register(
     with tempfile.TemporaryDirectory() as tmp:
         artifact = Path(tmp) / "pipeline.pkl"
         artifact.write_bytes(pickle.dumps(model.pipeline))
+        artifacts = {"pipeline": str(artifact)}
+        if feature_spec is not None:
+            spec_file = Path(tmp) / SPEC_ARTIFACT
+            spec_file.write_text(json.dumps(feature_spec, indent=2))
+            artifacts["feature_spec"] = str(spec_file)
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=str(PYFUNC_CODE),
-            artifacts={"pipeline": str(artifact)},
+            artifacts=artifacts,
             signature=signature,
             input_example=example,
             pip_requirements=pip_requirements(),
@@ -213,6 +227,9 @@ def log_and_register(
 def lineage_tags(data: ModelData, features: list[str], run_id: str | None) -> dict[str, str]:
     """Model version tags that lead from the version to the exact data and code it came from."""
     tags = {f"{DELTA_VERSION_TAG}{k}": str(v) for k, v in data.versions.items()}
+    spec = model_feature_spec(data)
+    if spec is not None:
+        tags |= FeatureSpec.from_dict(spec).tags()
     return tags | {
         AS_OF_TAG: data.as_of.isoformat(),
         FEATURES_TAG: json.dumps(features),
@@ -220,6 +237,15 @@ def lineage_tags(data: ModelData, features: list[str], run_id: str | None) -> di
         "git_commit": git_commit(),
         "holdout": f"md5('{HOLDOUT_SALT}:' || customer_id) % 10000 < {HOLDOUT_FRACTION} * 10000",
     }
+
+
+def model_feature_spec(data: ModelData) -> dict | None:
+    """The feature spec a version trained on `data` is logged with (None: the gold source)."""
+    if data.feature_spec is None:
+        return None
+    spec = FeatureSpec.from_dict(data.feature_spec)
+    version = data.versions.get(TRAINING_SET_KEY)
+    return replace(spec, training_set=TRAINING_SET_KEY, training_set_version=version).to_dict()
 
 
 def train_and_register(
@@ -271,7 +297,10 @@ def train_and_register(
     tracking.log_metrics(model.metrics)
     tracking.log_dict({"features": features, "as_of": as_of_text}, "feature_list.json")
     tags = lineage_tags(data, features, run_id)
-    version, uri = log_and_register(model, registry.MODEL_NAME, tags)
+    spec = model_feature_spec(data)
+    if spec is not None:
+        tracking.log_dict(spec, SPEC_ARTIFACT)
+    version, uri = log_and_register(model, registry.MODEL_NAME, tags, spec)
     client = registry.client(settings)
     client.set_registered_model_alias(registry.MODEL_NAME, registry.CHALLENGER, str(version))
     auc = model.metrics["holdout_roc_auc"]
@@ -289,5 +318,6 @@ def train_and_register(
         "features": features,
         "hyperparameters": hp.params(),
         "delta_versions": data.versions,
+        "feature_spec": spec,
         **data.counts,
     }

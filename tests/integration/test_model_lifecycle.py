@@ -20,6 +20,7 @@ from dagster._core.instance.ref import InstanceRef
 
 from mlplatform.features.assets import table_assets
 from mlplatform.features.demo_data import generate
+from mlplatform.features.feature_assets import feature_store_assets
 from mlplatform.settings import Settings, get_settings
 from mlplatform.training import checks, registry
 from mlplatform.training.data import load_model_data, truth_propensity
@@ -190,13 +191,17 @@ def test_version_tags_lead_to_the_exact_data(cycle):
     model = cycle["steps"][2]["model"]
     tags = cycle["client"].get_model_version(registry.MODEL_NAME, "3").tags
     assert tags["dagster_run_id"] and tags["git_commit"] and tags["as_of"] == model["as_of"]
-    gold_version = int(tags["delta_version.gold/customer_ml_features"])
-    assert gold_version == model["delta_versions"]["gold/customer_ml_features"]
-    gold = pl.read_delta(
-        str(cycle["home"] / "lakehouse/gold/customer_ml_features"), version=gold_version
+    # the model trains on the point-in-time training set: its tags name that table's version
+    # and the history version it was built from
+    set_version = int(tags["delta_version.ml/churn_training_set"])
+    assert set_version == model["delta_versions"]["ml/churn_training_set"]
+    history_version = int(tags["delta_version.gold/customer_ml_features_history"])
+    assert history_version == int(tags["feature_spec.table_version"])
+    training_set = pl.read_delta(
+        str(cycle["home"] / "lakehouse/ml/churn_training_set"), version=set_version
     )
-    assert gold.height == model["gold_customers"]
-    assert gold["last_event_at"].max().isoformat() == tags["as_of"]
+    assert training_set.height == model["label_rows"]
+    assert training_set["label_timestamp"].max().isoformat() == tags["as_of"]
 
 
 def test_cli_promote_unknown_version_and_rollback(cycle):
@@ -232,14 +237,17 @@ def test_fresh_home_whole_graph_succeeds_without_a_model(tmp_path):
 
 @pytest.fixture(scope="module")
 def features_home(tmp_path_factory):
-    """Demo data (10k customers, as an AUC test needs) pushed through bronze, silver and gold."""
+    """Demo data (10k customers, as an AUC test needs) pushed through bronze, silver, gold and
+    the point-in-time training set (100 events a customer: the features at the first observation
+    date see a third of them)."""
     home = tmp_path_factory.mktemp("auc")
     mp = pytest.MonkeyPatch()
     mp.setenv("MLPLATFORM_HOME", str(home))
     mp.delenv("MLFLOW_TRACKING_URI", raising=False)
-    generate(home, customers=10_000, events=400_000, files=4, seed=7)
+    generate(home, customers=10_000, events=1_000_000, files=4, seed=7)
     with dg.instance_for_test() as instance:
-        assert dg.materialize(table_assets, instance=instance).success
+        assets = [*table_assets, *feature_store_assets]
+        assert dg.materialize(assets, instance=instance).success
         yield home, instance
     mp.undo()
 

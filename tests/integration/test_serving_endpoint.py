@@ -215,13 +215,14 @@ def test_serve_switch_refuse_flush_and_unpack(tmp_path):
         str(v2)
     ]
 
-    # labels for half the customers arrive; the inference asset unpacks every prediction
+    # labels for half the customers arrive (dated after the predictions: the first label at or
+    # after a prediction judges it); the inference asset unpacks every prediction
     labels = home / "landing" / "customer_labels"
     labels.mkdir(parents=True)
     (labels / "labels.json").write_text(
         "".join(
             json.dumps(
-                {"customer_id": f"c{i}", "churned": i % 2, "label_timestamp": "2026-12-01T00:00:00"}
+                {"customer_id": f"c{i}", "churned": i % 2, "label_timestamp": "2099-12-01T00:00:00"}
             )
             + "\n"
             for i in range(0, 20, 2)

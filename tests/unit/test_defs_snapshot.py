@@ -21,17 +21,28 @@ ASSETS = {
         {"deltalake", "polars"},
         {"silver/cleaned_customer_events"},
     ),
-    "ml/churn_model": (
-        "ml",
-        {"mlflow", "scikitlearn"},
-        {"gold/customer_ml_features", "bronze/raw_customer_labels"},
+    "gold/customer_ml_features_history": (
+        "gold",
+        {"deltalake", "polars"},
+        {"silver/cleaned_customer_events"},
     ),
+    "ml/churn_training_set": (
+        "ml",
+        {"deltalake", "polars"},
+        {"gold/customer_ml_features_history", "bronze/raw_customer_labels"},
+    ),
+    "online/customer_ml_features": (
+        "online",
+        {"sqlite", "postgres"},
+        {"gold/customer_ml_features_history"},
+    ),
+    "ml/churn_model": ("ml", {"mlflow", "scikitlearn"}, {"ml/churn_training_set"}),
     "ml/churn_model_evaluation": ("ml", {"mlflow"}, {"ml/churn_model"}),
     "serving/churn_predictor_payload": ("serving", {"deltalake", "fastapi"}, set()),
     "serving/churn_predictor_inference": (
         "serving",
         {"deltalake", "polars"},
-        {"serving/churn_predictor_payload"},
+        {"serving/churn_predictor_payload", "bronze/raw_customer_labels"},
     ),
     "monitoring/churn_predictor_inference_profile_metrics": (
         "monitoring",
@@ -53,6 +64,7 @@ CHECKS = {
     ("silver/cleaned_customer_events", "valid_customer_id"),
     ("silver/cleaned_customer_events", "valid_amount"),
     ("gold/customer_ml_features", "has_customer_id"),
+    ("online/customer_ml_features", "online_store_in_sync"),
     ("ml/churn_model", "no_nan_predictions"),
     ("ml/churn_model", "roc_auc_above_floor"),
     ("ml/churn_model", "signature_matches_gold_schema"),
@@ -73,7 +85,7 @@ def test_assets_groups_kinds_and_dependencies():
     for name, (group, kinds, parents) in ASSETS.items():
         assert found[name][0] == group, name
         assert found[name][1] == kinds, name
-        assert parents <= found[name][2], name
+        assert found[name][2] == parents, name  # exactly: a new or lost edge shows here
 
 
 def test_checks_jobs_schedules_and_sensors():

@@ -147,6 +147,12 @@ def test_prod_helm_values_exactly(tmp_path):
                         },
                     },
                     {
+                        "name": "MLPLATFORM_ONLINE_STORE_URI",
+                        "valueFrom": {
+                            "secretKeyRef": {"name": "mlplatform-prod-online-store", "key": "uri"}
+                        },
+                    },
+                    {
                         "name": "MLPLATFORM_MONITOR_CONFIG",
                         "value": "/opt/dagster/dagster_home/monitor.yaml",
                     },
@@ -203,6 +209,9 @@ def test_staging_values_differ_from_prod_only_where_the_target_says(tmp_path):
             "secretKeyRef": {"name": "mlplatform-staging-mlflow", "key": "token"}
         },
         "MLPLATFORM_MONITOR_CONFIG": "/opt/dagster/dagster_home/monitor.yaml",
+        "MLPLATFORM_ONLINE_STORE_URI": {
+            "secretKeyRef": {"name": "mlplatform-staging-online-store", "key": "uri"}
+        },
     }
     assert dep["name"] == "mlplatform"
     assert dep["image"] == {"repository": REPO, "tag": SHA, "pullPolicy": "Always"}

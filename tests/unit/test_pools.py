@@ -23,6 +23,13 @@ def test_every_table_writer_is_in_its_tables_pool():
         "bronze/raw_customer_labels",
         "silver/cleaned_customer_events",
         "gold/customer_ml_features",
+        "gold/customer_ml_features_history",
+        "ml/churn_training_set",
+        "online/customer_ml_features",
+        "serving/churn_predictor_inference",
+        "monitoring/churn_predictor_inference_profile_metrics",
+        "monitoring/churn_predictor_inference_drift_metrics",
+        "monitoring/table_quality",
     ):
         assert pools[key] == f"lakehouse/{key}", key
     # the quarantine is written by its table's update, in the table's pool

@@ -12,7 +12,7 @@ import pytest
 
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.serving.assets import churn_predictor_inference
-from mlplatform.serving.inference import INFERENCE_SCHEMA, InferenceTable
+from mlplatform.serving.inference import INFERENCE_TABLE_SCHEMA, InferenceTable
 from mlplatform.serving.logger import InferenceLogger
 from mlplatform.serving.tables import PayloadRow, inference_path, payload_path
 from mlplatform.settings import get_settings
@@ -73,7 +73,7 @@ def test_fresh_home_creates_the_empty_table_with_its_schema(home):
     assert run.nothing_new and run.rows_appended == 0
     table = inference()
     assert table.height == 0
-    assert dict(table.schema) == INFERENCE_SCHEMA
+    assert dict(table.schema) == INFERENCE_TABLE_SCHEMA
     assert InferenceTable(get_settings()).run().nothing_new  # and again
 
 
@@ -122,7 +122,8 @@ def test_unpacks_each_prediction_once_and_fills_labels_that_arrive_later(home):
     assert out["total_spend"].null_count() == 3  # a feature the requests did not carry
     assert table.run().nothing_new and inference().height == 3  # exactly once
 
-    write_labels([("c1", "1", "2026-01-01T00:00:00"), ("2", "0", "2026-01-01T00:00:00")], 1)
+    # labels judge the predictions made before them (the first label at or after each one)
+    write_labels([("c1", "1", "2099-01-01T00:00:00"), ("2", "0", "2099-01-01T00:00:00")], 1)
     log_requests([request_row("d", {"inputs": [{"customer_id": "c1", **FEATURES}]}, [0.4])])
     run = table.run()
     assert (run.start_version, run.end_version, run.batch_id) == (1, 2, 3)
@@ -134,9 +135,9 @@ def test_unpacks_each_prediction_once_and_fills_labels_that_arrive_later(home):
         ("c", None, None),
         ("d", "c1", 1),
     ]
-    assert out["label_timestamp"][0] == datetime(2026, 1, 1, tzinfo=UTC)
+    assert out["label_timestamp"][0] == datetime(2099, 1, 1, tzinfo=UTC)
 
-    write_labels([("c1", "0", "2026-02-01T00:00:00"), ("c1", "1", "2025-12-01T00:00:00")], 2)
+    write_labels([("c1", "0", "2098-02-01T00:00:00"), ("c1", "1", "2025-12-01T00:00:00")], 2)
     run = table.run()
     assert run.nothing_new and run.labels_filled == 2
     assert inference().select("request_id", "label").rows() == [
@@ -144,7 +145,7 @@ def test_unpacks_each_prediction_once_and_fills_labels_that_arrive_later(home):
         ("a", 0),
         ("c", None),
         ("d", 0),
-    ]  # the latest label per customer
+    ]  # the first label at or after each prediction (not the one before them)
     assert table.run().labels_filled == 0
 
 

@@ -139,5 +139,6 @@ def test_rows_keep_their_values_and_the_utc_date(tmp_path):
             "response": '{"error_code": "BAD_REQUEST"}',
             "model_name": "churn_predictor",
             "model_version": None,
+            "served_features": None,  # only for requests that used the online store
         }
     ]

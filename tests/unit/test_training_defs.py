@@ -12,8 +12,9 @@ def test_model_assets_groups_and_dependencies():
     graph = defs.resolve_asset_graph()
     for key in ML:
         assert graph.get(key).group_name == "ml"
-    assert graph.get(ML[0]).parent_keys == {
-        dg.AssetKey(["gold", "customer_ml_features"]),
+    assert graph.get(ML[0]).parent_keys == {dg.AssetKey(["ml", "churn_training_set"])}
+    assert graph.get(dg.AssetKey(["ml", "churn_training_set"])).parent_keys == {
+        dg.AssetKey(["gold", "customer_ml_features_history"]),
         dg.AssetKey(["bronze", "raw_customer_labels"]),
     }
     assert graph.get(ML[1]).parent_keys == {ML[0]}
@@ -40,6 +41,8 @@ def test_jobs_schedules_sensors():
     assert {
         "gold/customer_ml_features",
         "bronze/raw_customer_labels",
+        "gold/customer_ml_features_history",
+        "ml/churn_training_set",
         "ml/churn_model",
         "ml/churn_model_evaluation",
     } <= selected

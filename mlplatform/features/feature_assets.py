@@ -1,0 +1,175 @@
+"""The feature store's customer assets: the feature history and the churn training set."""
+
+import dagster as dg
+
+from mlplatform.feature_store.timeseries import SeriesRefresh
+from mlplatform.features.churn_training_set import TRAINING_SET
+from mlplatform.features.history import CUSTOMER_FEATURES_HISTORY, GRANULARITIES
+from mlplatform.lakehouse.assets import table_pool
+from mlplatform.lakehouse.delta import DeltaStore
+from mlplatform.settings import get_settings
+
+SILVER_KEY = dg.AssetKey(["silver", "cleaned_customer_events"])
+LABELS_KEY = dg.AssetKey(["bronze", "raw_customer_labels"])
+HISTORY_KEY = CUSTOMER_FEATURES_HISTORY.asset_key
+TRAINING_SET_KEY = dg.AssetKey(TRAINING_SET.split("/"))
+
+
+class HistoryConfig(dg.Config):
+    """Run options of the feature history."""
+
+    granularity: str = "1 day"  # or "1 hour"; a change recomputes the table
+    full_refresh: bool = False
+
+
+def training_set_schema() -> dg.TableSchema:
+    """The training set's columns: the label row, the joined row's time and the features."""
+    from mlplatform.features.churn_training_set import COLUMNS
+
+    declared = {f.name: f for f in CUSTOMER_FEATURES_HISTORY.features}
+    fixed = {
+        "customer_id": ("string", "the customer (lookup key)"),
+        "label_timestamp": ("timestamp_ntz", "when the customer was observed"),
+        "churned": ("tinyint", "1: the customer left within the following window"),
+        "feature_timestamp": ("timestamp_ntz", "the history row joined (null: none before)"),
+        "recency_days": ("double", "days from last_event_at to label_timestamp"),
+    }
+    columns = []
+    for name in COLUMNS:
+        dtype, text = fixed.get(name) or (declared[name].dtype, declared[name].description)
+        columns.append(dg.TableColumn(name, dtype, description=text))
+    return dg.TableSchema(columns=columns)
+
+
+def _meta(values: dict) -> dict:
+    return {
+        k: dg.MetadataValue.null()
+        if v is None
+        else dg.MetadataValue.json(v)
+        if isinstance(v, dict | list)
+        else v
+        for k, v in values.items()
+    }
+
+
+def history_store(settings) -> DeltaStore:
+    return DeltaStore(CUSTOMER_FEATURES_HISTORY.path(settings), CUSTOMER_FEATURES_HISTORY.name)
+
+
+def silver_store(settings) -> DeltaStore:
+    return DeltaStore(
+        settings.table_path("silver", "cleaned_customer_events"), "silver/cleaned_customer_events"
+    )
+
+
+@dg.asset(
+    key=HISTORY_KEY,
+    pool=table_pool(HISTORY_KEY.to_user_string()),
+    deps=[SILVER_KEY],
+    group_name="gold",
+    kinds={"deltalake", "polars"},
+    description=CUSTOMER_FEATURES_HISTORY.description,
+    metadata=CUSTOMER_FEATURES_HISTORY.metadata()
+    | {"granularities": dg.MetadataValue.json(list(GRANULARITIES))},
+)
+def customer_ml_features_history(context: dg.AssetExecutionContext, config: HistoryConfig):
+    """Refresh the history from the silver rows appended since the version it consumed."""
+    from mlplatform.feature_store.timeseries import refresh_series
+    from mlplatform.features.history import series_spec
+
+    settings = get_settings()
+    try:
+        spec = series_spec(config.granularity)
+    except ValueError as err:
+        raise dg.Failure(description=str(err), allow_retries=False) from err
+    target = history_store(settings)
+    run: SeriesRefresh = refresh_series(target, silver_store(settings), spec, config.full_refresh)
+    if run.mode == "no_source":
+        context.log.warning(f"{HISTORY_KEY.to_user_string()} not materialized: {run.reasons[0]}")
+        context.log_event(
+            dg.AssetObservation(asset_key=HISTORY_KEY, metadata={"skipped": run.reasons[0]})
+        )
+        return
+    untimed = 0
+    if run.mode != "nothing_new":
+        import polars as pl
+
+        untimed = int(
+            silver_store(settings)
+            .scan(run.source_end)
+            .select(pl.col("event_timestamp").is_null().sum())
+            .collect()
+            .item()
+        )
+    context.log.info(
+        f"{run.mode} refresh: {run.keys_changed} customers, {run.rows_restated} rows restated"
+    )
+    yield dg.MaterializeResult(
+        metadata=_meta(
+            {
+                "dagster/uri": str(target.path),
+                "dagster/row_count": run.rows,
+                "delta_version": run.version,
+                "refresh": run.mode,
+                "reasons": run.reasons,
+                "batch_id": run.batch_id,
+                "silver_versions": {
+                    "start_exclusive": run.source_start_exclusive,
+                    "end": run.source_end,
+                },
+                "silver_rows_read": run.source_rows_read,
+                "keys_changed": run.keys_changed,
+                "rows_restated": run.rows_restated,
+                "events_without_timestamp": untimed,
+                "granularity": spec.settings["granularity"],
+            }
+        )
+    )
+
+
+@dg.asset(
+    key=TRAINING_SET_KEY,
+    pool=table_pool(TRAINING_SET_KEY.to_user_string()),
+    deps=[HISTORY_KEY, LABELS_KEY],
+    group_name="ml",
+    kinds={"deltalake", "polars"},
+    output_required=False,
+    metadata={
+        "dagster/column_schema": training_set_schema(),
+        "dagster/table_name": TRAINING_SET.replace("/", "."),
+    },
+)
+def churn_training_set(context: dg.AssetExecutionContext):
+    """Churn labels with each customer's features as of the label time (point in time).
+
+    One row per label row (`customer_id`, `label_timestamp`, `churned`), the `feature_timestamp`
+    of the history row joined and the model's features; what `ml/churn_model` trains on and
+    monitoring's baseline.
+    """
+    from mlplatform.features.churn_training_set import build, write
+
+    settings = get_settings()
+    built = build(settings)
+    if built is None:
+        reason = "no labels or no feature history yet"
+        context.log.warning(f"{TRAINING_SET} not materialized: {reason}")
+        context.log_event(
+            dg.AssetObservation(asset_key=TRAINING_SET_KEY, metadata={"skipped": reason})
+        )
+        return
+    version = write(settings, built)
+    yield dg.MaterializeResult(
+        metadata=_meta(
+            {
+                "dagster/uri": str(settings.table_path(*TRAINING_SET.split("/"))),
+                "dagster/row_count": built.counts["rows"],
+                "delta_version": version,
+                "versions_read": built.versions,
+                "feature_spec": built.spec.to_dict(),
+                **built.counts,
+            }
+        )
+    )
+
+
+feature_store_assets = [customer_ml_features_history, churn_training_set]

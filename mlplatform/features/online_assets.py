@@ -1,0 +1,95 @@
+"""`online/customer_ml_features`: the latest customer features in the online store, for serving.
+
+Published from `gold/customer_ml_features_history` (its latest row per customer equals
+`gold/customer_ml_features`) into the SQLite table `customer_ml_features` of
+`$MLPLATFORM_HOME/online/features.db`, or the PostgreSQL database of
+`MLPLATFORM_ONLINE_STORE_URI`. The published Delta version lives in the table
+`mlplatform_online_versions` of the same database, written in the publish's transaction.
+"""
+
+import dagster as dg
+
+from mlplatform.features.feature_assets import HISTORY_KEY, history_store
+from mlplatform.features.history import CUSTOMER_FEATURES_HISTORY
+from mlplatform.lakehouse.assets import table_pool
+from mlplatform.settings import get_settings
+
+ONLINE_TABLE = "customer_ml_features"
+ONLINE_KEY = dg.AssetKey(["online", ONLINE_TABLE])
+
+
+def online_store():
+    from mlplatform.feature_store.online import OnlineStore
+
+    return OnlineStore.from_settings(get_settings())
+
+
+@dg.asset(
+    key=ONLINE_KEY,
+    pool=table_pool(ONLINE_KEY.to_user_string()),
+    deps=[HISTORY_KEY],
+    group_name="online",
+    kinds={"sqlite", "postgres"},
+    description="The latest feature row of every customer in the online store (SQLite by "
+    "default, PostgreSQL with MLPLATFORM_ONLINE_STORE_URI): what the serving endpoint looks "
+    "features up in. Publishes only the customers whose history rows changed since the "
+    "published version; rows and version commit in one database transaction.",
+    metadata={
+        "dagster/table_name": f"online.{ONLINE_TABLE}",
+        "dagster/column_schema": CUSTOMER_FEATURES_HISTORY.column_schema(),
+    },
+)
+def customer_ml_features_online(context: dg.AssetExecutionContext):
+    """Publish the changed customers' latest rows and the history version they reflect."""
+    from mlplatform.feature_store.publish import publish_latest
+
+    store = online_store()
+    history = history_store(get_settings())
+    run = publish_latest(store, ONLINE_TABLE, history, "customer_id", "feature_timestamp")
+    if run.mode == "no_source":
+        context.log.warning(f"{ONLINE_KEY.to_user_string()} not published: {run.reasons[0]}")
+        context.log_event(
+            dg.AssetObservation(asset_key=ONLINE_KEY, metadata={"skipped": run.reasons[0]})
+        )
+        return
+    context.log.info(f"{run.mode} publish of {run.keys_published} customers to {store.location}")
+    yield dg.MaterializeResult(
+        metadata={
+            "online_store": store.location,
+            "publish": run.mode,
+            "reasons": dg.MetadataValue.json(run.reasons),
+            "keys_published": run.keys_published,
+            "offline_version": run.offline_version,
+            "published_before": dg.MetadataValue.null()
+            if run.published_before is None
+            else run.published_before,
+        }
+    )
+
+
+@dg.asset_check(
+    asset=ONLINE_KEY,
+    name="online_store_in_sync",
+    description="The online store reflects the current version of the feature history "
+    "(ERROR when it is behind after a publish; the lag in versions is in the metadata).",
+)
+def online_store_in_sync() -> dg.AssetCheckResult:
+    store = online_store()
+    history = history_store(get_settings())
+    offline = history.version()
+    published = store.published_version(ONLINE_TABLE)
+    lag = None if offline is None else offline - (published if published is not None else -1)
+    return dg.AssetCheckResult(
+        passed=offline is None or lag == 0,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "offline_version": dg.MetadataValue.null() if offline is None else offline,
+            "published_version": dg.MetadataValue.null() if published is None else published,
+            "lag_versions": dg.MetadataValue.null() if lag is None else lag,
+            "online_store": store.location,
+        },
+    )
+
+
+online_assets = [customer_ml_features_online]
+online_checks = [online_store_in_sync]
