@@ -157,4 +157,6 @@ def _commit(target: DeltaStore, rows: pl.DataFrame, run: SeriesRefresh, spec: Se
         "mode": run.mode,
         "source_versions": [run.source_start_exclusive, run.source_end],
     }
-    return target.write(rows, run.batch_id, mode="overwrite", metadata=meta)
+    # a full recomputation may restate the silver version the table already reflects
+    again = run.mode == "full"
+    return target.write(rows, run.batch_id, mode="overwrite", metadata=meta, again=again)

@@ -27,9 +27,11 @@ def test_quickstart_from_an_empty_home(tmp_path, monkeypatch):
     both = out + proc.stderr
     assert len(both.splitlines()) <= 30, both
     assert "DEBUG" not in both and "warning" not in both.lower(), both
+    labels = re.search(r"and ([\d,]+) labels under", out).group(1)  # several dates a customer
+    assert int(labels.replace(",", "")) >= 2 * 3000
     for step in (
         rf"  bronze/raw_customer_events: 60,000 rows; {SECONDS}",
-        rf"  bronze/raw_customer_labels: 3,000 rows; {SECONDS}",
+        rf"  bronze/raw_customer_labels: {labels} rows; {SECONDS}",
         r"  silver/cleaned_customer_events, silver/cleaned_customer_events_quarantine: "
         rf"[\d,]+ \+ [\d,]+ rows; checks 2 passed, 0 failed; {SECONDS}",
         rf"  gold/customer_ml_features: [\d,]+ rows; checks 1 passed, 0 failed; {SECONDS}",
