@@ -28,7 +28,7 @@ from mlplatform.lakehouse.engines import polars_sql
 from mlplatform.lakehouse.engines.base import SqlQuery
 
 STATE_VIEW = "__aggregate_state"
-REBUILD_FACTOR = 4  # a rebuild reads groups of this many byte budgets
+REBUILD_FACTOR = 3  # a rebuild reads groups of this many byte budgets
 _MERGEABLE = {"Count": "COUNT", "Sum": "SUM", "Min": "MIN", "Max": "MAX"}
 _UNSUPPORTED = ("Join", "Having", "Distinct", "Window", "Limit", "With", "Union")
 
@@ -284,7 +284,7 @@ def refresh(
     # the whole input, a group of its files at a time: memory is the state and one group
     schema = dict(pl.scan_delta(str(store.path), version=end).collect_schema())
     state = None
-    # groups of 4x the budget: each merge costs the whole state (1.2M keys at 60M events), the
+    # groups of 3x the budget: each merge costs the whole state (1.2M keys at 60M events), the
     # streaming aggregation of a group about 5x its Parquet bytes
     groups = store.file_chunks(end, REBUILD_FACTOR * budget) or [[]]
     for files in groups:

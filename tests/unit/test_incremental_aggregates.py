@@ -205,7 +205,7 @@ def test_a_rebuild_and_an_update_in_chunks_equal_a_recomputation(home):
     for i in range(4):
         write_file(home, f"f{i}.json", amounts(12, 8 * i, 1.0 + i))
         TableRunner(raw, settings).run()  # one bronze version (and data file) each
-    tiny = RunOptions(max_bytes_per_trigger="1")  # groups of 4 bytes: one file each
+    tiny = RunOptions(max_bytes_per_trigger="1")  # groups of 3 bytes: one file each
     first = TableRunner(spend, settings).run(tiny)
     assert first.counts == {"refresh": "full", "chunks": 4}
     assert_frame_equal(gold(home), expected(home), check_exact=False)
