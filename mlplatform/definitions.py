@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import warnings
 
@@ -14,6 +15,7 @@ from mlplatform.features.online_assets import online_assets, online_checks
 from mlplatform.features.sensors import build_file_arrival_sensor
 from mlplatform.lakehouse.engines.spark_resource import PySparkResource
 from mlplatform.lakehouse.engines.spark_session import spark_config
+from mlplatform.lakehouse.resource import LakehouseResource
 from mlplatform.monitoring.assets import monitoring_assets
 from mlplatform.monitoring.checks import drift_checks
 from mlplatform.monitoring.jobs import monitoring_hourly, monitoring_job
@@ -29,7 +31,27 @@ from mlplatform.training.checks import churn_model_checks
 from mlplatform.training.jobs import ml_training_job, promote_model_job
 from mlplatform.training.schedules import ml_training_daily
 from mlplatform.training.sensors import promote_model_sensor
-from mlplatform.training.tracking import mlflow_tracking
+from mlplatform.training.tracking import MlflowResource
+
+
+def platform_resources() -> dict:
+    """The resources of the graph, the same keys and types in every environment.
+
+    Their unset fields take the environment's values when a run or tick starts (see
+    `LakehouseResource`, `MlflowResource`). Staging and prod (`MLPLATFORM_ENV`) read the
+    tracking server's token from `MLFLOW_TRACKING_TOKEN` (a Kubernetes secret in the deploy
+    targets) as an `EnvVar`, resolved in the run: it is never part of the config the UI shows.
+    """
+    lakehouse = LakehouseResource()
+    # a deployed environment's tracking server takes a token; dev's embedded store none
+    deployed = (os.environ.get("MLPLATFORM_ENV") or "dev") != "dev"
+    token = dg.EnvVar("MLFLOW_TRACKING_TOKEN") if deployed else None
+    return {
+        "lakehouse": lakehouse,
+        "mlflow": MlflowResource(lakehouse=lakehouse, tracking_token=token),
+        "pyspark": PySparkResource(spark_config=spark_config()),
+    }
+
 
 feature_pipeline_job = dg.define_asset_job(
     "feature_pipeline_job",
@@ -96,7 +118,7 @@ defs = dg.Definitions(
         drift_retrain_sensor,
         automation_condition_sensor,
     ],
-    resources={"mlflow": mlflow_tracking, "pyspark": PySparkResource(spark_config=spark_config())},
+    resources=platform_resources(),
     executor=dg.in_process_executor,
 )
 

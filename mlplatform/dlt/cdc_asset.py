@@ -5,7 +5,7 @@ import dagster as dg
 from mlplatform.dlt.cdc import ChangeRunner, ChangeSpec
 from mlplatform.dlt.snapshot import SnapshotRunner, SnapshotSpec
 from mlplatform.lakehouse import event_log
-from mlplatform.settings import get_settings
+from mlplatform.lakehouse.resource import LakehouseResource
 
 
 class ChangesConfig(dg.Config):
@@ -14,14 +14,16 @@ class ChangesConfig(dg.Config):
     full_refresh: bool = False
 
 
-def _log(target, context, dataset: str, flow_type: str, inputs: list, metrics=None, error=None):
+def _log(target, context, dataset, flow_type, inputs, metrics=None, error=None, settings=None):
     if target is None:
         return
     definition = {"flow_type": flow_type, "input_datasets": inputs}
-    event_log.record_flow(target, context.run_id, dataset, definition, metrics=metrics, error=error)
+    event_log.record_flow(
+        target, context.run_id, dataset, definition, metrics, error=error, settings=settings
+    )
 
 
-def view_frame(context, view, engine_name: str):
+def view_frame(context, view, engine_name: str, settings):
     """The whole change feed a view computes in this update, as a polars frame."""
     from mlplatform.dlt.snapshot import to_polars
     from mlplatform.lakehouse.engines import get_engine
@@ -31,7 +33,7 @@ def view_frame(context, view, engine_name: str):
     if engine_name == "spark":
         session = context.resources.pyspark.spark_session
     engine = get_engine(engine_name, session)
-    runner = TableRunner(view, get_settings(), engine)
+    runner = TableRunner(view, settings, engine)
     frames = []
     for inp in view.upstream:
         store = runner.store_for(inp.key)
@@ -60,20 +62,30 @@ def build_change_asset(
         or f"{spec.target}: changes of {spec.source} applied as SCD type "
         f"{spec.stored_as_scd_type} (keys {spec.keys}, sequenced by {spec.sequence_by})",
     )
-    def _changes(context: dg.AssetExecutionContext, config: ChangesConfig) -> dg.MaterializeResult:
+    def _changes(
+        context: dg.AssetExecutionContext, config: ChangesConfig, lakehouse: LakehouseResource
+    ) -> dg.MaterializeResult:
         inputs = [f"{schema}.{spec.source}"]
         try:
-            runner = ChangeRunner(spec, schema, get_settings())
+            runner = ChangeRunner(spec, schema, lakehouse.settings)
             if view is not None:
-                frame = view_frame(context, view[0], view[1])
+                frame = view_frame(context, view[0], view[1], lakehouse.settings)
                 result = runner.run_frame(frame, full_refresh=config.full_refresh)
             else:
                 result = runner.run(full_refresh=config.full_refresh)
         except Exception as err:
-            _log(target, context, spec.target, "AUTO_CDC", inputs, error=err)
+            _log(
+                target,
+                context,
+                spec.target,
+                "AUTO_CDC",
+                inputs,
+                error=err,
+                settings=lakehouse.settings,
+            )
             raise
         metrics = {"num_output_rows": result["rows"], "num_upserted_rows": result["changes"]}
-        _log(target, context, spec.target, "AUTO_CDC", inputs, metrics)
+        _log(target, context, spec.target, "AUTO_CDC", inputs, metrics, settings=lakehouse.settings)
         context.log.info(f"applied {result['changes']} changes; {result['rows']} rows")
         return dg.MaterializeResult(
             metadata={
@@ -104,16 +116,32 @@ def build_snapshot_asset(
         f"{spec.stored_as_scd_type} (keys {spec.keys}); keys missing from a snapshot deleted",
     )
     def _snapshots(
-        context: dg.AssetExecutionContext, config: ChangesConfig
+        context: dg.AssetExecutionContext, config: ChangesConfig, lakehouse: LakehouseResource
     ) -> dg.MaterializeResult:
         inputs = [source.replace("/", ".")]
         try:
-            result = SnapshotRunner(spec, schema, get_settings()).run(config.full_refresh)
+            result = SnapshotRunner(spec, schema, lakehouse.settings).run(config.full_refresh)
         except Exception as err:
-            _log(target, context, spec.target, "AUTO_CDC_FROM_SNAPSHOT", inputs, error=err)
+            _log(
+                target,
+                context,
+                spec.target,
+                "AUTO_CDC_FROM_SNAPSHOT",
+                inputs,
+                error=err,
+                settings=lakehouse.settings,
+            )
             raise
         metrics = {"num_output_rows": result["rows"], "num_upserted_rows": result["changes"]}
-        _log(target, context, spec.target, "AUTO_CDC_FROM_SNAPSHOT", inputs, metrics)
+        _log(
+            target,
+            context,
+            spec.target,
+            "AUTO_CDC_FROM_SNAPSHOT",
+            inputs,
+            metrics,
+            settings=lakehouse.settings,
+        )
         context.log.info(f"applied snapshots {result['snapshots']}; {result['rows']} rows")
         return dg.MaterializeResult(
             metadata={

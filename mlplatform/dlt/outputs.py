@@ -50,6 +50,7 @@ def pipeline_definitions(pipeline) -> dg.Definitions:
     from mlplatform.lakehouse.assets import build_table_asset
     from mlplatform.lakehouse.engines.spark_resource import PySparkResource
     from mlplatform.lakehouse.engines.spark_session import spark_config
+    from mlplatform.lakehouse.resource import LakehouseResource
 
     engine = dlt_engine()
     target = event_log_target(pipeline)
@@ -91,7 +92,8 @@ def pipeline_definitions(pipeline) -> dg.Definitions:
         asset_checks=quality,
         sensors=update_sensors(pipeline.schema, keys, target),
         resources={
-            "pyspark": PySparkResource(spark_config=spark_config() | pipeline.configuration)
+            "lakehouse": LakehouseResource(),
+            "pyspark": PySparkResource(spark_config=spark_config() | pipeline.configuration),
         },
         executor=dg.in_process_executor,
     )

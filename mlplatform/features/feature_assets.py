@@ -7,7 +7,7 @@ from mlplatform.features.churn_training_set import TRAINING_SET
 from mlplatform.features.history import CUSTOMER_FEATURES_HISTORY, GRANULARITIES
 from mlplatform.lakehouse.assets import table_pool
 from mlplatform.lakehouse.delta import DeltaStore
-from mlplatform.settings import get_settings
+from mlplatform.lakehouse.resource import LakehouseResource
 
 SILVER_KEY = dg.AssetKey(["silver", "cleaned_customer_events"])
 LABELS_KEY = dg.AssetKey(["bronze", "raw_customer_labels"])
@@ -72,12 +72,14 @@ def silver_store(settings) -> DeltaStore:
     metadata=CUSTOMER_FEATURES_HISTORY.metadata()
     | {"granularities": dg.MetadataValue.json(list(GRANULARITIES))},
 )
-def customer_ml_features_history(context: dg.AssetExecutionContext, config: HistoryConfig):
+def customer_ml_features_history(
+    context: dg.AssetExecutionContext, config: HistoryConfig, lakehouse: LakehouseResource
+):
     """Refresh the history from the silver rows appended since the version it consumed."""
     from mlplatform.feature_store.timeseries import refresh_series
     from mlplatform.features.history import series_spec
 
-    settings = get_settings()
+    settings = lakehouse.settings
     try:
         spec = series_spec(config.granularity)
     except ValueError as err:
@@ -139,7 +141,7 @@ def customer_ml_features_history(context: dg.AssetExecutionContext, config: Hist
         "dagster/table_name": TRAINING_SET.replace("/", "."),
     },
 )
-def churn_training_set(context: dg.AssetExecutionContext):
+def churn_training_set(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
     """Churn labels with each customer's features as of the label time (point in time).
 
     One row per label row (`customer_id`, `label_timestamp`, `churned`), the `feature_timestamp`
@@ -148,7 +150,7 @@ def churn_training_set(context: dg.AssetExecutionContext):
     """
     from mlplatform.features.churn_training_set import build, write
 
-    settings = get_settings()
+    settings = lakehouse.settings
     built = build(settings)
     if built is None:
         reason = "no labels or no feature history yet"

@@ -12,16 +12,17 @@ import dagster as dg
 from mlplatform.features.feature_assets import HISTORY_KEY, history_store
 from mlplatform.features.history import CUSTOMER_FEATURES_HISTORY
 from mlplatform.lakehouse.assets import table_pool
-from mlplatform.settings import get_settings
+from mlplatform.lakehouse.resource import LakehouseResource
+from mlplatform.settings import Settings
 
 ONLINE_TABLE = "customer_ml_features"
 ONLINE_KEY = dg.AssetKey(["online", ONLINE_TABLE])
 
 
-def online_store():
+def online_store(settings: Settings):
     from mlplatform.feature_store.online import OnlineStore
 
-    return OnlineStore.from_settings(get_settings())
+    return OnlineStore.from_settings(settings)
 
 
 @dg.asset(
@@ -39,12 +40,12 @@ def online_store():
         "dagster/column_schema": CUSTOMER_FEATURES_HISTORY.column_schema(),
     },
 )
-def customer_ml_features_online(context: dg.AssetExecutionContext):
+def customer_ml_features_online(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
     """Publish the changed customers' latest rows and the history version they reflect."""
     from mlplatform.feature_store.publish import publish_latest
 
-    store = online_store()
-    history = history_store(get_settings())
+    store = online_store(lakehouse.settings)
+    history = history_store(lakehouse.settings)
     run = publish_latest(store, ONLINE_TABLE, history, "customer_id", "feature_timestamp")
     if run.mode == "no_source":
         context.log.warning(f"{ONLINE_KEY.to_user_string()} not published: {run.reasons[0]}")
@@ -73,9 +74,9 @@ def customer_ml_features_online(context: dg.AssetExecutionContext):
     description="The online store reflects the current version of the feature history "
     "(ERROR when it is behind after a publish; the lag in versions is in the metadata).",
 )
-def online_store_in_sync() -> dg.AssetCheckResult:
-    store = online_store()
-    history = history_store(get_settings())
+def online_store_in_sync(lakehouse: LakehouseResource) -> dg.AssetCheckResult:
+    store = online_store(lakehouse.settings)
+    history = history_store(lakehouse.settings)
     offline = history.version()
     published = store.published_version(ONLINE_TABLE)
     lag = None if offline is None else offline - (published if published is not None else -1)

@@ -7,14 +7,14 @@ import hashlib
 import dagster as dg
 
 from mlplatform.lakehouse.ingest import list_landing
-from mlplatform.settings import get_settings
+from mlplatform.lakehouse.resource import LakehouseResource
+from mlplatform.settings import Settings
 
 LANDING_FOLDERS = ("customer_events", "customer_labels")
 
 
-def landing_fingerprint() -> tuple[str, int]:
+def landing_fingerprint(settings: Settings) -> tuple[str, int]:
     """A digest of every landing file's path, size and mtime, and the number of files."""
-    settings = get_settings()
     digest = hashlib.sha256()
     count = 0
     for folder in LANDING_FOLDERS:
@@ -32,8 +32,10 @@ def build_file_arrival_sensor(job: dg.UnresolvedAssetJobDefinition) -> dg.Sensor
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Requests the feature pipeline when landing files arrive or change.",
     )
-    def landing_file_arrival_sensor(context: dg.SensorEvaluationContext):
-        fingerprint, count = landing_fingerprint()
+    def landing_file_arrival_sensor(
+        context: dg.SensorEvaluationContext, lakehouse: LakehouseResource
+    ):
+        fingerprint, count = landing_fingerprint(lakehouse.settings)
         if count == 0:
             return dg.SkipReason("no landing files yet")
         if fingerprint == context.cursor:

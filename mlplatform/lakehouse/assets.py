@@ -8,12 +8,13 @@ import dagster as dg
 from mlplatform.lakehouse import event_log
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.lakehouse.engines import get_engine
+from mlplatform.lakehouse.engines.spark_resource import PySparkResource
 from mlplatform.lakehouse.errors import MissingFileError, TableBusyError
 from mlplatform.lakehouse.expectations import Action, ExpectationFailed, RuleResult
 from mlplatform.lakehouse.ingest import CorruptFileError
+from mlplatform.lakehouse.resource import LakehouseResource
 from mlplatform.lakehouse.runner import RunOptions, TableRun, TableRunner, peak_rss_mib
 from mlplatform.lakehouse.table import QUARANTINE_COLUMNS, TableDefinition
-from mlplatform.settings import get_settings
 
 
 class SchemaMode(Enum):
@@ -28,7 +29,7 @@ class SchemaMode(Enum):
 class TableConfig(dg.Config):
     """Run options of a table update."""
 
-    engine: str | None = None  # polars or spark; default: MLPLATFORM_ENGINE
+    engine: str | None = None  # polars or spark; default: the lakehouse resource's engine
     full_refresh: bool = False
     replay_quarantine: bool = False
     warn_failed_fraction: float = 0.05
@@ -56,6 +57,11 @@ def asset_key(key: str) -> dg.AssetKey:
 ENGINE_KINDS = {"polars": "polars", "spark": "pyspark"}  # Dagster's icon keys
 
 
+def table_kinds(engine: str | None) -> set[str]:
+    """A table's kinds: Delta, and its engine (both engines when it runs on the resource's)."""
+    return {"deltalake", *([ENGINE_KINDS[engine]] if engine else ENGINE_KINDS.values())}
+
+
 def table_pool(key: str) -> str:
     """The concurrency pool of a Delta table's writers (limit 1: see dagster.yaml)."""
     return f"lakehouse/{key}"
@@ -72,9 +78,11 @@ def build_table_asset(
     ``upstream_schemas`` (table key -> columns) gives a quarantine its source columns before the
     first run; ``owners`` are Dagster owners (``team:...`` or e-mail addresses).
 
-    On the spark engine the asset runs on the session of dagster-pyspark's resource ``pyspark``.
+    ``engine`` pins the table to polars or spark; left out, the table runs on the engine of the
+    ``lakehouse`` resource (``MLPLATFORM_ENGINE`` at run time) or of its run config, and shows
+    both engines' kinds. It requires the ``lakehouse`` and ``pyspark`` resources; on spark it
+    runs on the ``pyspark`` resource's session, which starts only when a Spark step uses it.
     """
-    engine = engine or get_settings().engine
     key = asset_key(defn.key)
     qkey = dg.AssetKey([defn.layer, defn.quarantine_name])
     static = {"table_properties": dg.MetadataValue.json(defn.properties)} | {
@@ -89,7 +97,7 @@ def build_table_asset(
             deps=[asset_key(u.key) for u in defn.upstream],
             group_name=defn.group,
             description=defn.comment,
-            kinds={"deltalake", ENGINE_KINDS[engine]},
+            kinds=table_kinds(engine),
             metadata=static | _catalog_metadata(defn.layer, defn.name, defn.column_schema()),
             owners=owners,
             automation_condition=automation,
@@ -108,7 +116,7 @@ def build_table_asset(
                 description=f"Rows of {defn.key} that broke a quarantine expectation, with the "
                 "source columns as they were, the rules broken, and when. Replay them with "
                 "the `replay_quarantine` config flag after a fix.",
-                kinds={"deltalake", ENGINE_KINDS[engine]},
+                kinds=table_kinds(engine),
                 metadata=_catalog_metadata(defn.layer, defn.quarantine_name, qschema),
                 owners=owners,
                 automation_condition=automation,
@@ -131,11 +139,17 @@ def build_table_asset(
         check_specs=check_specs,
         description=defn.comment,
         can_subset=True,  # selecting the table alone still keeps its quarantine in step
-        required_resource_keys={"pyspark"} if engine == "spark" else set(),
         pool=table_pool(defn.key),
     )
-    def _table_asset(context: dg.AssetExecutionContext, config: config_cls):  # noqa: F821
-        runner = TableRunner(defn, get_settings(), _engine(context, config.engine or engine))
+    def _table_asset(
+        context: dg.AssetExecutionContext,
+        config: config_cls,  # noqa: F821
+        lakehouse: LakehouseResource,
+        pyspark: PySparkResource,
+    ):
+        settings = lakehouse.settings
+        name = config.engine or engine or settings.engine
+        runner = TableRunner(defn, settings, _engine(name, pyspark))
         opts = RunOptions(
             full_refresh=config.full_refresh,
             replay_quarantine=config.replay_quarantine,
@@ -152,18 +166,26 @@ def build_table_asset(
         try:
             run = runner.run(opts)
         except ExpectationFailed as err:
-            event_log.record_table_update(context, defn, error=err)  # event log (never raises)
+            event_log.record_table_update(
+                context, defn, error=err, settings=settings
+            )  # event log (never raises)
             for res in err.results:
                 if res.expectation.name in checks:
                     yield _check_result(key, res, config.warn_failed_fraction)
             raise dg.Failure(description=str(err)) from err
         except (TableBusyError, MissingFileError, CorruptFileError) as err:
-            event_log.record_table_update(context, defn, error=err)  # event log (never raises)
+            event_log.record_table_update(
+                context, defn, error=err, settings=settings
+            )  # event log (never raises)
             raise dg.Failure(description=f"{type(err).__name__}: {err}") from err
         except Exception as err:
-            event_log.record_table_update(context, defn, error=err)  # event log (never raises)
+            event_log.record_table_update(
+                context, defn, error=err, settings=settings
+            )  # event log (never raises)
             raise
-        event_log.record_table_update(context, defn, run)  # event log (never raises)
+        event_log.record_table_update(
+            context, defn, run, settings=settings
+        )  # event log (never raises)
         for warning in run.warnings:
             context.log.warning(warning)
         if key in selected:
@@ -192,13 +214,11 @@ def _catalog_metadata(layer: str, name: str, schema: dict[str, str] | None) -> d
     return meta
 
 
-def _engine(context: dg.AssetExecutionContext, name: str):
+def _engine(name: str, pyspark: PySparkResource):
+    """The engine ``name``; spark on the resource's session (started here, when first used)."""
     if name not in ("polars", "spark"):
         raise dg.Failure(description=f"engine {name!r} is not one of polars, spark")
-    session = None
-    if name == "spark" and hasattr(context.resources, "pyspark"):
-        session = context.resources.pyspark.spark_session
-    return get_engine(name, session)
+    return get_engine(name, pyspark.spark_session if name == "spark" else None)
 
 
 def _mode(value) -> str | None:

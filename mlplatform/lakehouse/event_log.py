@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 import polars as pl
 
 from mlplatform.lakehouse.delta import DeltaStore
-from mlplatform.settings import get_settings
+from mlplatform.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +93,10 @@ class EventLogTarget:
     def name(self) -> str:
         return "/".join(self.parts)
 
-    def store(self, app_id: str) -> DeltaStore:
-        return DeltaStore(get_settings().lakehouse.joinpath(*self.parts), app_id)
+    def store(self, app_id: str, settings: Settings | None = None) -> DeltaStore:
+        """The log's table under the home of ``settings`` (default: the environment's)."""
+        root = (settings or get_settings()).lakehouse
+        return DeltaStore(root.joinpath(*self.parts), app_id)
 
 
 NATIVE = EventLogTarget("mlplatform", ("_event_log",))
@@ -149,12 +151,18 @@ def event(
     }
 
 
-def append(target: EventLogTarget, update_id: str, key: str, events: list[dict]) -> bool:
+def append(
+    target: EventLogTarget,
+    update_id: str,
+    key: str,
+    events: list[dict],
+    settings: Settings | None = None,
+) -> bool:
     """Append ``events`` once per ``(update, key)``; returns whether they were written now.
 
     Never raises: a failure to log is logged."""
     try:
-        store = target.store(f"{target.name}/{update_id}/{key}")
+        store = target.store(f"{target.name}/{update_id}/{key}", settings)
         if store.committed_batch() >= 1:
             return False
         store.write(pl.DataFrame(events, schema=SCHEMA), 1, mode="append")
@@ -167,7 +175,12 @@ def append(target: EventLogTarget, update_id: str, key: str, events: list[dict])
     return True
 
 
-def start_update(target: EventLogTarget, update_id: str, full_refresh: bool = False) -> None:
+def start_update(
+    target: EventLogTarget,
+    update_id: str,
+    full_refresh: bool = False,
+    settings: Settings | None = None,
+) -> None:
     """``create_update`` and ``update_progress RUNNING``, once per update."""
     events = [
         event(
@@ -185,10 +198,15 @@ def start_update(target: EventLogTarget, update_id: str, full_refresh: bool = Fa
             {"state": "RUNNING"},
         ),
     ]
-    append(target, update_id, "create_update", events)
+    append(target, update_id, "create_update", events, settings)
 
 
-def finish_update(target: EventLogTarget, update_id: str, error: BaseException | None) -> None:
+def finish_update(
+    target: EventLogTarget,
+    update_id: str,
+    error: BaseException | None,
+    settings: Settings | None = None,
+) -> None:
     """``update_progress COMPLETED`` or ``FAILED``, once per update."""
     state = "FAILED" if error else "COMPLETED"
     events = [
@@ -202,7 +220,7 @@ def finish_update(target: EventLogTarget, update_id: str, error: BaseException |
             error=error,
         )
     ]
-    append(target, update_id, "update_progress", events)
+    append(target, update_id, "update_progress", events, settings)
 
 
 def record_flow(
@@ -216,9 +234,10 @@ def record_flow(
     error: BaseException | None = None,
     batch_id: int | None = None,
     full_refresh: bool = False,
+    settings: Settings | None = None,
 ) -> None:
     """A flow's ``flow_definition`` and its final ``flow_progress`` (COMPLETED or FAILED)."""
-    start_update(target, update_id, full_refresh)
+    start_update(target, update_id, full_refresh, settings)
     status = "FAILED" if error else "COMPLETED"
     progress = {"status": status, "metrics": metrics or {}}
     if expectations is not None:
@@ -247,7 +266,7 @@ def record_flow(
             batch_id=batch_id,
         ),
     ]
-    append(target, update_id, f"flow/{dataset}", events)
+    append(target, update_id, f"flow/{dataset}", events, settings)
 
 
 @dataclass
@@ -270,7 +289,9 @@ def expectation_rows(results, dataset: str) -> list[dict]:
     ]
 
 
-def record_table_update(context, defn, run=None, error: BaseException | None = None) -> None:
+def record_table_update(
+    context, defn, run=None, error: BaseException | None = None, settings: Settings | None = None
+) -> None:
     """The events of one table asset's update (called from the table asset; never raises)."""
     try:
         target, dataset = target_for(defn.key)
@@ -301,6 +322,7 @@ def record_table_update(context, defn, run=None, error: BaseException | None = N
             dropped_records=run.dropped_rows if run is not None else 0,
             error=error,
             batch_id=run.batch_id if run is not None else None,
+            settings=settings,
         )
     except Exception:
         log.exception("could not record the update of %s in the event log", defn.key)

@@ -8,6 +8,7 @@ for instance). With no inference rows or no model yet both tables are created em
 import dagster as dg
 
 from mlplatform.lakehouse.assets import table_pool
+from mlplatform.lakehouse.resource import LakehouseResource
 from mlplatform.monitoring.config import DriftRules, parse_granularities
 from mlplatform.monitoring.monitor_config import MonitorOptions, load_options
 from mlplatform.monitoring.tables import (
@@ -20,7 +21,6 @@ from mlplatform.monitoring.tables import (
     reports_dir,
 )
 from mlplatform.monitoring.thresholds import WARN, breaches
-from mlplatform.settings import get_settings
 
 
 class CustomMetricConfig(dg.Config):
@@ -87,12 +87,12 @@ def _table_metadata(store, summary: dict) -> dict:
     "predicted labels, and ROC AUC, accuracy, precision and recall where churn labels arrived.",
 )
 def churn_predictor_inference_profile_metrics(
-    context: dg.AssetExecutionContext, config: MonitoringConfig
+    context: dg.AssetExecutionContext, config: MonitoringConfig, lakehouse: LakehouseResource
 ) -> dg.MaterializeResult:
     """Recompute the profile of the windows with new inference rows."""
     from mlplatform.monitoring import profile  # numpy and the metrics: loaded when a run needs them
 
-    settings = get_settings()
+    settings = lakehouse.settings
     options = config.options()
     summary = profile.update(
         settings, parse_granularities(list(options.granularities)), config.full_refresh, options
@@ -119,13 +119,13 @@ def churn_predictor_inference_profile_metrics(
     "drift triggers retraining.",
 )
 def churn_predictor_inference_drift_metrics(
-    context: dg.AssetExecutionContext, config: MonitoringConfig
+    context: dg.AssetExecutionContext, config: MonitoringConfig, lakehouse: LakehouseResource
 ) -> dg.MaterializeResult:
     """Recompute the drift of the windows with new inference rows; plot what drifted."""
     from mlplatform.monitoring import drift  # numpy and the metrics: loaded when a run needs them
     from mlplatform.monitoring.report import markdown_table, plot_breaches
 
-    settings = get_settings()
+    settings = lakehouse.settings
     options = config.options()
     summary, computation = drift.update(
         settings,

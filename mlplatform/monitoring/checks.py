@@ -10,11 +10,12 @@ and webhook). Thresholds come from `DriftRules.from_env()`, overridable per run 
 import dagster as dg
 import polars as pl
 
+from mlplatform.lakehouse.resource import LakehouseResource
 from mlplatform.monitoring.alerts import send_alert
 from mlplatform.monitoring.config import DriftRules, threshold_for
 from mlplatform.monitoring.tables import BASELINE, CONSECUTIVE, DRIFT_KEY, drift_store
 from mlplatform.monitoring.thresholds import ERROR, breaches, describe, slice_name
-from mlplatform.settings import get_settings
+from mlplatform.settings import Settings
 
 
 class ThresholdConfig(dg.Config):
@@ -47,9 +48,11 @@ def rules_for(config: DriftCheckConfig) -> DriftRules:
     )
 
 
-def evaluate(drift_type: str, rules: DriftRules) -> tuple[pl.DataFrame, pl.DataFrame]:
+def evaluate(
+    drift_type: str, rules: DriftRules, settings: Settings
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(rows of the latest batch of `drift_type`, their breaches)."""
-    store = drift_store(get_settings())
+    store = drift_store(settings)
     if not store.exists():
         rows = pl.DataFrame()
         return rows, breaches(rows, rules)
@@ -73,9 +76,13 @@ def build_drift_check(drift_type: str) -> dg.AssetChecksDefinition:
         description=f"No column drifted from {against} beyond its warn (WARN) or error (ERROR) "
         "level in the windows the last run recomputed.",
     )
-    def _check(context: dg.AssetCheckExecutionContext, config: DriftCheckConfig):
+    def _check(
+        context: dg.AssetCheckExecutionContext,
+        config: DriftCheckConfig,
+        lakehouse: LakehouseResource,
+    ):
         rules = rules_for(config)
-        rows, found = evaluate(drift_type, rules)
+        rows, found = evaluate(drift_type, rules, lakehouse.settings)
         windows = 0 if rows.is_empty() else rows.select("granularity", "window_start").n_unique()
         meta = {
             "windows_judged": windows,

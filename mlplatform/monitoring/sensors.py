@@ -18,11 +18,12 @@ from datetime import UTC, datetime
 import dagster as dg
 import polars as pl
 
+from mlplatform.lakehouse.resource import LakehouseResource
 from mlplatform.monitoring.alerts import send_alert
 from mlplatform.monitoring.config import DriftRules, RetrainPolicy
 from mlplatform.monitoring.tables import BASELINE, drift_store
 from mlplatform.monitoring.thresholds import ERROR, breaches
-from mlplatform.settings import get_settings
+from mlplatform.settings import Settings
 from mlplatform.training.jobs import ml_training_job
 
 
@@ -65,8 +66,8 @@ def persistent_drift(drift: pl.DataFrame, policy: RetrainPolicy, rules: DriftRul
     )
 
 
-def _read_drift() -> pl.DataFrame | None:
-    store = drift_store(get_settings())
+def _read_drift(settings: Settings) -> pl.DataFrame | None:
+    store = drift_store(settings)
     if not store.exists():
         return None
     return store.scan().filter(pl.col("drift_type") == BASELINE).collect()
@@ -81,10 +82,10 @@ def _read_drift() -> pl.DataFrame | None:
     "level in at least N of the last M windows (MLPLATFORM_RETRAIN_* settings), then waits a "
     "cool-down; alerts to the log and MLPLATFORM_ALERT_WEBHOOK.",
 )
-def drift_retrain_sensor(context: dg.SensorEvaluationContext):
+def drift_retrain_sensor(context: dg.SensorEvaluationContext, lakehouse: LakehouseResource):
     """Retrain on persistent drift, at most once per cool-down."""
     policy, rules = RetrainPolicy.from_env(), DriftRules.from_env()
-    drift = _read_drift()
+    drift = _read_drift(lakehouse.settings)
     if drift is None:
         return dg.SkipReason("no drift table yet")
     verdict = persistent_drift(drift, policy, rules)

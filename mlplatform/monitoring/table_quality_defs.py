@@ -1,7 +1,7 @@
 """Freshness and completeness of every Delta table as Dagster checks, and their history table.
 
-`build_table_quality(tables)` takes `(asset key, Delta path)` pairs (a path or a function
-returning one, so `MLPLATFORM_HOME` is read at run time) and returns:
+`build_table_quality(tables)` takes `(asset key, Delta path)` pairs (a path, or a function of the
+`lakehouse` resource's settings returning one, so the home is the run's) and returns:
 
 - one multi-asset check with a `freshness` and a `completeness` check on every table (WARN or
   ERROR severity; failures are alerted through `mlplatform.monitoring.alerts`), run with their
@@ -20,6 +20,7 @@ from pathlib import Path
 import dagster as dg
 
 from mlplatform.lakehouse.assets import table_pool
+from mlplatform.lakehouse.resource import LakehouseResource
 from mlplatform.monitoring.alerts import send_alert
 from mlplatform.monitoring.table_quality import (
     COMPLETENESS,
@@ -29,12 +30,12 @@ from mlplatform.monitoring.table_quality import (
     Verdict,
     judge,
 )
-from mlplatform.settings import get_settings
+from mlplatform.settings import Settings
 
 QUALITY_KEY = dg.AssetKey(["monitoring", "table_quality"])
 QUALITY_GROUP = "data_quality"
 HOURLY = "0 * * * *"
-TableRef = tuple[dg.AssetKey, Path | Callable[[], Path]]
+TableRef = tuple[dg.AssetKey, Path | Callable[[Settings], Path]]
 HOURLY_FRESHNESS = dg.FreshnessPolicy.time_window(
     fail_window=timedelta(hours=3), warn_window=timedelta(hours=2)
 )
@@ -54,9 +55,9 @@ def with_freshness(assets: list, keys: Iterable[dg.AssetKey], policy=HOURLY_FRES
     )
 
 
-def lakehouse_path(key: dg.AssetKey) -> Callable[[], Path]:
-    """The Delta path of `[layer, table]` under the current `MLPLATFORM_HOME`."""
-    return lambda: get_settings().table_path(*key.path)
+def lakehouse_path(key: dg.AssetKey) -> Callable[[Settings], Path]:
+    """The Delta path of `[layer, table]` under the run's home."""
+    return lambda settings: settings.table_path(*key.path)
 
 
 DELTA_KINDS = {"deltalake"}  # Dagster's icon key for Delta tables
@@ -74,8 +75,8 @@ def delta_tables(assets: Iterable) -> list[TableRef]:
     return found
 
 
-def _resolve(path: Path | Callable[[], Path]) -> Path:
-    return path() if callable(path) else Path(path)
+def _resolve(path: Path | Callable[[Settings], Path], settings: Settings) -> Path:
+    return path(settings) if callable(path) else Path(path)
 
 
 def _name(key: dg.AssetKey) -> str:
@@ -114,7 +115,8 @@ def build_table_quality(
     """The checks on every table and the `monitoring/table_quality` asset (see the module).
 
     Args:
-        tables: `(asset key, Delta path or a function returning it)` of each table.
+        tables: `(asset key, Delta path or a function of the settings returning it)` of each
+            table.
         clock: The time the checks judge against (default: now, UTC).
         own_table: Check `monitoring/table_quality` itself too.
     """
@@ -143,11 +145,11 @@ def build_table_quality(
         can_subset=True,
         description="Freshness and completeness of the Delta tables, from their commit history.",
     )
-    def table_quality_checks(context: dg.AssetCheckExecutionContext):
-        rules, now = QualityRules.from_yaml(), clock()
+    def table_quality_checks(context: dg.AssetCheckExecutionContext, lakehouse: LakehouseResource):
+        rules, now, settings = QualityRules.from_yaml(), clock(), lakehouse.settings
         selected = context.selected_asset_check_keys
         for key in dict.fromkeys(k.asset_key for k in selected):
-            for verdict in judge(_name(key), _resolve(paths[key]), now, rules):
+            for verdict in judge(_name(key), _resolve(paths[key], settings), now, rules):
                 if dg.AssetCheckKey(key, verdict.check) not in selected:
                     continue
                 if not verdict.passed:
@@ -178,13 +180,19 @@ def build_table_quality(
         "check: status (OK, WARN, ERROR, UNKNOWN), what was observed (seconds since the last "
         "commit, rows of the last commit) and the range expected from the table's history.",
     )
-    def table_quality(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    def table_quality(
+        context: dg.AssetExecutionContext, lakehouse: LakehouseResource
+    ) -> dg.MaterializeResult:
         """Judge every table and append the verdicts."""
         from mlplatform.monitoring.table_quality_store import append
 
-        rules, now = QualityRules.from_yaml(), clock()
-        verdicts = [v for key in paths for v in judge(_name(key), _resolve(paths[key]), now, rules)]
-        version, rows = append(get_settings(), verdicts, now)
+        rules, now, settings = QualityRules.from_yaml(), clock(), lakehouse.settings
+        verdicts = [
+            v
+            for key in paths
+            for v in judge(_name(key), _resolve(paths[key], settings), now, rules)
+        ]
+        version, rows = append(settings, verdicts, now)
         failed = sorted(f"{v.table} {v.check} {v.status}" for v in verdicts if not v.passed)
         if failed:
             context.log.warning(f"table quality: {len(failed)} failed: {', '.join(failed)}")

@@ -13,9 +13,9 @@ import dagster as dg
 from deltalake import DeltaTable
 
 from mlplatform.lakehouse.assets import table_pool
+from mlplatform.lakehouse.resource import LakehouseResource
 from mlplatform.serving.inference import LABELS_TABLE, InferenceTable
 from mlplatform.serving.tables import INFERENCE, LAYER, PAYLOAD, payload_path
-from mlplatform.settings import get_settings
 
 PAYLOAD_KEY = dg.AssetKey([LAYER, PAYLOAD])
 INFERENCE_KEY = dg.AssetKey([LAYER, INFERENCE])
@@ -27,9 +27,9 @@ INFERENCE_CRON = "0 * * * *"
 """The inference table is refreshed hourly once the payload table has new requests."""
 
 
-def _observe_payload() -> dg.ObserveResult:
+def _observe_payload(lakehouse: LakehouseResource) -> dg.ObserveResult:
     """Report the payload table's Delta version and row count."""
-    path = payload_path(get_settings())
+    path = payload_path(lakehouse.settings)
     if not DeltaTable.is_deltatable(str(path)):
         return dg.ObserveResult(
             data_version=dg.DataVersion("absent"),
@@ -81,9 +81,11 @@ with warnings.catch_warnings():
     "prediction, model version, time, request id, and the customer's churn label once it is "
     "known. What monitoring reads.",
 )
-def churn_predictor_inference(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def churn_predictor_inference(
+    context: dg.AssetExecutionContext, lakehouse: LakehouseResource
+) -> dg.MaterializeResult:
     """Unpack the payload versions not yet consumed; fill labels that arrived since."""
-    table = InferenceTable(get_settings())
+    table = InferenceTable(lakehouse.settings)
     run = table.run()
     if run.unreadable_requests:
         context.log.warning(f"{run.unreadable_requests} logged requests could not be unpacked")

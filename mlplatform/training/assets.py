@@ -5,9 +5,9 @@ MLflow and scikit-learn are imported when an asset runs, not when the code locat
 
 import dagster as dg
 
-from mlplatform.settings import get_settings
 from mlplatform.training.data import TRAINING_SET_TABLE
 from mlplatform.training.names import EVALUATION_KEY, MODEL_KEY
+from mlplatform.training.tracking import MlflowResource
 
 TRAINING_SET_KEY = dg.AssetKey(list(TRAINING_SET_TABLE))
 OWNERS = ["team:data-science"]
@@ -64,11 +64,10 @@ def _skip(context: dg.AssetExecutionContext, key: dg.AssetKey, reason: str, meta
     group_name="ml",
     kinds={"mlflow", "scikitlearn"},
     owners=OWNERS,
-    required_resource_keys={"mlflow"},
     output_required=False,
     retry_policy=TRANSIENT_RETRY,
 )
-def churn_model(context: dg.AssetExecutionContext, config: TrainingConfig):
+def churn_model(context: dg.AssetExecutionContext, config: TrainingConfig, mlflow: MlflowResource):
     """The churn predictor: how likely each customer is to leave, from the point-in-time
     training set (`ml/churn_training_set`).
 
@@ -81,9 +80,9 @@ def churn_model(context: dg.AssetExecutionContext, config: TrainingConfig):
 
     try:
         hp = Hyperparameters.from_config(config.model_dump())
-        result = train_and_register(get_settings(), hp, config.as_of, context.run_id)
+        result = train_and_register(mlflow.settings, hp, config.as_of, context.run_id)
     except NoTrainingData as err:
-        context.resources.mlflow.set_tag("mlplatform.skipped", str(err))
+        mlflow.set_tag("mlplatform.skipped", str(err))
         return _skip(context, MODEL_KEY, str(err), err.counts)
     except ValueError as err:
         raise dg.Failure(description=str(err), allow_retries=False) from err
@@ -103,7 +102,9 @@ def churn_model(context: dg.AssetExecutionContext, config: TrainingConfig):
     output_required=False,
     retry_policy=TRANSIENT_RETRY,
 )
-def churn_model_evaluation(context: dg.AssetExecutionContext, config: EvaluationConfig):
+def churn_model_evaluation(
+    context: dg.AssetExecutionContext, config: EvaluationConfig, mlflow: MlflowResource
+):
     """Champion/challenger decision: should the newly trained version serve? (`promote`/`skip`).
 
     Both versions are scored on the holdout customers of the challenger's training data. The
@@ -113,7 +114,7 @@ def churn_model_evaluation(context: dg.AssetExecutionContext, config: Evaluation
     from mlplatform.training.evaluate import Thresholds, evaluate_challenger
 
     thresholds = Thresholds(config.min_roc_auc, config.min_improvement)
-    result = evaluate_challenger(get_settings(), thresholds, context.run_id)
+    result = evaluate_challenger(mlflow.settings, thresholds, context.run_id)
     if result is None:
         return _skip(context, EVALUATION_KEY, "no challenger version registered yet", {})
     context.log.info(

@@ -8,10 +8,11 @@ therefore promotion.
 import dagster as dg
 from deltalake import DeltaTable
 
-from mlplatform.settings import get_settings
+from mlplatform.settings import Settings
 from mlplatform.training.data import GOLD_TABLE
 from mlplatform.training.features import DERIVED_FROM, FEATURES
 from mlplatform.training.names import MODEL_KEY
+from mlplatform.training.tracking import MlflowResource
 
 ROC_AUC_FLOOR = 0.55
 """Below this the model is not meaningfully better than chance on the demo's signal."""
@@ -20,9 +21,9 @@ _NUMERIC = ("long", "integer", "short", "byte", "double", "float", "decimal")
 _TIMESTAMP = ("timestamp", "timestamp_ntz")
 
 
-def gold_schema() -> dict[str, str]:
+def gold_schema(settings: Settings) -> dict[str, str]:
     """Column name -> Delta type name of the current gold table."""
-    table = DeltaTable(str(get_settings().table_path(*GOLD_TABLE)))
+    table = DeltaTable(str(settings.table_path(*GOLD_TABLE)))
     return {f.name: str(getattr(f.type, "type", f.type)).lower() for f in table.schema().fields}
 
 
@@ -68,7 +69,7 @@ def signature_problems(inputs: list[tuple[str, str]], gold: dict[str, str]) -> l
         ),
     ],
 )
-def churn_model_checks(context: dg.AssetCheckExecutionContext):
+def churn_model_checks(context: dg.AssetCheckExecutionContext, mlflow: MlflowResource):
     """Load the version the latest materialization registered and check it."""
     import numpy as np
 
@@ -77,7 +78,7 @@ def churn_model_checks(context: dg.AssetCheckExecutionContext):
 
     event = context.instance.get_latest_materialization_event(MODEL_KEY)
     version = int(event.asset_materialization.metadata["model_version"].value)
-    settings = get_settings()
+    settings = mlflow.settings
     use_tracking_store(settings)
     client = registry.client(settings)
     mv = registry.get_version(client, version)
@@ -88,7 +89,9 @@ def churn_model_checks(context: dg.AssetCheckExecutionContext):
     auc = evaluate.roc_auc(y, np.nan_to_num(predictions, nan=0.5)) if len(y) else float("nan")
     signature = evaluate.model_signature(version)
     inputs = [(c.name, c.type.name) for c in signature.inputs.inputs] if signature else []
-    problems = signature_problems(inputs, gold_schema()) if inputs else ["no input signature"]
+    problems = (
+        signature_problems(inputs, gold_schema(settings)) if inputs else ["no input signature"]
+    )
     common = {"model_version": version, "holdout_customers": len(y)}
     yield dg.AssetCheckResult(
         check_name="roc_auc_above_floor",

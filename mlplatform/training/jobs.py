@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from mlplatform.settings import get_settings
+from mlplatform.training.tracking import MlflowResource
 
 RUN_RETRIES = {
     # a run that dies for a reason outside the steps (worker lost, ...) is retried; a failed
@@ -30,7 +30,9 @@ class PromoteConfig(dg.Config):
 
 
 @dg.op(name="promote_champion")
-def promote_champion(context: dg.OpExecutionContext, config: PromoteConfig) -> dg.Output:
+def promote_champion(
+    context: dg.OpExecutionContext, config: PromoteConfig, mlflow: MlflowResource
+) -> dg.Output:
     """Move the `champion` alias to the version; keep the replaced one as `previous_champion`.
 
     Serving polls the champion alias, so the endpoint picks the new version up without a restart.
@@ -38,7 +40,7 @@ def promote_champion(context: dg.OpExecutionContext, config: PromoteConfig) -> d
     from mlplatform.training import registry
     from mlplatform.training.tracking import use_tracking_store
 
-    settings = get_settings()
+    settings = mlflow.settings
     use_tracking_store(settings)
     client = registry.client(settings)
     reason = config.reason

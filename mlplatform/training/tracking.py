@@ -1,23 +1,25 @@
 """MLflow tracking: the experiment per environment and the `mlflow` Dagster resource.
 
-The resource is dagster-mlflow's `MlFlow` (one MLflow run per Dagster run, tagged with the
-Dagster run id) behind a thin wrapper that resolves the tracking URI and experiment from the
-settings at run time, creates the experiment with its artifact location under
-`$MLPLATFORM_HOME/mlflow/artifacts` first (dagster-mlflow would create it with MLflow's default
-`./mlruns`), and ends the MLflow run when the Dagster run's resources are torn down.
+`MlflowResource` does what dagster-mlflow's resource does (one MLflow run per Dagster run,
+tagged with the Dagster run id) as a `ConfigurableResource`: it resolves the tracking URI and
+experiment from the settings at run time, creates the experiment with its artifact location
+under `$MLPLATFORM_HOME/mlflow/artifacts` first (MLflow's default would be `./mlruns`), and ends
+the MLflow run when the Dagster run's resources are torn down.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
-import warnings
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 
 import dagster as dg
+from pydantic import Field
 
-from mlplatform.settings import Settings, get_settings
+from mlplatform.lakehouse.resource import LakehouseResource
+from mlplatform.settings import Settings
 from mlplatform.training.store import ensure_embedded_store
 
 _REPO = Path(__file__).resolve().parents[2]
@@ -77,56 +79,82 @@ def git_commit() -> str:
     return out.stdout.strip() if out.returncode == 0 else "unknown"
 
 
-def _optional(kind, description: str) -> dg.Field:
-    return dg.Field(
-        dg.Noneable(kind), default_value=None, is_required=False, description=description
+class MlflowResource(dg.ConfigurableResource):
+    """MLflow tracking for a Dagster run: one MLflow run per Dagster run (tag `dagster_run_id`,
+    the run named after the job) in the environment's experiment, ended when the Dagster run's
+    resources are torn down (FAILED when the step raised).
+
+    Fields left unset take the settings' values when the run starts: the tracking URI is
+    `MLFLOW_TRACKING_URI` or the embedded sqlite store, the experiment
+    `/mlplatform/<env>/churn_predictor`. `tracking_token` is the tracking server's bearer token
+    (`EnvVar("MLFLOW_TRACKING_TOKEN")` in staging and prod); it is handed to MLflow as
+    `MLFLOW_TRACKING_TOKEN`, the way MLflow's clients read it.
+    """
+
+    lakehouse: LakehouseResource
+    tracking_uri: str | None = Field(
+        default=None, description="Default: MLFLOW_TRACKING_URI, else the embedded sqlite store."
+    )
+    tracking_token: str | None = Field(
+        default=None, description="Bearer token of the tracking server (a secret: use EnvVar)."
+    )
+    experiment_name: str | None = Field(
+        default=None, description="Default: /mlplatform/<MLPLATFORM_ENV>/churn_predictor."
+    )
+    extra_tags: dict[str, str] = Field(
+        default_factory=dict, description="Tags of every MLflow run, besides dagster_run_id."
     )
 
+    @property
+    def settings(self) -> Settings:
+        """The lakehouse settings with this resource's tracking URI (and its token set for
+        MLflow's client)."""
+        settings = self.lakehouse.settings
+        if self.tracking_token:
+            os.environ["MLFLOW_TRACKING_TOKEN"] = self.tracking_token
+        if not self.tracking_uri:
+            return settings
+        return replace(settings, tracking_uri_override=self.tracking_uri)
 
-# dagster-mlflow's CONFIG_SCHEMA (importing it would import MLflow whenever the code location
-# loads) with the experiment optional; the tracking URI is the settings' one (MLFLOW_TRACKING_URI
-# or the embedded sqlite store), so the registry and the run always share one store
-_SCHEMA = {
-    "experiment_name": _optional(str, "Default: /mlplatform/<MLPLATFORM_ENV>/churn_predictor."),
-    "parent_run_id": _optional(str, "MLflow run id of the parent run, for a nested run."),
-    "mlflow_run_id": _optional(str, "MLflow run id to use for this run."),
-    "env": dg.Field(dg.Permissive(), description="Environment variables for MLflow."),
-    "env_to_tag": _optional(list, "Environment variables to log as MLflow tags."),
-    "extra_tags": dg.Field(dg.Permissive(), description="Extra tags for the MLflow run."),
-}
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext):
+        import mlflow
 
+        settings = self.settings
+        experiment = self.experiment_name or experiment_name(settings.env)
+        experiment_id = ensure_experiment(settings, experiment)
+        run_id = context.run_id
+        found = mlflow.search_runs(
+            experiment_ids=[experiment_id],
+            filter_string=f"tags.dagster_run_id = '{run_id}'",
+            output_format="list",
+            max_results=1,
+        )
+        job = context.dagster_run.job_name if context.dagster_run else None
+        if mlflow.active_run() is None:
+            if found:
+                mlflow.start_run(run_id=found[0].info.run_id)
+            else:
+                mlflow.start_run(experiment_id=experiment_id, run_name=job)
+        mlflow.set_tags({"dagster_run_id": run_id, "mlplatform.env": settings.env})
+        if self.extra_tags:
+            mlflow.set_tags(self.extra_tags)
+        if context.log:
+            context.log.info(
+                f"MLflow run {mlflow.active_run().info.run_id} in experiment {experiment}"
+            )
+        try:
+            yield self
+        except BaseException:
+            if mlflow.active_run() is not None:
+                mlflow.end_run(status="FAILED")
+            raise
+        finally:
+            if mlflow.active_run() is not None:
+                mlflow.end_run()
 
-@dg.resource(
-    config_schema=_SCHEMA,
-    description="dagster-mlflow tracking: one MLflow run per Dagster run, in the experiment of "
-    "the environment, artifacts under $MLPLATFORM_HOME/mlflow/artifacts.",
-)
-def mlflow_tracking(context: dg.InitResourceContext):
-    """dagster-mlflow's `MlFlow`, with the experiment and tracking URI taken from the settings."""
-    import mlflow
+    def set_tag(self, key: str, value: str) -> None:
+        """Tag the active MLflow run."""
+        import mlflow
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # dagster-mlflow's BetaWarnings
-        from dagster_mlflow.resources import MlFlow
-
-    settings = get_settings()
-    config = dict(context.resource_config)
-    config["experiment_name"] = config.get("experiment_name") or experiment_name(settings.env)
-    config["mlflow_tracking_uri"] = settings.tracking_uri
-    config["extra_tags"] = {"mlplatform.env": settings.env, **(config.get("extra_tags") or {})}
-    ensure_experiment(settings, config["experiment_name"])
-    shim = SimpleNamespace(
-        log=context.log,
-        dagster_run=context.dagster_run,
-        run_id=context.run_id,
-        resource_config=config,
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        tracking = MlFlow(shim)
-    try:
-        yield tracking
-    finally:
-        tracking.cleanup_on_error()
-        if mlflow.active_run() is not None:
-            mlflow.end_run()
+        mlflow.set_tag(key, value)

@@ -18,6 +18,7 @@ from mlplatform.dlt.pipeline import DEFS_NAME
 from mlplatform.features.assets import TABLES
 from mlplatform.features.demo_data import generate
 from mlplatform.lakehouse.engines.spark_session import spark_config
+from mlplatform.lakehouse.resource import LakehouseResource
 from mlplatform.lakehouse.runner import TableRunner
 from mlplatform.settings import get_settings
 from tests.integration._cli import BIN, run
@@ -78,7 +79,10 @@ def materialize(defs, select=None):
     return dg.materialize(
         assets,
         selection=select,
-        resources={"pyspark": PySparkResource(spark_config=spark_config())},
+        resources={
+            "lakehouse": LakehouseResource(),
+            "pyspark": PySparkResource(spark_config=spark_config()),
+        },
         raise_on_error=False,
     )
 

@@ -16,6 +16,7 @@ from mlplatform.dlt.columns import load_time_columns
 from mlplatform.dlt.pipeline import DEFS_NAME
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.lakehouse.engines.spark_session import spark_config
+from mlplatform.lakehouse.resource import LakehouseResource
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +34,10 @@ def materialize(defs, select=None):
     return dg.materialize(
         [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)],
         selection=select,
-        resources={"pyspark": PySparkResource(spark_config=spark_config())},
+        resources={
+            "lakehouse": LakehouseResource(),
+            "pyspark": PySparkResource(spark_config=spark_config()),
+        },
         raise_on_error=False,
     )
 

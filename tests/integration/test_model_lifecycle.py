@@ -26,6 +26,7 @@ from mlplatform.training import checks, registry
 from mlplatform.training.data import load_model_data, truth_propensity
 from mlplatform.training.evaluate import roc_auc
 from mlplatform.training.model import Hyperparameters, train
+from tests.platform_resources import platform_resources
 
 pytestmark = pytest.mark.integration
 
@@ -247,7 +248,7 @@ def features_home(tmp_path_factory):
     generate(home, customers=10_000, events=1_000_000, files=4, seed=7)
     with dg.instance_for_test() as instance:
         assets = [*table_assets, *feature_store_assets]
-        assert dg.materialize(assets, instance=instance).success
+        assert dg.materialize(assets, instance=instance, resources=platform_resources()).success
         yield home, instance
     mp.undo()
 

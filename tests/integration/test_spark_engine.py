@@ -147,13 +147,18 @@ def test_materialize_on_the_spark_engine_through_dagster_pyspark(home, monkeypat
 
     from mlplatform.lakehouse.assets import build_table_asset
     from mlplatform.lakehouse.engines.spark_session import spark_config
+    from mlplatform.lakehouse.resource import LakehouseResource
 
     monkeypatch.setenv("MLPLATFORM_ENGINE", "spark")
     write_file(home, "a.json", rows(3) + [{"customer_id": None, "amount": 1}])
-    asset = build_table_asset(raw)
+    asset = build_table_asset(raw, "spark")
     assert asset.specs_by_key[dg.AssetKey(["bronze", "raw"])].kinds == {"deltalake", "pyspark"}
     result = dg.materialize(
-        [asset], resources={"pyspark": PySparkResource(spark_config=spark_config())}
+        [asset],
+        resources={
+            "lakehouse": LakehouseResource(),
+            "pyspark": PySparkResource(spark_config=spark_config()),
+        },
     )
     assert result.success
     meta = result.asset_materializations_for_node("bronze__raw")[0].metadata

@@ -3,22 +3,25 @@ visible in review (update this file together with the change)."""
 
 from mlplatform.definitions import defs
 
+# the medallion tables run on the lakehouse resource's engine, polars or spark
+TABLE_KINDS = {"deltalake", "polars", "pyspark"}
+
 ASSETS = {
-    "bronze/raw_customer_events": ("bronze", {"deltalake", "polars"}, set()),
-    "bronze/raw_customer_labels": ("bronze", {"deltalake", "polars"}, set()),
+    "bronze/raw_customer_events": ("bronze", TABLE_KINDS, set()),
+    "bronze/raw_customer_labels": ("bronze", TABLE_KINDS, set()),
     "silver/cleaned_customer_events": (
         "silver",
-        {"deltalake", "polars"},
+        TABLE_KINDS,
         {"bronze/raw_customer_events"},
     ),
     "silver/cleaned_customer_events_quarantine": (
         "silver",
-        {"deltalake", "polars"},
+        TABLE_KINDS,
         {"bronze/raw_customer_events"},
     ),
     "gold/customer_ml_features": (
         "gold",
-        {"deltalake", "polars"},
+        TABLE_KINDS,
         {"silver/cleaned_customer_events"},
     ),
     "gold/customer_ml_features_history": (

@@ -14,6 +14,7 @@ from mlplatform import pipelines as dp
 from mlplatform.dlt.pipeline import DEFS_NAME
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.settings import get_settings
+from tests.platform_resources import platform_resources
 
 FLOWS = """
 import polars as pl
@@ -84,11 +85,11 @@ def test_flows_sinks_and_views_on_polars(home, tmp_path, monkeypatch):
     land(home, "eu", "1.json", ["e1"])
     land(home, "us", "1.json", ["u1", "u2"])
     assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
-    assert dg.materialize(assets).success
+    assert dg.materialize(assets, resources=platform_resources()).success
     assert rows(home, "flows/orders") == [("e1", "eu"), ("u1", "us"), ("u2", "us")]
     assert rows(home, "flows/joined") == [("e1", "eu", "Ann"), ("u1", "us", "Ben")]
     land(home, "eu", "2.json", ["e2"])
-    assert dg.materialize(assets).success
+    assert dg.materialize(assets, resources=platform_resources()).success
     assert rows(home, "flows/orders") == [("e1", "eu"), ("e2", "eu"), ("u1", "us"), ("u2", "us")]
     assert rows(home, "exports/orders") == [("e1", "eu"), ("e2", "eu")]  # each row once
 

@@ -13,6 +13,7 @@ from mlplatform.lakehouse import event_log
 from mlplatform.lakehouse.assets import build_table_asset
 from mlplatform.lakehouse.event_log import EventHook, EventLogTarget
 from mlplatform.lakehouse.table import expect, expect_or_drop, table
+from tests.platform_resources import platform_resources
 
 
 def test_an_update_writes_its_events_once_and_hooks_see_them(home):
@@ -69,7 +70,7 @@ def amounts():
 
 
 def test_native_tables_log_flow_progress_equal_to_their_checks(home):
-    result = dg.materialize([build_table_asset(amounts, "polars")])
+    result = dg.materialize([build_table_asset(amounts, "polars")], resources=platform_resources())
     assert result.success
     checks = {
         e.asset_check_evaluation_data.check_name: {

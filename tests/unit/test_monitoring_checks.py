@@ -16,6 +16,7 @@ from mlplatform.monitoring.assets import monitoring_assets
 from mlplatform.monitoring.checks import drift_checks
 from mlplatform.monitoring.tables import DRIFT_KEY
 from mlplatform.settings import get_settings
+from tests.platform_resources import platform_resources
 from tests.unit.test_monitoring_windows import (
     HOURLY_DAILY,
     append_inference,
@@ -90,7 +91,10 @@ def _drift_table(shifted: bool) -> None:
 
 def _run_checks(run_config=None):
     result = dg.materialize(
-        [*monitoring_assets, *drift_checks], run_config=run_config, raise_on_error=False
+        [*monitoring_assets, *drift_checks],
+        run_config=run_config,
+        raise_on_error=False,
+        resources=platform_resources(),
     )
     assert result.success
     return {e.check_name: e for e in result.get_asset_check_evaluations()}
@@ -165,7 +169,9 @@ def test_drift_asset_reports_plots_and_markdown(home):
             ]
         )
     )
-    result = dg.materialize([*monitoring_assets, *drift_checks], raise_on_error=False)
+    result = dg.materialize(
+        [*monitoring_assets, *drift_checks], raise_on_error=False, resources=platform_resources()
+    )
     [event] = [e for e in result.get_asset_materialization_events() if e.asset_key == DRIFT_KEY]
     meta = {k: v.value for k, v in event.materialization.metadata.items()}
     assert meta["drifted_columns"] == ["avg_amount"]

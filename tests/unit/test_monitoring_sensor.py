@@ -15,6 +15,7 @@ from mlplatform.monitoring.config import (
 from mlplatform.monitoring.sensors import drift_retrain_sensor, persistent_drift
 from mlplatform.monitoring.tables import DRIFT_SCHEMA, drift_store, replace_windows
 from mlplatform.settings import get_settings
+from tests.platform_resources import sensor_resources
 from tests.unit.test_monitoring_checks import Receiver
 from tests.unit.test_monitoring_windows import hour
 
@@ -77,7 +78,9 @@ def test_small_windows_are_not_judged():
 
 
 def _tick(instance, cursor=None):
-    context = dg.build_sensor_context(instance=instance, cursor=cursor)
+    context = dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources=sensor_resources()
+    )
     return drift_retrain_sensor.evaluate_tick(context)
 
 

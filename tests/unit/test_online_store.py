@@ -15,6 +15,7 @@ from mlplatform.feature_store.timeseries import refresh_series
 from mlplatform.features.feature_assets import history_store, silver_store
 from mlplatform.features.history import series_spec
 from mlplatform.features.online_assets import ONLINE_TABLE, online_store_in_sync
+from mlplatform.lakehouse.resource import LakehouseResource
 from mlplatform.settings import get_settings
 from tests.feature_store_data import append_silver, events
 
@@ -105,14 +106,14 @@ def test_in_sync_check_is_an_error_with_the_lag_when_behind(settings):
     append_silver(settings, FIRST)
     refresh(settings)
     publish(settings)
-    assert online_store_in_sync().passed
+    assert online_store_in_sync(lakehouse=LakehouseResource()).passed
     append_silver(settings, SECOND)
     refresh(settings)
-    result = online_store_in_sync()
+    result = online_store_in_sync(lakehouse=LakehouseResource())
     assert not result.passed and result.severity == dg.AssetCheckSeverity.ERROR
     assert result.metadata["lag_versions"].value == 1
     publish(settings)
-    assert online_store_in_sync().passed
+    assert online_store_in_sync(lakehouse=LakehouseResource()).passed
 
 
 def test_a_full_history_refresh_republishes_everything_and_drops_vanished_keys(settings):

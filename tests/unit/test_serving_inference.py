@@ -16,6 +16,7 @@ from mlplatform.serving.inference import INFERENCE_TABLE_SCHEMA, InferenceTable
 from mlplatform.serving.logger import InferenceLogger
 from mlplatform.serving.tables import PayloadRow, inference_path, payload_path
 from mlplatform.settings import get_settings
+from tests.platform_resources import platform_resources
 
 FEATURES = {"total_events": 10, "avg_amount": 2.5, "recency_days": 3}
 
@@ -168,7 +169,7 @@ def test_a_crash_before_the_commit_redoes_the_same_versions(home, monkeypatch):
 
 def test_the_asset_materializes_with_metadata(home):
     log_requests([request_row("a", {"inputs": [FEATURES]}, [0.5])])
-    result = dg.materialize([churn_predictor_inference])
+    result = dg.materialize([churn_predictor_inference], resources=platform_resources())
     assert result.success
     meta = result.asset_materializations_for_node("serving__churn_predictor_inference")[0].metadata
     assert meta["dagster/row_count"].value == 1

@@ -15,6 +15,7 @@ from mlplatform.monitoring.monitor_config import load_options
 from mlplatform.monitoring.table_quality_defs import QUALITY_KEY, build_table_quality
 from mlplatform.monitoring.table_quality_store import quality_store
 from mlplatform.settings import get_settings
+from tests.platform_resources import platform_resources
 from tests.unit.test_monitoring_checks import Receiver
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -95,7 +96,7 @@ def graph(home):
     keys = [dg.AssetKey(["bronze", "stale"]), dg.AssetKey(["bronze", "short"])]
     clock = {"now": T0 + timedelta(hours=9, minutes=30)}
     checks, asset = build_table_quality(
-        [(k, (lambda k=k: get_settings().table_path(*k.path))) for k in keys],
+        [(k, (lambda settings, k=k: settings.table_path(*k.path))) for k in keys],
         clock=lambda: clock["now"],
         own_table=False,
     )
@@ -112,6 +113,7 @@ def test_checks_rows_and_alerts(graph, monkeypatch):
             [*stubs, asset, checks],
             selection=dg.AssetSelection.checks(checks) | dg.AssetSelection.assets(QUALITY_KEY),
             raise_on_error=False,
+            resources=platform_resources(),
         )
     finally:
         receiver.close()
@@ -152,7 +154,7 @@ def test_checks_rows_and_alerts(graph, monkeypatch):
     assert set(rows["checked_at"]) == {clock["now"]}
     # an hour later the rows of a second run are appended
     clock["now"] += timedelta(hours=1)
-    dg.materialize([*stubs, asset], selection=[QUALITY_KEY])
+    dg.materialize([*stubs, asset], selection=[QUALITY_KEY], resources=platform_resources())
     assert quality_store(get_settings()).read().height == 8
 
 

@@ -19,6 +19,7 @@ from mlplatform.training import registry
 from mlplatform.training.features import FEATURES, GOLD_NUMERIC_FEATURES
 from mlplatform.training.model import Hyperparameters, train_and_register
 from mlplatform.training.tracking import ensure_experiment
+from tests.platform_resources import platform_resources
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,11 @@ def trained(tmp_path_factory):
     mp.delenv("MLFLOW_TRACKING_URI", raising=False)
     generate(home, customers=1500, events=60_000, files=2, seed=3)
     with dg.instance_for_test() as instance:
-        result = dg.materialize([*table_assets, *feature_store_assets], instance=instance)
+        result = dg.materialize(
+            [*table_assets, *feature_store_assets],
+            instance=instance,
+            resources=platform_resources(),
+        )
         assert result.success
         ts_meta = result.asset_materializations_for_node("ml__churn_training_set")[0].metadata
     settings = get_settings()

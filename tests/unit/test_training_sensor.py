@@ -6,8 +6,11 @@ import pytest
 from mlplatform.training.jobs import promote_model_job
 from mlplatform.training.names import EVALUATION_KEY, MODEL_KEY
 from mlplatform.training.sensors import MODEL_CHECKS, promote_model_sensor
+from tests.platform_resources import platform_resources
 
-DEFS = dg.Definitions(jobs=[promote_model_job], sensors=[promote_model_sensor])
+DEFS = dg.Definitions(
+    jobs=[promote_model_job], sensors=[promote_model_sensor], resources=platform_resources()
+)
 
 
 def stub_assets(

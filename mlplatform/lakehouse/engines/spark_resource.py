@@ -18,18 +18,18 @@ from pydantic import PrivateAttr
 
 
 class PySparkResource(dg.ConfigurableResource):
-    """Access to a PySpark SparkSession, created when a step that requires it starts."""
+    """Access to a PySpark SparkSession, created the first time a step asks for it (a table
+    asset on the polars engine requires the resource but never starts Spark)."""
 
     spark_config: dict[str, Any]
     _spark_session = PrivateAttr(default=None)
 
-    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        from mlplatform.lakehouse.engines.spark_session import session_from_config
-
-        self._spark_session = session_from_config(self.spark_config)
-
     @property
     def spark_session(self) -> Any:
+        if self._spark_session is None:
+            from mlplatform.lakehouse.engines.spark_session import session_from_config
+
+            self._spark_session = session_from_config(self.spark_config)
         return self._spark_session
 
     @property
@@ -37,6 +37,6 @@ class PySparkResource(dg.ConfigurableResource):
         """The SparkContext of a classic session (a Spark Connect session has none)."""
         from mlplatform.lakehouse.engines.spark_session import is_connect
 
-        if is_connect(self._spark_session):
+        if is_connect(self.spark_session):
             raise AttributeError("a Spark Connect session has no SparkContext (spark.remote)")
-        return self._spark_session.sparkContext
+        return self.spark_session.sparkContext

@@ -1,0 +1,67 @@
+"""The `lakehouse` resource: where the platform's data lives and which engine computes tables.
+
+Asset bodies, checks and sensors receive it as a typed parameter (``lakehouse:
+LakehouseResource``) and read ``lakehouse.settings``. A field left unset takes the environment's
+value when the run (or sensor tick) starts, not when the definitions are imported: the graph is
+the same whatever the environment variables are at import. ``definitions.py`` chooses the
+resource per environment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import dagster as dg
+from pydantic import Field
+
+from mlplatform.settings import (
+    ENGINES,
+    ENVIRONMENTS,
+    Settings,
+    SettingsError,
+    _home_path,
+    get_settings,
+)
+
+RESOURCE_KEY = "lakehouse"
+
+
+class LakehouseResource(dg.ConfigurableResource):
+    """The data home (landing files, Delta tables, MLflow's embedded store, the Dagster instance),
+    the environment and the table engine."""
+
+    home: str | None = Field(
+        default=None,
+        description="A local folder or file:// URI. Default: MLPLATFORM_HOME, else ./.mlplatform.",
+    )
+    env: str | None = Field(
+        default=None, description="dev, staging or prod. Default: MLPLATFORM_ENV, else dev."
+    )
+    engine: str | None = Field(
+        default=None,
+        description="polars or spark: the engine of every table asset whose run config names "
+        "none. Default: MLPLATFORM_ENGINE, else polars.",
+    )
+
+    @property
+    def settings(self) -> Settings:
+        """The settings with this resource's fields over the environment's values."""
+        base = get_settings()
+        changes: dict = {}
+        if self.home:
+            changes["home"] = _home_path(self.home)
+        if self.env:
+            if self.env not in ENVIRONMENTS:
+                raise SettingsError(
+                    f"lakehouse resource env={self.env!r} is not an environment; use one of "
+                    f"{', '.join(ENVIRONMENTS)}"
+                )
+            changes["env"] = self.env
+        if self.engine:
+            if self.engine not in ENGINES:
+                raise SettingsError(
+                    f"lakehouse resource engine={self.engine!r} is not an engine; use one of "
+                    f"{', '.join(ENGINES)}"
+                )
+            changes["engine"] = self.engine
+        return replace(base, **changes) if changes else base
