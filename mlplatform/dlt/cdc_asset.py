@@ -5,6 +5,7 @@ import dagster as dg
 from mlplatform.dlt.cdc import ChangeRunner, ChangeSpec
 from mlplatform.dlt.snapshot import SnapshotRunner, SnapshotSpec
 from mlplatform.lakehouse import event_log
+from mlplatform.lakehouse.engines.spark_resource import PySparkResource
 from mlplatform.lakehouse.resource import LakehouseResource
 
 
@@ -23,15 +24,13 @@ def _log(target, context, dataset, flow_type, inputs, metrics=None, error=None, 
     )
 
 
-def view_frame(context, view, engine_name: str, settings):
+def view_frame(view, engine_name: str, settings, pyspark):
     """The whole change feed a view computes in this update, as a polars frame."""
     from mlplatform.dlt.snapshot import to_polars
     from mlplatform.lakehouse.engines import get_engine
     from mlplatform.lakehouse.runner import TableRunner, UpstreamMissingError
 
-    session = None
-    if engine_name == "spark":
-        session = context.resources.pyspark.spark_session
+    session = pyspark.spark_session if engine_name == "spark" else None
     engine = get_engine(engine_name, session)
     runner = TableRunner(view, settings, engine)
     frames = []
@@ -55,7 +54,6 @@ def build_change_asset(
         key_prefix=[schema],
         name=spec.target,
         deps=deps,
-        required_resource_keys={"pyspark"} if view is not None and view[1] == "spark" else set(),
         group_name=schema,
         kinds={"deltalake", "polars"},
         description=comment
@@ -63,13 +61,16 @@ def build_change_asset(
         f"{spec.stored_as_scd_type} (keys {spec.keys}, sequenced by {spec.sequence_by})",
     )
     def _changes(
-        context: dg.AssetExecutionContext, config: ChangesConfig, lakehouse: LakehouseResource
+        context: dg.AssetExecutionContext,
+        config: ChangesConfig,
+        lakehouse: LakehouseResource,
+        pyspark: PySparkResource,  # the session of a view on spark (started when used)
     ) -> dg.MaterializeResult:
         inputs = [f"{schema}.{spec.source}"]
         try:
             runner = ChangeRunner(spec, schema, lakehouse.settings)
             if view is not None:
-                frame = view_frame(context, view[0], view[1], lakehouse.settings)
+                frame = view_frame(view[0], view[1], lakehouse.settings, pyspark)
                 result = runner.run_frame(frame, full_refresh=config.full_refresh)
             else:
                 result = runner.run(full_refresh=config.full_refresh)

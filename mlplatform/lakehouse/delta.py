@@ -29,7 +29,7 @@ from pathlib import Path
 
 import polars as pl
 from deltalake import CommitProperties, DeltaTable, Schema, Transaction, write_deltalake
-from deltalake.exceptions import CommitFailedError, TableNotFoundError
+from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 from deltalake.transaction import AddAction, create_table_with_add_actions
 
 from mlplatform.lakehouse.failpoints import failpoint
@@ -261,6 +261,36 @@ class DeltaStore:
 
         self.guarded(batch_id, commit, again=again and mode == "overwrite")
         return self.table().version()
+
+    def create(self, schema, description: str | None = None) -> None:
+        """Create the table empty with ``schema`` (an Arrow schema) unless it exists; another
+        process creating it at the same moment is fine."""
+        if self.exists():
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            DeltaTable.create(
+                str(self.path),
+                schema,
+                name=self.app_id.split("/")[-1],
+                mode="ignore",
+                description=description,
+            )
+        except DeltaError:  # created by another process meanwhile
+            if not self.exists():
+                raise
+
+    def append(self, data, evolve_schema: bool = False) -> None:
+        """Append ``data`` (Arrow or polars) as one commit without a batch: for a writer whose
+        every commit is new rows (the serving logger's buffer), where no batch can be redone.
+        ``evolve_schema`` adds columns the table does not have yet."""
+        write_deltalake(
+            str(self.path),
+            data,
+            mode="append",
+            schema_mode="merge" if evolve_schema else None,
+            commit_properties=CommitProperties(custom_metadata={"mlplatform.writer": self.app_id}),
+        )
 
     def merge(self, source: pl.DataFrame, batch_id: int | None, predicate: str, build) -> dict:
         """A Delta ``MERGE`` of ``source`` (alias ``s``) into the table (alias ``t``) on

@@ -219,7 +219,7 @@ class TableRunner:
         if total is None:
             total = self._nothing_new(idle.batch_id, opts, idle.counts)
         elif idle is not None:  # the last plan's view of the files passed over (all drained)
-            total.warnings.extend(w for w in idle.counts.get("warnings", []) if "changed" in w)
+            total.warnings.extend(idle.counts.get("changed_warnings", []))
             for key in ("changed_files_skipped", "files_deferred"):
                 if key in idle.counts:
                     total.counts[key] = idle.counts[key]
@@ -253,7 +253,7 @@ class TableRunner:
             for key in ("corrupt_files_skipped", "corrupt_files"):
                 if key in extra:
                     run.counts[key] = extra[key]
-            run.warnings.extend(w for w in extra["warnings"] if "cannot be read" in w)
+            run.warnings.extend(extra["corrupt_warnings"])
             return run
 
     def _wait_for(self, batch_id: int, opts: RunOptions) -> None:
@@ -290,7 +290,8 @@ class TableRunner:
         committed = pl.DataFrame(schema=log_df.schema) if opts.full_refresh else log_df
         mode = "overwrite" if opts.full_refresh else "append"
         rows: list[dict] = []
-        extra: dict = {"warnings": []}
+        # every warning, and apart: changed files passed over, unreadable files skipped
+        extra: dict = {"warnings": [], "changed_warnings": [], "corrupt_warnings": []}
         fin = self.defn.files_input
         if fin is not None:
             rows.extend(self._plan_files(fin, committed, opts, extra))
@@ -319,7 +320,7 @@ class TableRunner:
             or DEFAULT_MAX_BYTES,
         )
         for path in plan.changed_skipped:
-            extra["warnings"].append(
+            extra["changed_warnings"].append(
                 f"{path} changed after it was ingested; skipped (set allow_overwrites to "
                 "ingest it again)"
             )
@@ -335,7 +336,10 @@ class TableRunner:
                 raise CorruptFileError(self.defn.key, entry["source"], reason)
             entry["status"] = CORRUPT
             skipped.append(entry["source"])
-            extra["warnings"].append(f"{entry['source']} cannot be read ({reason}); skipped")
+            extra["corrupt_warnings"].append(
+                f"{entry['source']} cannot be read ({reason}); skipped"
+            )
+        extra["warnings"] = extra["changed_warnings"] + extra["corrupt_warnings"]
         if skipped:
             extra["corrupt_files_skipped"] = len(skipped)
             extra["corrupt_files"] = skipped

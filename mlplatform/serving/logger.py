@@ -17,11 +17,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from deltalake import DeltaTable, write_deltalake
-from deltalake.exceptions import DeltaError
-
+from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.serving.payload_arrow import PAYLOAD_SCHEMA, payload_arrow
-from mlplatform.serving.tables import PAYLOAD, PayloadRow
+from mlplatform.serving.tables import PAYLOAD_APP_ID, PayloadRow
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +47,7 @@ class InferenceLogger:
         max_buffer_rows: int = 10_000,
     ):
         self.path = path
+        self.store = DeltaStore(path, PAYLOAD_APP_ID)
         self.flush_rows = flush_rows
         self.flush_seconds = flush_seconds
         self.max_buffer_rows = max(max_buffer_rows, flush_rows)
@@ -61,20 +60,7 @@ class InferenceLogger:
 
     def ensure_table(self) -> None:
         """Create the payload table with its schema if it does not exist yet."""
-        if DeltaTable.is_deltatable(str(self.path)):
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            DeltaTable.create(
-                str(self.path),
-                PAYLOAD_SCHEMA,
-                name=PAYLOAD,
-                mode="ignore",
-                description="One row per scoring request of the serving endpoint.",
-            )
-        except DeltaError:  # another server created it at the same time
-            if not DeltaTable.is_deltatable(str(self.path)):
-                raise
+        self.store.create(PAYLOAD_SCHEMA, "One row per scoring request of the serving endpoint.")
 
     def start(self) -> None:
         """Create the table if needed and start the writer thread."""
@@ -123,9 +109,7 @@ class InferenceLogger:
         try:
             if rows:
                 # merge: a table created before `served_features` existed gains the column
-                write_deltalake(
-                    str(self.path), payload_arrow(rows), mode="append", schema_mode="merge"
-                )
+                self.store.append(payload_arrow(rows), evolve_schema=True)
         except Exception as err:  # noqa: BLE001 (storage trouble must not stop serving)
             with self._cond:
                 self.stats.failed_commits += 1

@@ -12,6 +12,7 @@ from dagster._core.instance.ref import InstanceRef
 from mlplatform.monitoring.sensors import drift_retrain_sensor
 from tests.integration._cli import materialize
 from tests.integration.test_serving_endpoint import Server
+from tests.platform_resources import sensor_resources
 from tests.serving_models import feature_frame, register_version, set_champion
 from tests.unit.test_monitoring_checks import Receiver
 from tests.unit.test_monitoring_windows import AS_OF, write_gold
@@ -99,7 +100,8 @@ def test_shifted_traffic_fails_the_drift_check_and_requests_retraining(home, mon
 
     # one drifted hour is enough here (the default asks for 2 of the last 5)
     monkeypatch.setenv("MLPLATFORM_RETRAIN_VIOLATION_WINDOWS", "1")
-    tick = drift_retrain_sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
+    context = dg.build_sensor_context(instance=instance, resources=sensor_resources())
+    tick = drift_retrain_sensor.evaluate_tick(context)
     [request] = tick.run_requests
     assert drift_retrain_sensor.job_name == "ml_training_job"
     assert request.tags["mlplatform/drifted_columns"] == "avg_amount"
