@@ -140,3 +140,95 @@ def test_a_batch_is_committed_once_by_writers_racing_on_s3(s3):
     assert calls == [0]  # the stale commit failed; the retry saw the batch committed
     assert sorted(store.read()["n"]) == [0, 1, 2]  # batch 2's rows once
     assert store.version() == 1 and store.committed_batch() == 2
+
+
+class _ExecutorWrites:
+    """A stand-in for Spark's writer: the "executors" put two parquet files and Hadoop's
+    ``_SUCCESS`` marker into the staging folder of the table on S3, as S3A would."""
+
+    def __init__(self, client, rows: pl.DataFrame):
+        self.client, self.rows, self.uri = client, rows, None
+
+    def mode(self, _):
+        return self
+
+    def parquet(self, uri: str) -> None:
+        import io
+
+        self.uri = uri
+        bucket, _, key = uri.removeprefix("s3a://").partition("/")
+        for i, part in enumerate((self.rows.head(2), self.rows.tail(1))):
+            body = io.BytesIO()
+            part.write_parquet(body)
+            self.client.put_object(
+                Bucket=bucket, Key=f"{key}/part-0000{i}.parquet", Body=body.getvalue()
+            )
+        self.client.put_object(Bucket=bucket, Key=f"{key}/_SUCCESS", Body=b"")
+
+
+class _Session:
+    """Answers the probe as a session with S3A would, and has no Delta connector."""
+
+    class conf:  # noqa: N801 - the attribute Spark sessions have
+        @staticmethod
+        def get(key, default=None):
+            return default
+
+    class sparkContext:  # noqa: N801
+        applicationId = "stand-in"
+
+    @property
+    def read(self):
+        return self
+
+    def format(self, _):
+        return self
+
+    def load(self, uri):
+        raise RuntimeError(f"[PATH_NOT_FOUND] Path does not exist: {uri}")
+
+
+def test_executor_files_on_s3_are_committed_by_the_client(s3):
+    """The Spark engine's commit on an S3 root: the files the executors wrote are listed and
+    measured through deltalake's object store, the marker removed, one commit made."""
+    import boto3
+
+    from mlplatform.lakehouse.engines.spark_engine import SparkEngine
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3["AWS_ENDPOINT_URL"],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )
+    store = DeltaStore(ObjectLocation(f"s3://{BUCKET}/spark/t", tuple(s3.items())), "silver/t")
+    rows = pl.DataFrame({"id": ["a", "b", "c"], "amount": [1.0, 2.0, None]})
+    frame = type("Frame", (), {"write": _ExecutorWrites(client, rows)})()
+    version = SparkEngine(_Session()).write(store, frame, batch_id=1, mode="append")
+    assert frame.write.uri.startswith(f"s3a://{BUCKET}/spark/t/spark-b1-")
+    assert version == 0 and store.committed_batch() == 1
+    assert_frame_equal(store.read().sort("id"), rows)
+    files = store.table().file_uris()
+    assert len(files) == 2 and all("/spark-b1-" in f for f in files)
+    listed = client.list_objects_v2(Bucket=BUCKET, Prefix="spark/t/spark-b1-")["Contents"]
+    assert not [o for o in listed if o["Key"].endswith("_SUCCESS")]
+
+
+def test_spark_without_hadoop_aws_names_what_is_missing(tmp_path, s3):
+    """A real local[2] session on an S3 root: pyspark's wheel has no S3A file system, and the
+    run fails before writing, naming the class and the package to add to the cluster."""
+    homes = homes_sharing_landing(tmp_path, ("spark",))
+    root = f"s3://{BUCKET}/spark-{tmp_path.name}/lakehouse"
+    generate(tmp_path / "shared", customers=20, events=100, files=1, seed=5, labels=False)
+    args = [str(BIN / "dagster"), "asset", "materialize", "--select", "bronze/raw_customer_events"]
+    args += ["-m", "tests.integration._defs_without_table_quality"]
+    env = {"MLPLATFORM_LAKEHOUSE": root, "MLPLATFORM_STORAGE_OPTIONS": json.dumps(s3)}
+    failed = run(args, homes["spark"], check=False, MLPLATFORM_ENGINE="spark", **env)
+    assert failed.returncode != 0
+    output = failed.stdout + failed.stderr
+    assert "SparkStorageError" in output, output[-3000:]
+    assert "org.apache.hadoop.fs.s3a.S3AFileSystem is not on its class path" in output
+    assert "Add hadoop-aws and its AWS SDK bundle to the cluster" in output
+    bronze = ObjectLocation(f"{root}/bronze/raw_customer_events", tuple(s3.items()))
+    assert not DeltaStore(bronze, "bronze/raw_customer_events").exists()  # nothing committed
