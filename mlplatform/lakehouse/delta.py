@@ -160,11 +160,16 @@ class DeltaStore:
         if isinstance(self.path, Path):
             import shutil
 
-            shutil.rmtree(self.path, ignore_errors=True)
+            shutil.rmtree(self.path)
             return
+        import pyarrow.fs as pafs
         from deltalake.fs import DeltaStorageHandler
 
-        DeltaStorageHandler(self.uri, self.options).delete_root_dir_contents()
+        files = pafs.PyFileSystem(DeltaStorageHandler(self.uri, self.options))
+        listed = files.get_file_info(pafs.FileSelector("", recursive=True))
+        for info in listed:  # an object store has only objects: delete each under the prefix
+            if info.type == pafs.FileType.File:
+                files.delete_file(info.path)
 
     def added_files(self, start_version: int | None, end_version: int) -> list[str]:
         """Data files added between two versions of an append-only table (``(start, end]``)."""

@@ -117,13 +117,7 @@ class Ledger:
             files = table.file_uris()
             if not files:
                 return pl.DataFrame(schema=LEDGER_SCHEMA)
-            frame = pl.scan_parquet(
-                files,
-                schema=LEDGER_SCHEMA,
-                missing_columns="insert",
-                extra_columns="ignore",
-                storage_options=store.options,
-            ).collect()
+            frame = store.scan_files(files, LEDGER_SCHEMA).collect()
         return frame.select(list(LEDGER_SCHEMA)).cast(LEDGER_SCHEMA)
 
     def record(

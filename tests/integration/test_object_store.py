@@ -140,6 +140,8 @@ def test_a_batch_is_committed_once_by_writers_racing_on_s3(s3):
     assert calls == [0]  # the stale commit failed; the retry saw the batch committed
     assert sorted(store.read()["n"]) == [0, 1, 2]  # batch 2's rows once
     assert store.version() == 1 and store.committed_batch() == 2
+    store.remove()  # a full refresh that starts over deletes the table through the object store
+    assert not store.exists()
 
 
 class _ExecutorWrites:
