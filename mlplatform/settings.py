@@ -3,16 +3,24 @@
 `MLPLATFORM_HOME` is the root of everything the embedded default stores, `MLPLATFORM_ENV` selects
 dev, staging or prod, `MLPLATFORM_ENGINE` selects the table engine, and `MLFLOW_TRACKING_URI`
 overrides the embedded sqlite tracking store.
+
+`MLPLATFORM_LAKEHOUSE` moves the Delta tables (and their ledgers) elsewhere: a path, a `file://`
+URI, or an object-store URI (`s3://`, `gs://`, `az://`, `abfss://`) reached with the deltalake
+storage options in `MLPLATFORM_STORAGE_OPTIONS` (a JSON object of strings). Dagster's and
+MLflow's stores, the landing folder and the demo data stay under the local `MLPLATFORM_HOME`.
 """
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlparse
 from urllib.request import url2pathname
+
+from mlplatform.lakehouse.location import Location, ObjectLocation, is_object_uri
 
 N = TypeVar("N", int, float)
 
@@ -51,19 +59,37 @@ class Settings:
     env: str
     engine: str
     tracking_uri_override: str | None = None
+    lakehouse_root: Location | None = None
+    storage_options: dict[str, str] = field(default_factory=dict, hash=False, repr=False)
 
     @property
     def landing(self) -> Path:
         return self.home / "landing"
 
     @property
-    def lakehouse(self) -> Path:
-        return self.home / "lakehouse"
+    def lakehouse(self) -> Location:
+        """The table root: ``MLPLATFORM_LAKEHOUSE``, else ``$MLPLATFORM_HOME/lakehouse``."""
+        return self.lakehouse_root if self.lakehouse_root is not None else self.home / "lakehouse"
 
     @property
-    def checkpoints(self) -> Path:
-        """Ingestion and streaming ledgers (the equivalent of a checkpointLocation)."""
-        return self.home / "lakehouse" / "_checkpoints"
+    def remote_lakehouse(self) -> bool:
+        """Whether the tables live in an object store (not a local or mounted folder)."""
+        return isinstance(self.lakehouse, ObjectLocation)
+
+    @property
+    def checkpoints(self) -> Location:
+        """Ingestion and streaming ledgers (the equivalent of a checkpointLocation), beside the
+        tables they guard: every run on every machine sees them."""
+        return self.lakehouse / "_checkpoints"
+
+    @property
+    def plan_cache(self) -> Path:
+        """A local folder for what a process may recompute (parsed query plans): beside the
+        ledgers for a local root, under the home for an object-store root."""
+        lakehouse = self.lakehouse
+        if isinstance(lakehouse, ObjectLocation):
+            return self.home / "cache" / "plans"
+        return lakehouse / "_checkpoints"
 
     @property
     def mlflow_dir(self) -> Path:
@@ -87,7 +113,9 @@ class Settings:
     def artifact_location(self) -> str:
         return (self.mlflow_dir / "artifacts").as_uri()
 
-    def table_path(self, layer: str, name: str) -> Path:
+    def table_path(self, layer: str, name: str) -> Location:
+        """The table ``<layer>/<name>`` under the root: a ``Path`` for a local root, an
+        ``ObjectLocation`` (a URI with the storage options) for an object store."""
         return self.lakehouse / layer / name
 
 
@@ -104,9 +132,52 @@ def _home_path(value: str) -> Path:
     if len(parsed.scheme) > 1:  # s3://, abfss://, gs://, hdfs:// (one letter: a Windows drive)
         raise SettingsError(
             f"MLPLATFORM_HOME={value!r}: the data home must be a local folder or a file:// URI; "
-            f"{parsed.scheme}:// storage is not supported (mount it and use the mount's path)"
+            f"{parsed.scheme}:// storage is not supported here (put the Delta tables there with "
+            "MLPLATFORM_LAKEHOUSE, or mount it and use the mount's path)"
         )
     return Path(value).expanduser().resolve()
+
+
+def _lakehouse(value: str | None, options: dict[str, str]) -> Location | None:
+    """``MLPLATFORM_LAKEHOUSE``: a local folder (path or ``file://`` URI) or an object-store URI."""
+    if not value:
+        return None
+    if is_object_uri(value):
+        if not value.partition("://")[2].strip("/"):
+            raise SettingsError(f"MLPLATFORM_LAKEHOUSE={value!r} names no bucket or container")
+        return ObjectLocation(value, tuple(sorted(options.items())))
+    parsed = urlparse(value)
+    if len(parsed.scheme) > 1 and parsed.scheme != "file":
+        raise SettingsError(
+            f"MLPLATFORM_LAKEHOUSE={value!r}: {parsed.scheme}:// is not a table root; use a "
+            "path, a file:// URI or an object store (s3://, gs://, az://, abfss://)"
+        )
+    try:
+        return _home_path(value)
+    except SettingsError as err:
+        raise SettingsError(str(err).replace("MLPLATFORM_HOME", "MLPLATFORM_LAKEHOUSE")) from None
+
+
+def _storage_options(value: str | None) -> dict[str, str]:
+    """``MLPLATFORM_STORAGE_OPTIONS``: a JSON object of deltalake storage options (strings)."""
+    if not value:
+        return {}
+    try:
+        options = json.loads(value)
+    except ValueError as err:
+        raise SettingsError(f"MLPLATFORM_STORAGE_OPTIONS is not valid JSON ({err})") from None
+    if not isinstance(options, dict):
+        raise SettingsError(
+            "MLPLATFORM_STORAGE_OPTIONS must be a JSON object of storage options "
+            '(such as {"AWS_REGION": "eu-west-1"})'
+        )
+    bad = sorted(k for k, v in options.items() if not isinstance(v, str))
+    if bad:  # values are never echoed: they may be secrets
+        raise SettingsError(
+            f"MLPLATFORM_STORAGE_OPTIONS: the values of {', '.join(bad)} must be strings "
+            '(write "true", "8080")'
+        )
+    return options
 
 
 def get_settings() -> Settings:
@@ -122,9 +193,12 @@ def get_settings() -> Settings:
         raise SettingsError(
             f"MLPLATFORM_ENGINE={engine!r} is not an engine; use one of {', '.join(ENGINES)}"
         )
+    options = _storage_options(os.environ.get("MLPLATFORM_STORAGE_OPTIONS"))
     return Settings(
         home=home,
         env=env,
         engine=engine,
         tracking_uri_override=os.environ.get("MLFLOW_TRACKING_URI") or None,
+        lakehouse_root=_lakehouse(os.environ.get("MLPLATFORM_LAKEHOUSE"), options),
+        storage_options=options,
     )

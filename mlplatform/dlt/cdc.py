@@ -133,9 +133,9 @@ class ChangeRunner:
 
     def _changes(self, start, end) -> pl.DataFrame:
         files = self.source.added_files(start, end)
-        schema = pl.scan_delta(str(self.source.path), version=end).collect_schema()
+        schema = self.source.scan(end).collect_schema()
         frame = (
-            pl.scan_parquet(files, schema=dict(schema), missing_columns="insert").collect()
+            self.source.scan_files(files, schema, extra="raise").collect()
             if files
             else pl.DataFrame(schema=schema)
         )

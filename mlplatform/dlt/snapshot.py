@@ -79,9 +79,7 @@ class SnapshotRunner:
         if full_refresh:
             for store in (self.storage, self.target):
                 if store.exists():
-                    import shutil
-
-                    shutil.rmtree(store.path)
+                    store.remove()
         applied, changes = [], 0
         if self.storage.exists() and self.target.committed_batch() < self.storage.committed_batch():
             self._refresh_target(self.storage.read(), self.storage.committed_batch())  # redo

@@ -16,6 +16,11 @@ A frame of plain columns whose schema is the table's is written by polars' parqu
 core, straight from polars memory) and committed with ``create_write_transaction``; a data file
 written by a run that dies before the commit stays invisible. Anything else (schema changes, other
 types, empty frames) goes through ``write_deltalake``.
+
+A table may live in a local folder or in an object store (``ObjectLocation``): every deltalake
+and polars call gets the location's storage options, and file names are joined as URIs. On S3,
+deltalake 1.x commits with conditional writes (``If-None-Match``), so two writers of one version
+conflict as they do on a local disk; no locking provider or unsafe rename is needed.
 """
 
 from __future__ import annotations
@@ -33,6 +38,13 @@ from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundErr
 from deltalake.transaction import AddAction, create_table_with_add_actions
 
 from mlplatform.lakehouse.failpoints import failpoint
+from mlplatform.lakehouse.location import (
+    Location,
+    ObjectLocation,
+    as_location,
+    location_uri,
+    storage_options,
+)
 
 _RECENT_WRITES: OrderedDict[str, tuple[int, str, bool, pl.DataFrame]] = OrderedDict()
 """The last frames this process committed with polars (path -> version, mode, created, frame)."""
@@ -69,17 +81,38 @@ def _plain_columns(schema: pl.Schema) -> bool:
 
 @dataclass(frozen=True)
 class DeltaStore:
-    """One Delta table on disk (``$MLPLATFORM_HOME/lakehouse/<layer>/<table>``)."""
+    """One Delta table (``<table root>/<layer>/<table>``), in a local folder or an object store.
 
-    path: Path
+    ``path`` is a ``Path``, an ``ObjectLocation`` (which carries its storage options), or text
+    (an object-store URI then gets ``MLPLATFORM_STORAGE_OPTIONS``).
+    """
+
+    path: Location
     app_id: str
 
+    def __post_init__(self):
+        object.__setattr__(self, "path", as_location(self.path))
+
+    @property
+    def uri(self) -> str:
+        """What deltalake and polars open: the local path or the object-store URI."""
+        return location_uri(self.path)
+
+    @property
+    def options(self) -> dict[str, str] | None:
+        """The storage options (None for a local folder)."""
+        return storage_options(self.path)
+
+    @property
+    def remote(self) -> bool:
+        return isinstance(self.path, ObjectLocation)
+
     def exists(self) -> bool:
-        return DeltaTable.is_deltatable(str(self.path))
+        return DeltaTable.is_deltatable(self.uri, storage_options=self.options)
 
     def table(self, version: int | None = None) -> DeltaTable:
         try:
-            return DeltaTable(str(self.path), version=version)
+            return DeltaTable(self.uri, version=version, storage_options=self.options)
         except TableNotFoundError as err:
             raise FileNotFoundError(f"no Delta table at {self.path} ({self.app_id})") from err
 
@@ -96,7 +129,7 @@ class DeltaStore:
         """The rows of versions ``(start, end]`` if this process committed them as one frame and
         the table is still at ``end``: the next table of a run reads them from memory, not disk.
         """
-        recent = _RECENT_WRITES.get(str(self.path))
+        recent = _RECENT_WRITES.get(self.uri)
         if recent is None or recent[0] != end:
             return None
         version, mode, created, frame = recent
@@ -106,10 +139,37 @@ class DeltaStore:
         return frame if self.version() == end else None
 
     def scan(self, version: int | None = None) -> pl.LazyFrame:
-        return pl.scan_delta(str(self.path), version=version)
+        return pl.scan_delta(self.uri, version=version, storage_options=self.options)
 
     def read(self, version: int | None = None) -> pl.DataFrame:
         return self.scan(version).collect()
+
+    def scan_files(self, files: list[str], schema, extra: str = "ignore") -> pl.LazyFrame:
+        """Data files of this table (a snapshot's file list) read with ``schema``: a column a
+        file lacks is null, one it has beyond the schema is ignored (``extra="raise"`` fails)."""
+        return pl.scan_parquet(
+            files,
+            schema=dict(schema),
+            missing_columns="insert",
+            extra_columns=extra,
+            storage_options=self.options,
+        )
+
+    def remove(self) -> None:
+        """Delete the table's folder: its data files and log (a full refresh that starts over)."""
+        if isinstance(self.path, Path):
+            import shutil
+
+            shutil.rmtree(self.path)
+            return
+        import pyarrow.fs as pafs
+        from deltalake.fs import DeltaStorageHandler
+
+        files = pafs.PyFileSystem(DeltaStorageHandler(self.uri, self.options))
+        listed = files.get_file_info(pafs.FileSelector("", recursive=True))
+        for info in listed:  # an object store has only objects: delete each under the prefix
+            if info.type == pafs.FileType.File:
+                files.delete_file(info.path)
 
     def added_files(self, start_version: int | None, end_version: int) -> list[str]:
         """Data files added between two versions of an append-only table (``(start, end]``)."""
@@ -133,7 +193,7 @@ class DeltaStore:
             BatchCommittedError: the table's app transaction version already reached the batch.
         """
         try:
-            table = DeltaTable(str(self.path))
+            table = DeltaTable(self.uri, storage_options=self.options)
         except TableNotFoundError:
             return None
         committed = table.transaction_version(self.app_id)
@@ -249,8 +309,9 @@ class DeltaStore:
             elif evolve_schema:
                 schema_mode = "merge"
             write_deltalake(
-                table if table is not None else str(self.path),
+                table if table is not None else self.uri,
                 data,
+                storage_options=self.options if table is None else None,
                 mode=mode if table is not None else "error",  # a create fails if one exists
                 schema_mode=schema_mode if table is not None else None,
                 predicate=predicate if table is not None else None,
@@ -348,9 +409,10 @@ class DeltaStore:
                 )
                 return
             create_table_with_add_actions(
-                str(self.path),
+                self.uri,
                 Schema.from_arrow(schema),
                 actions,
+                storage_options=self.options,
                 name=self.app_id.split("/")[-1],
                 description=comment,
                 commit_properties=props,
@@ -364,7 +426,12 @@ class DeltaStore:
         self.path.mkdir(parents=True, exist_ok=True)
         name = f"part-00000-{uuid.uuid4()}-c000.snappy.parquet"
         target = self.path / name
-        df.write_parquet(target, compression="snappy", statistics=True)
+        df.write_parquet(
+            location_uri(target),
+            compression="snappy",
+            statistics=True,
+            storage_options=self.options,
+        )
         stats = {
             "numRecords": df.height,
             "nullCount": dict(zip(df.columns, df.null_count().row(0), strict=True)),
@@ -373,7 +440,7 @@ class DeltaStore:
         schema = df.head(0).to_arrow(compat_level=pl.CompatLevel.oldest()).schema
         action = AddAction(
             path=name,
-            size=target.stat().st_size,
+            size=self._file_size(target, name),
             partition_values={},
             modification_time=int(time.time() * 1000),
             data_change=True,
@@ -381,8 +448,18 @@ class DeltaStore:
         )
         created = self.commit_files([action], schema, batch_id, mode, comment, custom)
         version = self.table().version()
-        _RECENT_WRITES[str(self.path)] = (version, mode, created, df)
-        _RECENT_WRITES.move_to_end(str(self.path))
+        _RECENT_WRITES[self.uri] = (version, mode, created, df)
+        _RECENT_WRITES.move_to_end(self.uri)
         while len(_RECENT_WRITES) > _RECENT_LIMIT:
             _RECENT_WRITES.popitem(last=False)
         return version
+
+    def _file_size(self, target: Location, name: str) -> int:
+        """The size of a data file just written into the table's folder (asked of the object
+        store for a remote table)."""
+        if isinstance(target, Path):
+            return target.stat().st_size
+        from deltalake.fs import DeltaStorageHandler
+
+        (info,) = DeltaStorageHandler(self.uri, self.options).get_file_info([name])
+        return int(info.size)

@@ -22,7 +22,6 @@ import os
 from dataclasses import dataclass
 
 import polars as pl
-from deltalake import DeltaTable
 
 from mlplatform.lakehouse.engines import polars_sql
 from mlplatform.lakehouse.engines.base import SqlQuery
@@ -258,7 +257,7 @@ def refresh(
     key, store, end = source
     recorded = {}
     if not rebuild and state_store.exists() and state_store.committed_batch() == done:
-        recorded = recorded_state(state_store.path)
+        recorded = recorded_state(state_store)
     start = None
     if recorded.get("state_sql") == plan.state_sql:  # else the state's columns differ
         start = recorded.get("input_versions", {}).get(key)
@@ -282,17 +281,13 @@ def refresh(
     if not budget or engine.name != "polars":
         return aggregate(plan, engine.read_table(store, end)), {"refresh": "full"}
     # the whole input, a group of its files at a time: memory is the state and one group
-    schema = dict(pl.scan_delta(str(store.path), version=end).collect_schema())
+    schema = dict(store.scan(end).collect_schema())
     state = None
     # groups of 3x the budget: each merge costs the whole state (1.2M keys at 60M events), the
     # streaming aggregation of a group about 5x its Parquet bytes
     groups = store.file_chunks(end, REBUILD_FACTOR * budget) or [[]]
     for files in groups:
-        rows = (
-            pl.scan_parquet(files, schema=schema, missing_columns="insert", extra_columns="ignore")
-            if files
-            else pl.LazyFrame(schema=schema)
-        )
+        rows = store.scan_files(files, schema) if files else pl.LazyFrame(schema=schema)
         more = aggregate(plan, rows)
         state = more if state is None else merge(plan, state, more)
     return state, {"refresh": "full"} | ({"chunks": len(groups)} if len(groups) > 1 else {})
@@ -303,10 +298,11 @@ def finish(plan: AggregatePlan, state: pl.DataFrame) -> pl.DataFrame:
     return polars_sql.execute(plan.final_sql, {STATE_VIEW: state.lazy()}).collect()
 
 
-def recorded_state(path) -> dict:
-    """What the state at ``path`` reflects (input versions, its SQL), from its last commit."""
+def recorded_state(store) -> dict:
+    """What the state in ``store`` (a ``DeltaStore``) reflects (input versions, its SQL), from its
+    last commit."""
     try:
-        last = DeltaTable(str(path)).history(1)[0]
+        last = store.table().history(1)[0]
     except Exception:  # no table, or an unreadable log: the state is rebuilt
         return {}
     meta = last.get("mlplatform.metadata")

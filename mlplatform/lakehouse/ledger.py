@@ -31,12 +31,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from pathlib import Path
 
 import polars as pl
 from deltalake import DeltaTable, write_deltalake
 
 from mlplatform.lakehouse.delta import BatchCommittedError, DeltaStore
+from mlplatform.lakehouse.location import Location
 
 LEDGER_SCHEMA = {
     "batch_id": pl.Int64,
@@ -93,9 +93,10 @@ def owner_alive(owner: str | None, lease_until: datetime | None) -> bool:
 
 @dataclass(frozen=True)
 class Ledger:
-    """The batch log of one table, a small Delta table under the checkpoints folder."""
+    """The batch log of one table, a small Delta table under the checkpoints folder (beside the
+    tables: a local folder or the object store)."""
 
-    path: Path
+    path: Location
     table: str = ""  # the table it belongs to, for messages and the ledger's app id
 
     @property
@@ -103,11 +104,12 @@ class Ledger:
         return DeltaStore(self.path, f"{self.table or self.path.name}#ledger")
 
     def read(self) -> pl.DataFrame:
-        if not DeltaTable.is_deltatable(str(self.path)):
+        store = self.store
+        if not store.exists():
             return pl.DataFrame(schema=LEDGER_SCHEMA)
-        table = DeltaTable(str(self.path))
+        table = store.table()
         if table.protocol().min_reader_version > 1:  # deletion vectors, column mapping
-            frame = pl.read_delta(str(self.path))
+            frame = store.read()
             frame = frame.with_columns(
                 pl.lit(None).cast(t).alias(c) for c, t in LEDGER_SCHEMA.items() if c not in frame
             )
@@ -115,9 +117,7 @@ class Ledger:
             files = table.file_uris()
             if not files:
                 return pl.DataFrame(schema=LEDGER_SCHEMA)
-            frame = pl.scan_parquet(
-                files, schema=LEDGER_SCHEMA, missing_columns="insert", extra_columns="ignore"
-            ).collect()
+            frame = store.scan_files(files, LEDGER_SCHEMA).collect()
         return frame.select(list(LEDGER_SCHEMA)).cast(LEDGER_SCHEMA)
 
     def record(
@@ -152,8 +152,9 @@ class Ledger:
 
         def commit(table: DeltaTable | None) -> None:
             write_deltalake(
-                table if table is not None else str(self.path),
+                table if table is not None else store.uri,
                 data,
+                storage_options=store.options if table is None else None,
                 mode=("overwrite" if mode == "overwrite" else "append") if table else "error",
                 schema_mode=(("merge" if mode != "overwrite" else "overwrite") if table else None),
                 commit_properties=store.commit_properties(batch_id),

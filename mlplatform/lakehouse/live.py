@@ -117,7 +117,7 @@ def _plan_and_reason(runner) -> tuple[incremental.AggregatePlan | None, str | No
         return None, "the table reads more than one input"
     if not isinstance(inputs[0], TableInput) or inputs[0].stream:
         return None, "its input is read as a stream"
-    return incremental.cached_plan(runner.defn, runner.settings.checkpoints / runner.defn.layer)
+    return incremental.cached_plan(runner.defn, runner.settings.plan_cache / runner.defn.layer)
 
 
 def _prepare_aggregate(runner, plan, versions: dict, done: int, opts):

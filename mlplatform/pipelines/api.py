@@ -10,6 +10,7 @@ from mlplatform.dlt import api as dlt_api
 from mlplatform.dlt import cdc_api, names
 from mlplatform.dlt.analysis import DltDefinitionError
 from mlplatform.dlt.pipeline import Dataset, pipeline_for
+from mlplatform.lakehouse.location import ObjectLocation
 from mlplatform.settings import get_settings
 
 expect = dlt.expect
@@ -168,19 +169,31 @@ def _sink_key(name: str, options: dict, schema: str) -> str:
         parts = str(options["tableName"]).split(".")[-2:]
         parts = parts if len(parts) == 2 else [schema, parts[0]]
         return "/".join(parts)
-    lakehouse = get_settings().lakehouse
-    path = Path(options["path"])
-    path = path if path.is_absolute() else lakehouse / path
-    try:
-        parts = path.resolve().relative_to(lakehouse.resolve()).parts
-    except ValueError:
-        parts = ()
+    parts = _parts_under(get_settings().lakehouse, str(options["path"]))
     if len(parts) != 2 or parts[1] == names.EVENT_LOG:
         raise DltDefinitionError(
             f"sink {name!r}: path {options['path']!r} must be a table folder "
-            "<schema>/<table> under $MLPLATFORM_HOME/lakehouse"
+            "<schema>/<table> under $MLPLATFORM_HOME/lakehouse (or the table root "
+            "MLPLATFORM_LAKEHOUSE names)"
         )
     return "/".join(parts)
+
+
+def _parts_under(root, text: str) -> tuple[str, ...]:
+    """The parts of ``text`` (relative, or absolute under ``root``) below the table root; ()
+    when it lies elsewhere."""
+    if isinstance(root, ObjectLocation):
+        if text.startswith(root.uri + "/"):
+            text = text[len(root.uri) + 1 :]
+        elif "://" in text or text.startswith("/"):
+            return ()
+        return tuple(p for p in text.split("/") if p)
+    path = Path(text)
+    path = path if path.is_absolute() else root / path
+    try:
+        return path.resolve().relative_to(root.resolve()).parts
+    except ValueError:
+        return ()
 
 
 def create_auto_cdc_flow(

@@ -25,6 +25,8 @@ def env_for(home: Path, **extra: str) -> dict[str, str]:
         "MLPLATFORM_ENGINE",
         "MLPLATFORM_ENV",
         "MLFLOW_TRACKING_URI",
+        "MLPLATFORM_LAKEHOUSE",
+        "MLPLATFORM_STORAGE_OPTIONS",
     ):
         env.pop(key, None)
     env.update(MLPLATFORM_HOME=str(home), DAGSTER_HOME=str(dagster_home), **extra)

@@ -169,3 +169,23 @@ def test_apply_changes_over_connect(tmp_path, remote):
     assert target.sort("id").rows() == [(1, "a2", 3), (3, "c", 1)]
     changes = pl.read_delta(str(home / "lakehouse" / "crm" / "changes"))
     assert len(changes) == 6 and changes.schema["id"] == pl.Int32
+
+
+def test_object_store_settings_over_connect(monkeypatch, remote):
+    """Over Connect the S3A settings are runtime settings (the server accepts them), and a server
+    without hadoop-aws gets the clear error instead of a Hadoop stack trace."""
+    from mlplatform.lakehouse.engines.spark_session import session_from_config
+    from mlplatform.lakehouse.engines.spark_storage import SparkStorageError, check_reachable
+
+    monkeypatch.setenv("MLPLATFORM_LAKEHOUSE", "s3://bucket/lakehouse")
+    options = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ALLOW_HTTP": "true"}
+    monkeypatch.setenv("MLPLATFORM_STORAGE_OPTIONS", json.dumps(options))
+    session = session_from_config({"spark.remote": remote})
+    try:
+        assert session.conf.get("fs.s3a.endpoint") == "http://127.0.0.1:9"
+        assert session.conf.get("fs.s3a.path.style.access") == "true"
+        assert session.conf.get("fs.s3a.connection.ssl.enabled") == "false"
+        with pytest.raises(SparkStorageError, match="S3AFileSystem is not on its class path"):
+            check_reachable(session, "s3://bucket/lakehouse/bronze/t", session.session_id)
+    finally:
+        session.stop()

@@ -32,13 +32,11 @@ class PolarsEngine:
         written = store.written_frame(start, end)
         if written is not None:
             return written
-        end_schema = pl.scan_delta(str(store.path), version=end).collect_schema()
+        end_schema = store.scan(end).collect_schema()
         files = store.added_files(start, end)
         if not files:
             return pl.DataFrame(schema=end_schema)
-        return pl.scan_parquet(
-            files, schema=dict(end_schema), missing_columns="insert", extra_columns="ignore"
-        ).collect()
+        return store.scan_files(files, end_schema).collect()
 
     def read_table(self, store, version):
         written = store.written_frame(None, version)

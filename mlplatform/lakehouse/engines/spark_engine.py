@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from deltalake.transaction import AddAction
 
@@ -30,7 +31,8 @@ from mlplatform.lakehouse.engines.base import (
     SqlQuery,
 )
 from mlplatform.lakehouse.engines.spark_files import parse_on_executors
-from mlplatform.lakehouse.engines.spark_session import get_spark_session
+from mlplatform.lakehouse.engines.spark_session import get_spark_session, is_connect
+from mlplatform.lakehouse.engines.spark_storage import check_reachable, spark_uri
 from mlplatform.lakehouse.engines.spark_types import spark_schema
 from mlplatform.lakehouse.expectations import (
     FAILED_EXPECTATIONS,
@@ -82,6 +84,7 @@ class SparkEngine:
         schema = _arrow_schema(store, version)
         if not files:
             return self.spark.createDataFrame([], spark_schema(schema))
+        self._reach(store)
         frame = self.spark.read.option("mergeSchema", "true").parquet(*map(_uri, files))
         target = spark_schema(schema)
         cols = [
@@ -176,28 +179,45 @@ class SparkEngine:
         return frame.withColumn(column, F.lit(ts).cast("timestamp_ltz"))
 
     # ---- writing ---------------------------------------------------------------------------
+    def _reach(self, store) -> None:
+        """Fail clearly, before any work, when the session has no file system for the table."""
+        if store.remote:
+            spark = self.spark
+            ident = spark.session_id if is_connect(spark) else spark.sparkContext.applicationId
+            check_reachable(spark, store.uri, ident)
+
     def write(self, store, frame, batch_id, mode, comment=None, evolve=False) -> int:
+        self._reach(store)
         if _delta_connector(self.spark):
             return self._write_with_connector(store, frame, batch_id, mode, evolve)
         staging = f"spark-b{batch_id}-{uuid.uuid4().hex[:12]}"
         target = store.path / staging
         store.path.mkdir(parents=True, exist_ok=True)
         frame.write.mode("error").parquet(_uri(target))  # "error": Connect knows no alias
-        for junk in list(target.glob(".*.crc")) + list(target.glob("_SUCCESS")):
-            junk.unlink()
-        parts = sorted(target.glob("*.parquet"))
+        files = _table_files(store)
+        folder = staging if store.remote else str(target)  # the handler's paths are relative
+        listed = files.get_file_info(pafs.FileSelector(folder))
+        for junk in listed:
+            if junk.base_name.startswith(".") or junk.base_name == "_SUCCESS":
+                files.delete_file(junk.path)
+        parts = [f for f in listed if f.base_name.endswith(".parquet")]
+        parts.sort(key=lambda f: f.base_name)
         schema = (
-            _plain(pq.read_schema(parts[0])) if parts else _plain(frame.limit(0).toArrow().schema)
+            _plain(pq.read_schema(parts[0].path, filesystem=files))
+            if parts
+            else _plain(frame.limit(0).toArrow().schema)
         )
         failpoint("between_files_and_commit", store.app_id)
         actions = [
             AddAction(
-                path=f"{staging}/{p.name}",
-                size=p.stat().st_size,
+                path=f"{staging}/{p.base_name}",
+                size=p.size,
                 partition_values={},
-                modification_time=int(p.stat().st_mtime * 1000),
+                modification_time=int(p.mtime.timestamp() * 1000) if p.mtime else _now_ms(),
                 data_change=True,
-                stats=json.dumps({"numRecords": pq.read_metadata(p).num_rows}),
+                stats=json.dumps(
+                    {"numRecords": pq.read_metadata(p.path, filesystem=files).num_rows}
+                ),
             )
             for p in parts
         ]
@@ -224,9 +244,26 @@ class SparkEngine:
 
 def _uri(path) -> str:
     """A local path as a ``file://`` URI: a cluster or Connect server whose default file system
-    is another one (``fs.defaultFS``) still reads and writes the folder every process shares."""
+    is another one (``fs.defaultFS``) still reads and writes the folder every process shares.
+    An object-store URI as Hadoop names it (``s3://`` as ``s3a://``)."""
     text = str(path)
-    return Path(text).as_uri() if "://" not in text else text
+    return Path(text).as_uri() if "://" not in text else spark_uri(text)
+
+
+def _table_files(store) -> pafs.FileSystem:
+    """The file system of the table's folder, as pyarrow sees it (deltalake's object store for
+    a remote table, with the table's storage options)."""
+    if not store.remote:
+        return pafs.LocalFileSystem()
+    from deltalake.fs import DeltaStorageHandler
+
+    return pafs.PyFileSystem(DeltaStorageHandler(store.uri, store.options))
+
+
+def _now_ms() -> int:
+    import time
+
+    return int(time.time() * 1000)
 
 
 def _delta_connector(spark) -> bool:

@@ -7,6 +7,10 @@ configuration decides the master, memory and the executors' Python. On a cluster
 the executors import mlplatform's landing-file parser from a zip of this installation shipped
 with the session (``spark.submit.pyFiles`` / ``addArtifacts(..., pyfile=True)``); they need polars
 and pyarrow in their own Python (see ``spark_executors``).
+
+With the table root in an object store, the session gets the storage options as Hadoop settings
+(``spark_storage``) when it is created, from the settings rather than the resource's config, so
+credentials never show in Dagster's resource view.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import os
 import sys
 
 from mlplatform.lakehouse.engines.spark_executors import mlplatform_zip
+from mlplatform.lakehouse.engines.spark_storage import session_settings
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +85,7 @@ def session_from_config(config: dict):
     from pyspark.sql import SparkSession
 
     config = {str(k): str(v) for k, v in _flat(config).items()}
+    storage = _storage_settings()
     remote = config.pop("spark.remote", None)
     if remote:
         master = config.pop("spark.master", None) or os.environ.get(MASTER_ENV)
@@ -89,6 +95,8 @@ def session_from_config(config: dict):
             log.info("Spark engine: Spark Connect at %s", remote)
         session = SparkSession.builder.remote(remote).getOrCreate()
         runtime = {k: v for k, v in config.items() if k.startswith("spark.sql.")}
+        # Hadoop settings as runtime settings: Spark copies them into each job's configuration
+        runtime |= {k.removeprefix("spark.hadoop."): v for k, v in storage.items()}
         for key, value in runtime.items():
             session.conf.set(key, value)
         ignored = sorted(set(config) - set(runtime))
@@ -106,9 +114,16 @@ def session_from_config(config: dict):
         for key in ("spark.files", "spark.submit.pyFiles"):
             config[key] = ",".join(p for p in (config.get(key), zipped) if p)
     builder = SparkSession.builder
-    for key, value in config.items():
+    for key, value in (storage | config).items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
+
+
+def _storage_settings() -> dict[str, str]:
+    from mlplatform.settings import get_settings
+
+    settings = get_settings()
+    return session_settings(settings.lakehouse, settings.storage_options)
 
 
 def ship_code(session) -> None:
