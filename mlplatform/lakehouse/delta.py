@@ -171,6 +171,30 @@ class DeltaStore:
             if info.type == pafs.FileType.File:
                 files.delete_file(info.path)
 
+    def history(self) -> list[dict]:
+        """The table's commit history, newest first ([] when there is no table)."""
+        try:
+            return self.table().history()
+        except FileNotFoundError:
+            return []
+
+    def commit_actions(self, version: int) -> list[dict] | None:
+        """The actions of the commit that made ``version`` (its ``_delta_log`` JSON file, read
+        from the object store for a remote table); None when the log file is gone."""
+        name = f"_delta_log/{version:020d}.json"
+        try:
+            if isinstance(self.path, Path):
+                text = (self.path / name).read_text()
+            else:
+                from deltalake.fs import DeltaStorageHandler
+
+                handler = DeltaStorageHandler(self.uri, self.options)
+                with handler.open_input_stream(name) as stream:
+                    text = stream.read().decode()
+        except (OSError, FileNotFoundError):
+            return None
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+
     def added_files(self, start_version: int | None, end_version: int) -> list[str]:
         """Data files added between two versions of an append-only table (``(start, end]``)."""
         end_files = self.table(end_version).file_uris()
@@ -331,11 +355,12 @@ class DeltaStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             DeltaTable.create(
-                str(self.path),
+                self.uri,
                 schema,
                 name=self.app_id.split("/")[-1],
                 mode="ignore",
                 description=description,
+                storage_options=self.options,
             )
         except DeltaError:  # created by another process meanwhile
             if not self.exists():
@@ -346,10 +371,11 @@ class DeltaStore:
         every commit is new rows (the serving logger's buffer), where no batch can be redone.
         ``evolve_schema`` adds columns the table does not have yet."""
         write_deltalake(
-            str(self.path),
+            self.uri,
             data,
             mode="append",
             schema_mode="merge" if evolve_schema else None,
+            storage_options=self.options,
             commit_properties=CommitProperties(custom_metadata={"mlplatform.writer": self.app_id}),
         )
 

@@ -9,6 +9,7 @@ resource per environment.
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 import dagster as dg
@@ -20,6 +21,7 @@ from mlplatform.settings import (
     Settings,
     SettingsError,
     _home_path,
+    _lakehouse,
     get_settings,
 )
 
@@ -27,8 +29,8 @@ RESOURCE_KEY = "lakehouse"
 
 
 class LakehouseResource(dg.ConfigurableResource):
-    """The data home (landing files, Delta tables, MLflow's embedded store, the Dagster instance),
-    the environment and the table engine."""
+    """The data home (landing files, MLflow's embedded store, the Dagster instance), the table
+    root and its storage options, the environment and the table engine."""
 
     home: str | None = Field(
         default=None,
@@ -42,6 +44,17 @@ class LakehouseResource(dg.ConfigurableResource):
         description="polars or spark: the engine of every table asset whose run config names "
         "none. Default: MLPLATFORM_ENGINE, else polars.",
     )
+    lakehouse: str | None = Field(
+        default=None,
+        description="The table root: a path, file:// URI or object-store URI (s3://, gs://, "
+        "az://, abfss://). Default: MLPLATFORM_LAKEHOUSE, else <home>/lakehouse.",
+    )
+    storage_options: dict[str, str] | None = Field(
+        default=None,
+        description="deltalake storage options of an object-store root. Default: "
+        "MLPLATFORM_STORAGE_OPTIONS (keep keys there, in the environment: resource config is "
+        "shown in the UI).",
+    )
 
     @property
     def settings(self) -> Settings:
@@ -50,6 +63,11 @@ class LakehouseResource(dg.ConfigurableResource):
         changes: dict = {}
         if self.home:
             changes["home"] = _home_path(self.home)
+        if self.lakehouse or self.storage_options is not None:
+            options = base.storage_options if self.storage_options is None else self.storage_options
+            root = self.lakehouse or os.environ.get("MLPLATFORM_LAKEHOUSE")
+            changes["storage_options"] = dict(options)
+            changes["lakehouse_root"] = _lakehouse(root, dict(options))
         if self.env:
             if self.env not in ENVIRONMENTS:
                 raise SettingsError(

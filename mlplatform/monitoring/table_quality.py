@@ -23,8 +23,9 @@ import json
 import statistics
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
+from mlplatform.lakehouse.delta import DeltaStore
+from mlplatform.lakehouse.location import Location
 from mlplatform.monitoring.config import MonitoringConfigError
 
 OK, WARN, ERROR, UNKNOWN = "OK", "WARN", "ERROR", "UNKNOWN"
@@ -119,24 +120,19 @@ class Verdict:
         return self.status in (OK, UNKNOWN)
 
 
-def commits(path: Path | str) -> list[Commit]:
-    """The data-writing commits of the Delta table at `path`, oldest first ([] if none)."""
-    from deltalake import DeltaTable
-    from deltalake.exceptions import TableNotFoundError
-
-    try:
-        history = DeltaTable(str(path)).history()
-    except TableNotFoundError:
-        return []
+def commits(path: Location | str) -> list[Commit]:
+    """The data-writing commits of the Delta table at `path` (a folder or an object-store
+    location), oldest first ([] if none)."""
+    store = DeltaStore(path, "monitoring/table_quality#reader")
     found = []
-    for entry in history:
+    for entry in store.history():
         operation, version = entry.get("operation"), int(entry["version"])
         if operation not in DATA_OPERATIONS and operation != "CREATE TABLE":
             continue
         metrics = entry.get("operationMetrics") or {}
         rows = metrics.get("num_added_rows", metrics.get("numOutputRows"))
         if rows is None:
-            rows = _logged_rows(Path(path), version)
+            rows = _logged_rows(store, version)
         if operation == "CREATE TABLE" and not rows:
             continue  # an empty table created, no data written
         at = datetime.fromtimestamp(entry["timestamp"] / 1000, UTC)
@@ -144,16 +140,13 @@ def commits(path: Path | str) -> list[Commit]:
     return sorted(found, key=lambda c: c.version)
 
 
-def _logged_rows(path: Path, version: int) -> int | None:
+def _logged_rows(store: DeltaStore, version: int) -> int | None:
     """Rows of the files a commit added, from the `numRecords` statistics of its log file."""
-    log = path / "_delta_log" / f"{version:020d}.json"
-    try:
-        lines = log.read_text().splitlines()
-    except OSError:
-        return None  # not a local table, or the log file was cleaned up
+    actions = store.commit_actions(version)
+    if actions is None:
+        return None  # the log file was cleaned up
     rows = 0
-    for line in lines:
-        action = json.loads(line) if line.strip() else {}
+    for action in actions:
         add = action.get("add")
         if not add or not add.get("dataChange", True):
             continue
@@ -240,7 +233,7 @@ def _quantile(ordered: list[int], q: float) -> float:
     return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
 
 
-def judge(table: str, path: Path | str, now: datetime, rules: QualityRules) -> list[Verdict]:
+def judge(table: str, path: Location | str, now: datetime, rules: QualityRules) -> list[Verdict]:
     """Both checks of one table."""
     history = commits(path)
     return [freshness(table, history, now, rules), completeness(table, history, rules)]

@@ -15,11 +15,11 @@
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import dagster as dg
 
 from mlplatform.lakehouse.assets import table_pool
+from mlplatform.lakehouse.location import Location, as_location
 from mlplatform.lakehouse.resource import LakehouseResource
 from mlplatform.monitoring.alerts import send_alert
 from mlplatform.monitoring.table_quality import (
@@ -35,7 +35,7 @@ from mlplatform.settings import Settings
 QUALITY_KEY = dg.AssetKey(["monitoring", "table_quality"])
 QUALITY_GROUP = "data_quality"
 HOURLY = "0 * * * *"
-TableRef = tuple[dg.AssetKey, Path | Callable[[Settings], Path]]
+TableRef = tuple[dg.AssetKey, Location | Callable[[Settings], Location]]
 HOURLY_FRESHNESS = dg.FreshnessPolicy.time_window(
     fail_window=timedelta(hours=3), warn_window=timedelta(hours=2)
 )
@@ -55,7 +55,7 @@ def with_freshness(assets: list, keys: Iterable[dg.AssetKey], policy=HOURLY_FRES
     )
 
 
-def lakehouse_path(key: dg.AssetKey) -> Callable[[Settings], Path]:
+def lakehouse_path(key: dg.AssetKey) -> Callable[[Settings], Location]:
     """The Delta path of `[layer, table]` under the run's home."""
     return lambda settings: settings.table_path(*key.path)
 
@@ -75,8 +75,8 @@ def delta_tables(assets: Iterable) -> list[TableRef]:
     return found
 
 
-def _resolve(path: Path | Callable[[Settings], Path], settings: Settings) -> Path:
-    return path(settings) if callable(path) else Path(path)
+def _resolve(path: Location | Callable[[Settings], Location], settings: Settings) -> Location:
+    return path(settings) if callable(path) else as_location(path)
 
 
 def _name(key: dg.AssetKey) -> str:

@@ -73,14 +73,17 @@ def s3(tmp_path_factory):
 
 
 def materialize_on_s3(home, root: str, options: dict):
-    """``dagster asset materialize`` of the medallion tables with the table root on S3.
-
-    The code location leaves out the table-quality checks, which cannot reach an object store
-    yet (see ``_defs_without_table_quality``); the tables' expectation checks run."""
+    """``dagster asset materialize`` of the medallion tables with the table root on S3, with
+    their expectation checks and the freshness and completeness checks (which read each
+    table's history from the object store)."""
     args = [str(BIN / "dagster"), "asset", "materialize", "--select", SELECT]
-    args += ["-m", "tests.integration._defs_without_table_quality"]
+    args += ["-m", "mlplatform.definitions"]
     env = {"MLPLATFORM_LAKEHOUSE": root, "MLPLATFORM_STORAGE_OPTIONS": json.dumps(options)}
-    return run(args, home, **env)
+    done = run(args, home, **env)
+    output = done.stdout + done.stderr
+    for check in ("freshness", "completeness"):
+        assert f"Asset check '{check}' on 'gold/customer_ml_features' passed" in output, check
+    return done
 
 
 def assert_same_as_local(local_home, root: str, options: dict) -> dict[str, int]:
@@ -224,7 +227,7 @@ def test_spark_without_hadoop_aws_names_what_is_missing(tmp_path, s3):
     root = f"s3://{BUCKET}/spark-{tmp_path.name}/lakehouse"
     generate(tmp_path / "shared", customers=20, events=100, files=1, seed=5, labels=False)
     args = [str(BIN / "dagster"), "asset", "materialize", "--select", "bronze/raw_customer_events"]
-    args += ["-m", "tests.integration._defs_without_table_quality"]
+    args += ["-m", "mlplatform.definitions"]
     env = {"MLPLATFORM_LAKEHOUSE": root, "MLPLATFORM_STORAGE_OPTIONS": json.dumps(s3)}
     failed = run(args, homes["spark"], check=False, MLPLATFORM_ENGINE="spark", **env)
     assert failed.returncode != 0

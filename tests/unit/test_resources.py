@@ -74,6 +74,19 @@ def test_resource_fields_win_over_the_environment(tmp_path, monkeypatch):
     assert settings.table_path("gold", "t") == tmp_path / "res" / "lakehouse" / "gold" / "t"
 
 
+def test_an_object_store_root_carries_the_resource_storage_options(tmp_path, monkeypatch):
+    from mlplatform.lakehouse.location import storage_options
+
+    monkeypatch.setenv("MLPLATFORM_HOME", str(tmp_path))
+    monkeypatch.delenv("MLPLATFORM_LAKEHOUSE", raising=False)
+    resource = LakehouseResource(
+        lakehouse="s3://bucket/lh", storage_options={"AWS_REGION": "eu-west-1"}
+    )
+    path = resource.settings.table_path("silver", "t")
+    assert str(path) == "s3://bucket/lh/silver/t"
+    assert storage_options(path) == {"AWS_REGION": "eu-west-1"}
+
+
 def test_bad_resource_fields_are_named(tmp_path):
     with pytest.raises(SettingsError, match="engine='duckdb' is not an engine; use one of"):
         _ = LakehouseResource(home=str(tmp_path), engine="duckdb").settings
