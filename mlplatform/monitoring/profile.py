@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 
 import polars as pl
 
+from mlplatform.catalog import FEATURES
+from mlplatform.catalog.schemas import PROFILE_SCHEMA
 from mlplatform.monitoring import custom_metrics, slices
 from mlplatform.monitoring.metrics import CATEGORICAL, NUMERIC
 from mlplatform.monitoring.monitor_config import MonitorOptions
@@ -31,16 +33,9 @@ from mlplatform.monitoring.quality import (
     classification_quality,
     regression_quality,
 )
-from mlplatform.monitoring.tables import (
-    ALL_VERSIONS,
-    PROFILE_SCHEMA,
-    TABLE_COLUMN,
-    profile_store,
-    replace_windows,
-)
+from mlplatform.monitoring.tables import ALL_VERSIONS, TABLE_COLUMN, profile_store, replace_windows
 from mlplatform.monitoring.windows import Batch, plan, record
 from mlplatform.settings import Settings
-from mlplatform.training.features import FEATURES
 
 NUMERIC_COLUMNS = [*FEATURES, "prediction"]
 CATEGORICAL_COLUMNS = ["predicted_label", "model_version", "label"]

@@ -12,14 +12,15 @@ import warnings
 import dagster as dg
 from deltalake import DeltaTable
 
+from mlplatform.catalog import INFERENCE, PAYLOAD, RAW_CUSTOMER_LABELS
 from mlplatform.lakehouse.assets import table_pool
-from mlplatform.serving.inference import LABELS_TABLE, InferenceTable
-from mlplatform.serving.tables import INFERENCE, LAYER, PAYLOAD, payload_path
+from mlplatform.serving.inference import InferenceTable
 from mlplatform.settings import get_settings
 
-PAYLOAD_KEY = dg.AssetKey([LAYER, PAYLOAD])
-INFERENCE_KEY = dg.AssetKey([LAYER, INFERENCE])
-LABELS_KEY = dg.AssetKey(list(LABELS_TABLE))
+LAYER = INFERENCE.layer
+PAYLOAD_KEY = PAYLOAD.asset_key
+INFERENCE_KEY = INFERENCE.asset_key
+LABELS_KEY = RAW_CUSTOMER_LABELS.asset_key
 OWNERS = ["team:ml-engineering"]
 OBSERVE_CRON = "*/15 * * * *"
 """How often the automation sensor observes the payload table (its Delta version)."""
@@ -29,7 +30,7 @@ INFERENCE_CRON = "0 * * * *"
 
 def _observe_payload() -> dg.ObserveResult:
     """Report the payload table's Delta version and row count."""
-    path = payload_path(get_settings())
+    path = PAYLOAD.path(get_settings())
     if not DeltaTable.is_deltatable(str(path)):
         return dg.ObserveResult(
             data_version=dg.DataVersion("absent"),
@@ -68,7 +69,7 @@ with warnings.catch_warnings():
 
 @dg.asset(
     key=INFERENCE_KEY,
-    pool=table_pool(INFERENCE_KEY.to_user_string()),
+    pool=table_pool(INFERENCE.key),
     deps=[PAYLOAD_KEY, LABELS_KEY],
     group_name=LAYER,
     kinds={"deltalake", "polars"},

@@ -20,8 +20,9 @@ from pathlib import Path
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import DeltaError
 
+from mlplatform.catalog import PAYLOAD
 from mlplatform.serving.payload_arrow import PAYLOAD_SCHEMA, payload_arrow
-from mlplatform.serving.tables import PAYLOAD, PayloadRow
+from mlplatform.serving.tables import PayloadRow
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ class InferenceLogger:
             DeltaTable.create(
                 str(self.path),
                 PAYLOAD_SCHEMA,
-                name=PAYLOAD,
+                name=PAYLOAD.name,
                 mode="ignore",
                 description="One row per scoring request of the serving endpoint.",
             )

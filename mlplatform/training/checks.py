@@ -8,10 +8,8 @@ therefore promotion.
 import dagster as dg
 from deltalake import DeltaTable
 
+from mlplatform.catalog import CUSTOMER_ML_FEATURES, DERIVED_FROM, FEATURES, MODEL_KEY
 from mlplatform.settings import get_settings
-from mlplatform.training.data import GOLD_TABLE
-from mlplatform.training.features import DERIVED_FROM, FEATURES
-from mlplatform.training.names import MODEL_KEY
 
 ROC_AUC_FLOOR = 0.55
 """Below this the model is not meaningfully better than chance on the demo's signal."""
@@ -22,7 +20,7 @@ _TIMESTAMP = ("timestamp", "timestamp_ntz")
 
 def gold_schema() -> dict[str, str]:
     """Column name -> Delta type name of the current gold table."""
-    table = DeltaTable(str(get_settings().table_path(*GOLD_TABLE)))
+    table = DeltaTable(str(CUSTOMER_ML_FEATURES.path(get_settings())))
     return {f.name: str(getattr(f.type, "type", f.type)).lower() for f in table.schema().fields}
 
 

@@ -20,6 +20,7 @@ from sklearn.metrics import average_precision_score, log_loss, roc_auc_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
+from mlplatform.catalog import AS_OF_TAG, CHURN_TRAINING_SET, DELTA_VERSION_TAG, FEATURES_TAG
 from mlplatform.feature_store.spec import ARTIFACT as SPEC_ARTIFACT
 from mlplatform.feature_store.spec import FeatureSpec
 from mlplatform.settings import Settings
@@ -28,17 +29,15 @@ from mlplatform.training.data import (
     HOLDOUT_FRACTION,
     HOLDOUT_SALT,
     LABEL,
-    TRAINING_SET_TABLE,
     ModelData,
     load_model_data,
     truth_propensity,
 )
 from mlplatform.training.features import validate_features
-from mlplatform.training.names import AS_OF_TAG, DELTA_VERSION_TAG, FEATURES_TAG
 from mlplatform.training.tracking import ensure_experiment, experiment_name, git_commit
 
 MODEL_TYPES = ("logistic_regression", "hist_gradient_boosting")
-TRAINING_SET_KEY = "/".join(TRAINING_SET_TABLE)
+TRAINING_SET_KEY = CHURN_TRAINING_SET.key
 PYFUNC_CODE = Path(__file__).with_name("churn_pyfunc.py")
 
 
