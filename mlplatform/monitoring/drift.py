@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 import polars as pl
 
-from mlplatform.catalog import FEATURES
+from mlplatform.catalog import FEATURES, INFERENCE
 from mlplatform.catalog.schemas import DRIFT_SCHEMA
 from mlplatform.monitoring import custom_metrics, slices
 from mlplatform.monitoring.baseline import Baselines
@@ -247,13 +247,13 @@ def update(
         }
         return summary, DriftComputation(None, baselines, options=options)
     computation = compute(batch, baselines, options)
-    record(settings, f"monitoring/{store.path.name}", batch)
+    record(settings, store.app_id, batch)
     version = replace_windows(
         store,
         computation.frame,
         batch.batch_id,
         batch.replaced(),
-        comment="Drift metrics of serving/churn_predictor_inference per window, version and "
+        comment=f"Drift metrics of {INFERENCE.key} per window, version and "
         "column, against the training baseline and the previous window.",
         metadata={"inference_versions": [batch.start, batch.end]},
         again=batch.again,

@@ -17,6 +17,7 @@ from types import SimpleNamespace
 
 import dagster as dg
 
+from mlplatform.catalog import MODEL_NAME
 from mlplatform.settings import Settings, get_settings
 from mlplatform.training.store import ensure_embedded_store
 
@@ -25,7 +26,7 @@ _REPO = Path(__file__).resolve().parents[2]
 
 def experiment_name(env: str) -> str:
     """The training experiment of an environment (dev, staging, prod)."""
-    return f"/mlplatform/{env}/churn_predictor"
+    return f"/mlplatform/{env}/{MODEL_NAME}"
 
 
 def _artifact_location(settings: Settings) -> str | None:
