@@ -35,9 +35,6 @@ from mlplatform.features.model_input import features_for_scoring
 from mlplatform.monitoring.metrics import NumericReference
 from mlplatform.settings import Settings
 
-GOLD_VERSION_TAG = CUSTOMER_ML_FEATURES.version_tag
-TRAINING_SET_VERSION_TAG = CHURN_TRAINING_SET.version_tag
-
 
 class BaselineUnavailable(Exception):
     """A model version's baseline cannot be built (the message says why)."""
@@ -60,10 +57,14 @@ def from_tags(settings: Settings, version: str, tags: dict[str, str]) -> Baselin
     Raises:
         BaselineUnavailable: a tag is missing or the gold version cannot be read.
     """
-    if tags.get(TRAINING_SET_VERSION_TAG):
+    if tags.get(CHURN_TRAINING_SET.version_tag):
         return _from_training_set(settings, version, tags)
-    gold_version, as_of = tags.get(GOLD_VERSION_TAG), tags.get(AS_OF_TAG)
-    missing = [t for t, v in ((GOLD_VERSION_TAG, gold_version), (AS_OF_TAG, as_of)) if not v]
+    gold_version, as_of = tags.get(CUSTOMER_ML_FEATURES.version_tag), tags.get(AS_OF_TAG)
+    missing = [
+        t
+        for t, v in ((CUSTOMER_ML_FEATURES.version_tag, gold_version), (AS_OF_TAG, as_of))
+        if not v
+    ]
     if missing:
         raise BaselineUnavailable(f"version {version} has no tag {' or '.join(missing)}")
     try:
@@ -83,7 +84,7 @@ def from_tags(settings: Settings, version: str, tags: dict[str, str]) -> Baselin
 
 def _from_training_set(settings: Settings, version: str, tags: dict[str, str]) -> Baseline:
     """The baseline of a version trained on the point-in-time training set."""
-    table_version = tags[TRAINING_SET_VERSION_TAG]
+    table_version = tags[CHURN_TRAINING_SET.version_tag]
     try:
         features = json.loads(tags.get(FEATURES_TAG) or "null") or FEATURES
         features = [f for f in FEATURES if f in features]

@@ -17,10 +17,6 @@ from mlplatform.lakehouse.assets import table_pool
 from mlplatform.serving.inference import InferenceTable
 from mlplatform.settings import get_settings
 
-LAYER = INFERENCE.layer
-PAYLOAD_KEY = PAYLOAD.asset_key
-INFERENCE_KEY = INFERENCE.asset_key
-LABELS_KEY = RAW_CUSTOMER_LABELS.asset_key
 OWNERS = ["team:ml-engineering"]
 OBSERVE_CRON = "*/15 * * * *"
 """How often the automation sensor observes the payload table (its Delta version)."""
@@ -50,8 +46,8 @@ def _observe_payload() -> dg.ObserveResult:
 
 
 PAYLOAD_SPEC = dg.AssetSpec(
-    key=PAYLOAD_KEY,
-    group_name=LAYER,
+    key=PAYLOAD.asset_key,
+    group_name=INFERENCE.layer,
     kinds={"deltalake", "fastapi"},
     owners=OWNERS,
     description="Every scoring request of the serving endpoint (`mlplatform serve`), answered or "
@@ -68,15 +64,15 @@ with warnings.catch_warnings():
 
 
 @dg.asset(
-    key=INFERENCE_KEY,
+    key=INFERENCE.asset_key,
     pool=table_pool(INFERENCE.key),
-    deps=[PAYLOAD_KEY, LABELS_KEY],
-    group_name=LAYER,
+    deps=[PAYLOAD.asset_key, RAW_CUSTOMER_LABELS.asset_key],
+    group_name=INFERENCE.layer,
     kinds={"deltalake", "polars"},
     owners=OWNERS,
     # new predictions drive it; labels that arrive alone are filled in by the next run
     automation_condition=dg.AutomationCondition.on_cron(INFERENCE_CRON).ignore(
-        dg.AssetSelection.assets(LABELS_KEY)
+        dg.AssetSelection.assets(RAW_CUSTOMER_LABELS.asset_key)
     ),
     description="One row per prediction served: the request's features as columns, the "
     "prediction, model version, time, request id, and the customer's churn label once it is "

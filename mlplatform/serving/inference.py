@@ -28,8 +28,6 @@ from mlplatform.catalog import FEATURES, ID_COLUMNS, INFERENCE, PAYLOAD
 from mlplatform.features.labels import label_rows, read_labels
 from mlplatform.settings import Settings
 
-INFERENCE_TABLE_SCHEMA = INFERENCE.schema
-
 
 @dataclass
 class InferenceRun:
@@ -55,7 +53,7 @@ def unpack(payload: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
 
     ok = payload.filter(pl.col("status_code") == 200)
     cols: dict[str, list] = {
-        k: [] for k in INFERENCE_TABLE_SCHEMA if k not in ("label", "label_timestamp")
+        k: [] for k in INFERENCE.schema if k not in ("label", "label_timestamp")
     }
     unreadable, ignored = 0, set()
     for rec in ok.iter_rows(named=True):
@@ -91,9 +89,7 @@ def unpack(payload: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
             cols[name].extend(_number(v) for v in values)
         cols["features_from"].extend(sources)
         cols["prediction"].extend(_number(p) for p in predictions)
-    frame = pl.DataFrame(
-        cols, schema={k: v for k, v in INFERENCE_TABLE_SCHEMA.items() if k in cols}
-    )
+    frame = pl.DataFrame(cols, schema={k: v for k, v in INFERENCE.schema.items() if k in cols})
     counts = {
         "unpacked_requests": ok.height - unreadable,
         "unreadable_requests": unreadable,
@@ -112,7 +108,7 @@ def _number(value) -> float | None:
 def judged_labels(settings: Settings) -> pl.DataFrame:
     """Every label (one per customer and time) in the inference table's types: customer_id,
     label (0/1), label_timestamp (UTC)."""
-    schema = {c: INFERENCE_TABLE_SCHEMA[c] for c in ("customer_id", "label", "label_timestamp")}
+    schema = {c: INFERENCE.schema[c] for c in ("customer_id", "label", "label_timestamp")}
     raw = read_labels(settings)
     if raw is None:
         return pl.DataFrame(schema=schema)
@@ -167,7 +163,7 @@ class InferenceTable:
             run.nothing_new = True
             if not self.target.exists():  # a fresh home: create the table with its schema
                 self.target.write(
-                    pl.DataFrame(schema=INFERENCE_TABLE_SCHEMA),
+                    pl.DataFrame(schema=INFERENCE.schema),
                     0,
                     comment="One row per prediction of the serving endpoint.",
                 )
@@ -198,9 +194,9 @@ class InferenceTable:
     @staticmethod
     def _with_labels(frame: pl.DataFrame, labels: pl.DataFrame) -> pl.DataFrame:
         if frame.is_empty():
-            return pl.DataFrame(schema=INFERENCE_TABLE_SCHEMA)
+            return pl.DataFrame(schema=INFERENCE.schema)
         return judging_labels(frame, labels).select(
-            [pl.col(k).cast(v) for k, v in INFERENCE_TABLE_SCHEMA.items()]
+            [pl.col(k).cast(v) for k, v in INFERENCE.schema.items()]
         )
 
     def fill_labels(self, labels: pl.DataFrame) -> int:

@@ -37,7 +37,6 @@ from mlplatform.training.features import validate_features
 from mlplatform.training.tracking import ensure_experiment, experiment_name, git_commit
 
 MODEL_TYPES = ("logistic_regression", "hist_gradient_boosting")
-TRAINING_SET_KEY = CHURN_TRAINING_SET.key
 PYFUNC_CODE = Path(__file__).with_name("churn_pyfunc.py")
 
 
@@ -243,8 +242,10 @@ def model_feature_spec(data: ModelData) -> dict | None:
     if data.feature_spec is None:
         return None
     spec = FeatureSpec.from_dict(data.feature_spec)
-    version = data.versions.get(TRAINING_SET_KEY)
-    return replace(spec, training_set=TRAINING_SET_KEY, training_set_version=version).to_dict()
+    version = data.versions.get(CHURN_TRAINING_SET.key)
+    return replace(
+        spec, training_set=CHURN_TRAINING_SET.key, training_set_version=version
+    ).to_dict()
 
 
 def train_and_register(
