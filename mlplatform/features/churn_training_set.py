@@ -26,6 +26,7 @@ from mlplatform.feature_store.spec import FeatureSpec
 from mlplatform.feature_store.training_set import FeatureLookup, create_training_set
 from mlplatform.features.history import CUSTOMER_FEATURES_HISTORY
 from mlplatform.features.labels import LABEL, label_rows
+from mlplatform.features.model_input import recency_days
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.settings import Settings
 
@@ -57,8 +58,7 @@ def feature_lookup(version: int | None = None) -> FeatureLookup:
 
 def with_recency(frame: pl.DataFrame, at: str) -> pl.DataFrame:
     """`recency_days` = (`at` - `last_event_at`) in days, never negative; drops `last_event_at`."""
-    days = (pl.col(at) - pl.col("last_event_at")).dt.total_microseconds() / 86_400e6
-    return frame.with_columns(days.clip(lower_bound=0.0).alias(RECENCY)).drop("last_event_at")
+    return frame.with_columns(recency_days(pl.col(at))).drop(DERIVED_FROM[RECENCY])
 
 
 @dataclass

@@ -19,6 +19,13 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+def recency_days(at: pl.Expr, last: pl.Expr | None = None) -> pl.Expr:
+    """Days from `last` (default: `last_event_at`) to `at`, never negative: the recency rule of
+    training sets, training and scoring."""
+    last = pl.col(DERIVED_FROM[RECENCY]) if last is None else last
+    return ((at - last).dt.total_microseconds() / 86_400e6).clip(lower_bound=0.0).alias(RECENCY)
+
+
 def parse_as_of(value: str | datetime) -> datetime:
     """An as-of time from ISO-8601 text or a datetime, as a naive UTC datetime."""
     parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
@@ -59,8 +66,7 @@ def features_for_scoring(
             last = last.str.to_datetime(time_unit="us", strict=False)
         last = last.cast(pl.Datetime("us"))
         at = pl.lit(parse_as_of(as_of)).cast(pl.Datetime("us"))
-        recency = ((at - last).dt.total_microseconds() / 86_400e6).clip(lower_bound=0.0)
-        frame = frame.with_columns(recency.alias(RECENCY))
+        frame = frame.with_columns(recency_days(at, last))
     missing = [
         DERIVED_FROM.get(f, f) if f == RECENCY else f for f in features if f not in frame.columns
     ]
