@@ -119,8 +119,8 @@ def serving(home: Path, keys: list[str], seconds: float, conc: int) -> dict:
     """Key-only requests to our server against all-feature requests to `mlflow models serve`."""
     from mlflow import MlflowClient
 
+    from mlplatform.catalog import GOLD_NUMERIC_FEATURES
     from mlplatform.feature_store.spec import FeatureSpec
-    from mlplatform.training.features import GOLD_NUMERIC_FEATURES
     from tests.serving_models import feature_frame, register_version, set_champion
 
     uri = f"sqlite:///{home / 'mlflow' / 'mlflow.db'}"

@@ -9,6 +9,7 @@ import warnings
 
 import dagster as dg
 
+from mlplatform.catalog import INFERENCE, PAYLOAD
 from mlplatform.features.assets import table_assets
 from mlplatform.features.feature_assets import feature_store_assets
 from mlplatform.features.online_assets import online_assets, online_checks
@@ -19,13 +20,13 @@ from mlplatform.lakehouse.resource import LakehouseResource
 from mlplatform.monitoring.assets import monitoring_assets
 from mlplatform.monitoring.checks import drift_checks
 from mlplatform.monitoring.jobs import monitoring_hourly, monitoring_job
-from mlplatform.monitoring.sensors import drift_retrain_sensor
+from mlplatform.monitoring.sensors import build_drift_retrain_sensor
 from mlplatform.monitoring.table_quality_defs import (
     build_table_quality,
     delta_tables,
     with_freshness,
 )
-from mlplatform.serving.assets import INFERENCE_KEY, PAYLOAD_KEY, serving_assets
+from mlplatform.serving.assets import serving_assets
 from mlplatform.training.assets import churn_model, churn_model_evaluation
 from mlplatform.training.checks import churn_model_checks
 from mlplatform.training.jobs import ml_training_job, promote_model_job
@@ -61,10 +62,13 @@ feature_pipeline_job = dg.define_asset_job(
     tags={"mlplatform/pipeline": "features"},
 )
 
+# cross-domain wiring: monitoring's drift sensor launches training's job
+drift_retrain_sensor = build_drift_retrain_sensor(ml_training_job)
+
 automation_condition_sensor = dg.AutomationConditionSensorDefinition(
     "automation_condition_sensor",
     # every materializable asset, and the payload table (a source asset it observes)
-    target=dg.AssetSelection.all() | dg.AssetSelection.assets(PAYLOAD_KEY),
+    target=dg.AssetSelection.all() | dg.AssetSelection.assets(PAYLOAD.asset_key),
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Runs the assets' declarative automation: observes the payload table, refreshes "
     "the inference and monitoring tables hourly (`on_cron`) when their inputs changed.",
@@ -88,7 +92,7 @@ table_quality_checks, table_quality = build_table_quality(
     delta_tables([*table_assets, *feature_store_assets, *serving_assets, *monitoring_assets])
 )
 monitoring_assets = with_freshness(monitoring_assets, [a.key for a in monitoring_assets])
-serving_assets = with_freshness(serving_assets, [INFERENCE_KEY])
+serving_assets = with_freshness(serving_assets, [INFERENCE.asset_key])
 
 all_assets = [
     *table_assets,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mlplatform.catalog import RAW_CUSTOMER_EVENTS, RAW_CUSTOMER_LABELS
 from mlplatform.lakehouse.table import files, table
 
 EVENT_FIELDS = ["customer_id", "event_type", "amount", "event_timestamp"]
@@ -9,7 +10,8 @@ LABEL_FIELDS = ["customer_id", "churned", "label_timestamp"]
 
 
 @table(
-    layer="bronze",
+    layer=RAW_CUSTOMER_EVENTS.layer,
+    name=RAW_CUSTOMER_EVENTS.name,
     inputs=[files("customer_events", EVENT_FIELDS)],
     properties={"quality": "bronze"},
 )
@@ -23,7 +25,8 @@ def raw_customer_events(landing_files):
 
 
 @table(
-    layer="bronze",
+    layer=RAW_CUSTOMER_LABELS.layer,
+    name=RAW_CUSTOMER_LABELS.name,
     inputs=[files("customer_labels", LABEL_FIELDS)],
     properties={"quality": "bronze"},
 )

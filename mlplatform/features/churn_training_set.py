@@ -14,16 +14,22 @@ from dataclasses import dataclass
 import polars as pl
 from deltalake import DeltaTable
 
+from mlplatform.catalog import (
+    CHURN_TRAINING_SET,
+    DERIVED_FROM,
+    FEATURES,
+    GOLD_NUMERIC_FEATURES,
+    RAW_CUSTOMER_LABELS,
+    RECENCY,
+)
 from mlplatform.feature_store.spec import FeatureSpec
 from mlplatform.feature_store.training_set import FeatureLookup, create_training_set
 from mlplatform.features.history import CUSTOMER_FEATURES_HISTORY
+from mlplatform.features.labels import LABEL, label_rows
+from mlplatform.features.model_input import recency_days
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.settings import Settings
-from mlplatform.training.features import DERIVED_FROM, FEATURES, GOLD_NUMERIC_FEATURES, RECENCY
 
-TRAINING_SET = "ml/churn_training_set"
-LABELS = "bronze/raw_customer_labels"
-LABEL = "churned"
 LOOKUP_KEY = "customer_id"
 TIMESTAMP_LOOKUP_KEY = "label_timestamp"
 COLUMNS = [LOOKUP_KEY, TIMESTAMP_LOOKUP_KEY, LABEL, "feature_timestamp", *FEATURES]
@@ -33,17 +39,9 @@ SPEC_KEY = "feature_spec"
 def clean_labels(raw: pl.DataFrame) -> pl.DataFrame:
     """Valid label rows: a customer, `churned` 0/1 and a readable time; repeated rows once."""
     return (
-        raw.select(
-            pl.col("customer_id").cast(pl.String),
-            pl.col("label_timestamp").cast(pl.String).str.to_datetime(time_unit="us", strict=False),
-            pl.col("churned").cast(pl.String).str.strip_chars().cast(pl.Int8, strict=False),
-        )
-        .filter(
-            pl.col("customer_id").is_not_null()
-            & pl.col("churned").is_in([0, 1])
-            & pl.col("label_timestamp").is_not_null()
-        )
-        .unique(maintain_order=True)
+        label_rows(raw)
+        .filter(pl.col(TIMESTAMP_LOOKUP_KEY).is_not_null())
+        .select(LOOKUP_KEY, TIMESTAMP_LOOKUP_KEY, LABEL)
         .sort(LOOKUP_KEY, TIMESTAMP_LOOKUP_KEY)
     )
 
@@ -60,8 +58,7 @@ def feature_lookup(version: int | None = None) -> FeatureLookup:
 
 def with_recency(frame: pl.DataFrame, at: str) -> pl.DataFrame:
     """`recency_days` = (`at` - `last_event_at`) in days, never negative; drops `last_event_at`."""
-    days = (pl.col(at) - pl.col("last_event_at")).dt.total_microseconds() / 86_400e6
-    return frame.with_columns(days.clip(lower_bound=0.0).alias(RECENCY)).drop("last_event_at")
+    return frame.with_columns(recency_days(pl.col(at))).drop(DERIVED_FROM[RECENCY])
 
 
 @dataclass
@@ -74,7 +71,7 @@ class BuiltTrainingSet:
 
 def build(settings: Settings) -> BuiltTrainingSet | None:
     """The churn training set from the current labels and history (None if either is missing)."""
-    labels_path = str(settings.table_path(*LABELS.split("/")))
+    labels_path = str(RAW_CUSTOMER_LABELS.path(settings))
     history_path = str(CUSTOMER_FEATURES_HISTORY.path(settings))
     if not (DeltaTable.is_deltatable(labels_path) and DeltaTable.is_deltatable(history_path)):
         return None
@@ -84,7 +81,7 @@ def build(settings: Settings) -> BuiltTrainingSet | None:
     lookup = feature_lookup(DeltaTable(history_path).version())
     built = create_training_set(labels, [lookup], label=LABEL, settings=settings)
     frame = with_recency(built.load_df(), TIMESTAMP_LOOKUP_KEY).select(COLUMNS)
-    versions = {**built.versions, LABELS: labels_table.version()}
+    versions = {**built.versions, RAW_CUSTOMER_LABELS.key: labels_table.version()}
     spec = FeatureSpec(
         table=lookup.table,
         lookup_key=LOOKUP_KEY,
@@ -92,7 +89,7 @@ def build(settings: Settings) -> BuiltTrainingSet | None:
         feature_names=list(lookup.feature_names),
         table_version=versions[lookup.table],
         derived={RECENCY: DERIVED_FROM[RECENCY]},
-        training_set=TRAINING_SET,
+        training_set=CHURN_TRAINING_SET.key,
     )
     counts = {
         "label_rows_read": raw.height,
@@ -105,7 +102,7 @@ def build(settings: Settings) -> BuiltTrainingSet | None:
 
 
 def store(settings: Settings) -> DeltaStore:
-    return DeltaStore(settings.table_path(*TRAINING_SET.split("/")), TRAINING_SET)
+    return CHURN_TRAINING_SET.store(settings)
 
 
 def write(settings: Settings, built: BuiltTrainingSet) -> int:
@@ -128,4 +125,6 @@ def read_metadata(settings: Settings, version: int) -> dict:
     for commit in store(settings).table().history():
         if commit.get("version") == version:
             return json.loads(commit.get("mlplatform.metadata") or "{}")
-    raise FileNotFoundError(f"{TRAINING_SET} has no commit {version} in its log (cleaned up?)")
+    raise FileNotFoundError(
+        f"{CHURN_TRAINING_SET.key} has no commit {version} in its log (cleaned up?)"
+    )

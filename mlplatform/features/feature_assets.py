@@ -2,17 +2,15 @@
 
 import dagster as dg
 
+from mlplatform import catalog
 from mlplatform.feature_store.timeseries import SeriesRefresh
-from mlplatform.features.churn_training_set import TRAINING_SET
 from mlplatform.features.history import CUSTOMER_FEATURES_HISTORY, GRANULARITIES
 from mlplatform.lakehouse.assets import table_pool
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.lakehouse.resource import LakehouseResource
 
-SILVER_KEY = dg.AssetKey(["silver", "cleaned_customer_events"])
-LABELS_KEY = dg.AssetKey(["bronze", "raw_customer_labels"])
-HISTORY_KEY = CUSTOMER_FEATURES_HISTORY.asset_key
-TRAINING_SET_KEY = dg.AssetKey(TRAINING_SET.split("/"))
+HISTORY = catalog.CUSTOMER_ML_FEATURES_HISTORY
+TRAINING_SET = catalog.CHURN_TRAINING_SET
 
 
 class HistoryConfig(dg.Config):
@@ -53,19 +51,17 @@ def _meta(values: dict) -> dict:
 
 
 def history_store(settings) -> DeltaStore:
-    return DeltaStore(CUSTOMER_FEATURES_HISTORY.path(settings), CUSTOMER_FEATURES_HISTORY.name)
+    return HISTORY.store(settings)
 
 
 def silver_store(settings) -> DeltaStore:
-    return DeltaStore(
-        settings.table_path("silver", "cleaned_customer_events"), "silver/cleaned_customer_events"
-    )
+    return catalog.CLEANED_CUSTOMER_EVENTS.store(settings)
 
 
 @dg.asset(
-    key=HISTORY_KEY,
-    pool=table_pool(HISTORY_KEY.to_user_string()),
-    deps=[SILVER_KEY],
+    key=HISTORY.asset_key,
+    pool=table_pool(HISTORY.key),
+    deps=[catalog.CLEANED_CUSTOMER_EVENTS.asset_key],
     group_name="gold",
     kinds={"deltalake", "polars"},
     description=CUSTOMER_FEATURES_HISTORY.description,
@@ -87,9 +83,9 @@ def customer_ml_features_history(
     target = history_store(settings)
     run: SeriesRefresh = refresh_series(target, silver_store(settings), spec, config.full_refresh)
     if run.mode == "no_source":
-        context.log.warning(f"{HISTORY_KEY.to_user_string()} not materialized: {run.reasons[0]}")
+        context.log.warning(f"{HISTORY.key} not materialized: {run.reasons[0]}")
         context.log_event(
-            dg.AssetObservation(asset_key=HISTORY_KEY, metadata={"skipped": run.reasons[0]})
+            dg.AssetObservation(asset_key=HISTORY.asset_key, metadata={"skipped": run.reasons[0]})
         )
         return
     untimed = 0
@@ -130,15 +126,15 @@ def customer_ml_features_history(
 
 
 @dg.asset(
-    key=TRAINING_SET_KEY,
-    pool=table_pool(TRAINING_SET_KEY.to_user_string()),
-    deps=[HISTORY_KEY, LABELS_KEY],
+    key=TRAINING_SET.asset_key,
+    pool=table_pool(TRAINING_SET.key),
+    deps=[HISTORY.asset_key, catalog.RAW_CUSTOMER_LABELS.asset_key],
     group_name="ml",
     kinds={"deltalake", "polars"},
     output_required=False,
     metadata={
         "dagster/column_schema": training_set_schema(),
-        "dagster/table_name": TRAINING_SET.replace("/", "."),
+        "dagster/table_name": TRAINING_SET.table_name,
     },
 )
 def churn_training_set(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
@@ -154,16 +150,16 @@ def churn_training_set(context: dg.AssetExecutionContext, lakehouse: LakehouseRe
     built = build(settings)
     if built is None:
         reason = "no labels or no feature history yet"
-        context.log.warning(f"{TRAINING_SET} not materialized: {reason}")
+        context.log.warning(f"{TRAINING_SET.key} not materialized: {reason}")
         context.log_event(
-            dg.AssetObservation(asset_key=TRAINING_SET_KEY, metadata={"skipped": reason})
+            dg.AssetObservation(asset_key=TRAINING_SET.asset_key, metadata={"skipped": reason})
         )
         return
     version = write(settings, built)
     yield dg.MaterializeResult(
         metadata=_meta(
             {
-                "dagster/uri": str(settings.table_path(*TRAINING_SET.split("/"))),
+                "dagster/uri": str(TRAINING_SET.path(settings)),
                 "dagster/row_count": built.counts["rows"],
                 "delta_version": version,
                 "versions_read": built.versions,

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from mlplatform.catalog import CLEANED_CUSTOMER_EVENTS, CUSTOMER_ML_FEATURES, EVENT_TYPES
 from mlplatform.lakehouse.engines.base import sql
 from mlplatform.lakehouse.table import expect_or_fail, read, table
-
-EVENT_TYPES = ["page_view", "login", "add_to_cart", "purchase", "support_ticket"]
 
 _SHARES = ",\n".join(
     f"CAST(SUM(CASE WHEN event_type = '{t}' THEN 1 ELSE 0 END) AS DOUBLE) / COUNT(*) AS share_{t}"
@@ -14,20 +13,11 @@ _SHARES = ",\n".join(
 
 
 @table(
-    layer="gold",
-    inputs=[read("silver/cleaned_customer_events")],
+    layer=CUSTOMER_ML_FEATURES.layer,
+    name=CUSTOMER_ML_FEATURES.name,
+    inputs=[read(CLEANED_CUSTOMER_EVENTS.key)],
     properties={"quality": "gold"},
-    schema={
-        "customer_id": "string",
-        "total_events": "long",
-        "avg_amount": "double",
-        "event_count": "long",
-        "total_spend": "double",
-        "purchase_count": "long",
-        **{f"share_{t}": "double" for t in EVENT_TYPES},
-        "first_event_at": "timestamp_ntz",
-        "last_event_at": "timestamp_ntz",
-    },
+    schema=CUSTOMER_ML_FEATURES.delta_schema(),
 )
 @expect_or_fail("has_customer_id", "customer_id IS NOT NULL")
 def customer_ml_features(cleaned_customer_events):

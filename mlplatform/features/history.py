@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import polars as pl
 
+from mlplatform.catalog import CUSTOMER_ML_FEATURES_HISTORY as HISTORY
+from mlplatform.catalog import EVENT_TYPES
 from mlplatform.feature_store.table import Feature, FeatureTable, register
 from mlplatform.feature_store.timeseries import SeriesSpec
-from mlplatform.features.gold import EVENT_TYPES
 
 OWNER = "ml-platform"
 GRANULARITIES = {"1 day": "1d", "1 hour": "1h"}
@@ -41,7 +42,7 @@ _FEATURES = (
 
 CUSTOMER_FEATURES_HISTORY = register(
     FeatureTable(
-        name="gold/customer_ml_features_history",
+        name=HISTORY.key,
         primary_keys=("customer_id", "feature_timestamp"),
         timestamp_key="feature_timestamp",
         features=_FEATURES,

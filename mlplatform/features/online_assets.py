@@ -9,14 +9,14 @@ Published from `gold/customer_ml_features_history` (its latest row per customer 
 
 import dagster as dg
 
-from mlplatform.features.feature_assets import HISTORY_KEY, history_store
+from mlplatform.catalog import CUSTOMER_ML_FEATURES_HISTORY, ONLINE_CUSTOMER_ML_FEATURES
+from mlplatform.features.feature_assets import history_store
 from mlplatform.features.history import CUSTOMER_FEATURES_HISTORY
 from mlplatform.lakehouse.assets import table_pool
 from mlplatform.lakehouse.resource import LakehouseResource
 from mlplatform.settings import Settings
 
-ONLINE_TABLE = "customer_ml_features"
-ONLINE_KEY = dg.AssetKey(["online", ONLINE_TABLE])
+ONLINE = ONLINE_CUSTOMER_ML_FEATURES
 
 
 def online_store(settings: Settings):
@@ -26,9 +26,9 @@ def online_store(settings: Settings):
 
 
 @dg.asset(
-    key=ONLINE_KEY,
-    pool=table_pool(ONLINE_KEY.to_user_string()),
-    deps=[HISTORY_KEY],
+    key=ONLINE.asset_key,
+    pool=table_pool(ONLINE.key),
+    deps=[CUSTOMER_ML_FEATURES_HISTORY.asset_key],
     group_name="online",
     kinds={"sqlite", "postgres"},
     description="The latest feature row of every customer in the online store (SQLite by "
@@ -36,7 +36,7 @@ def online_store(settings: Settings):
     "features up in. Publishes only the customers whose history rows changed since the "
     "published version; rows and version commit in one database transaction.",
     metadata={
-        "dagster/table_name": f"online.{ONLINE_TABLE}",
+        "dagster/table_name": ONLINE.table_name,
         "dagster/column_schema": CUSTOMER_FEATURES_HISTORY.column_schema(),
     },
 )
@@ -46,11 +46,11 @@ def customer_ml_features_online(context: dg.AssetExecutionContext, lakehouse: La
 
     store = online_store(lakehouse.settings)
     history = history_store(lakehouse.settings)
-    run = publish_latest(store, ONLINE_TABLE, history, "customer_id", "feature_timestamp")
+    run = publish_latest(store, ONLINE.name, history, "customer_id", "feature_timestamp")
     if run.mode == "no_source":
-        context.log.warning(f"{ONLINE_KEY.to_user_string()} not published: {run.reasons[0]}")
+        context.log.warning(f"{ONLINE.key} not published: {run.reasons[0]}")
         context.log_event(
-            dg.AssetObservation(asset_key=ONLINE_KEY, metadata={"skipped": run.reasons[0]})
+            dg.AssetObservation(asset_key=ONLINE.asset_key, metadata={"skipped": run.reasons[0]})
         )
         return
     context.log.info(f"{run.mode} publish of {run.keys_published} customers to {store.location}")
@@ -69,7 +69,7 @@ def customer_ml_features_online(context: dg.AssetExecutionContext, lakehouse: La
 
 
 @dg.asset_check(
-    asset=ONLINE_KEY,
+    asset=ONLINE.asset_key,
     name="online_store_in_sync",
     description="The online store reflects the current version of the feature history "
     "(ERROR when it is behind after a publish; the lag in versions is in the metadata).",
@@ -78,7 +78,7 @@ def online_store_in_sync(lakehouse: LakehouseResource) -> dg.AssetCheckResult:
     store = online_store(lakehouse.settings)
     history = history_store(lakehouse.settings)
     offline = history.version()
-    published = store.published_version(ONLINE_TABLE)
+    published = store.published_version(ONLINE.name)
     lag = None if offline is None else offline - (published if published is not None else -1)
     return dg.AssetCheckResult(
         passed=offline is None or lag == 0,

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
+from mlplatform.catalog import CLEANED_CUSTOMER_EVENTS, RAW_CUSTOMER_EVENTS
 from mlplatform.lakehouse.engines.base import sql
 from mlplatform.lakehouse.table import expect_or_quarantine, read_stream, table
 
-SILVER_COLUMNS = ["customer_id", "event_type", "amount", "event_timestamp"]
-
 
 @table(
-    layer="silver",
-    inputs=[read_stream("bronze/raw_customer_events")],
-    columns=SILVER_COLUMNS,
+    layer=CLEANED_CUSTOMER_EVENTS.layer,
+    name=CLEANED_CUSTOMER_EVENTS.name,
+    inputs=[read_stream(RAW_CUSTOMER_EVENTS.key)],
+    columns=list(CLEANED_CUSTOMER_EVENTS.schema),
     properties={"quality": "silver"},
-    schema={
-        "customer_id": "string",
-        "event_type": "string",
-        "amount": "double",
-        "event_timestamp": "timestamp_ntz",
-    },
+    schema=CLEANED_CUSTOMER_EVENTS.delta_schema(),
 )
 @expect_or_quarantine("valid_customer_id", "customer_id IS NOT NULL")
 @expect_or_quarantine("valid_amount", "amount > 0")

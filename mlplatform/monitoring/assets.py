@@ -7,19 +7,12 @@ for instance). With no inference rows or no model yet both tables are created em
 
 import dagster as dg
 
+from mlplatform.catalog import DRIFT_METRICS, INFERENCE, PROFILE_METRICS
 from mlplatform.lakehouse.assets import table_pool
 from mlplatform.lakehouse.resource import LakehouseResource
 from mlplatform.monitoring.config import DriftRules, parse_granularities
 from mlplatform.monitoring.monitor_config import MonitorOptions, load_options
-from mlplatform.monitoring.tables import (
-    DRIFT_KEY,
-    INFERENCE_KEY,
-    MONITORING,
-    PROFILE_KEY,
-    drift_store,
-    profile_store,
-    reports_dir,
-)
+from mlplatform.monitoring.tables import MONITORING, drift_store, profile_store, reports_dir
 from mlplatform.monitoring.thresholds import WARN, breaches
 
 
@@ -74,9 +67,9 @@ def _table_metadata(store, summary: dict) -> dict:
 
 
 @dg.asset(
-    key=PROFILE_KEY,
-    pool=table_pool(PROFILE_KEY.to_user_string()),
-    deps=[INFERENCE_KEY],
+    key=PROFILE_METRICS.asset_key,
+    pool=table_pool(PROFILE_METRICS.key),
+    deps=[INFERENCE.asset_key],
     group_name=MONITORING,
     kinds={"deltalake", "polars"},
     owners=["team:ml-engineering"],
@@ -104,9 +97,9 @@ def churn_predictor_inference_profile_metrics(
 
 
 @dg.asset(
-    key=DRIFT_KEY,
-    pool=table_pool(DRIFT_KEY.to_user_string()),
-    deps=[INFERENCE_KEY],
+    key=DRIFT_METRICS.asset_key,
+    pool=table_pool(DRIFT_METRICS.key),
+    deps=[INFERENCE.asset_key],
     group_name=MONITORING,
     kinds={"deltalake", "polars"},
     owners=["team:ml-engineering"],

@@ -1,12 +1,14 @@
 """The baseline of a model version: the features of the rows it was trained on.
 
-A version trained on the point-in-time training set carries the tag
-`delta_version.ml/churn_training_set`: its baseline is that table at that version (its features,
-recency at each label's time, exactly what the model was fitted and held out on). An earlier
-version carries the tags `delta_version.gold/customer_ml_features` (the gold Delta
-version training read) and `as_of` (the time recency was computed against). The baseline reads
-gold at that version and computes the model input with `features_for_scoring(gold, as_of)`, the
-same rule training and serving use, for every customer of that gold version. Each feature is
+Training publishes it with the version, as registry tags named in the catalog: a version trained
+on the point-in-time training set carries `CHURN_TRAINING_SET.version_tag`
+(`delta_version.ml/churn_training_set`), and its baseline is that table at that version (its
+features, recency at each label's time, exactly what the model was fitted and held out on). An
+earlier version carries `CUSTOMER_ML_FEATURES.version_tag` (the gold Delta version training
+read) and `AS_OF_TAG` (the time recency was computed against). The baseline reads gold at that
+version and computes the model input with `features_for_scoring(gold, as_of)`
+(`mlplatform.features.model_input`), the rule training uses, for every customer of that gold
+version. `FEATURES_TAG` lists the version's input columns. Each feature is
 prepared once (sorted, binned) and reused for every window of the run.
 
 Prediction drift is measured against the previous window only (CONSECUTIVE): the baseline would
@@ -21,15 +23,17 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from mlplatform.catalog import (
+    AS_OF_TAG,
+    CHURN_TRAINING_SET,
+    CUSTOMER_ML_FEATURES,
+    FEATURES,
+    FEATURES_TAG,
+    MODEL_NAME,
+)
+from mlplatform.features.model_input import features_for_scoring
 from mlplatform.monitoring.metrics import NumericReference
 from mlplatform.settings import Settings
-from mlplatform.training.features import FEATURES, features_for_scoring
-from mlplatform.training.names import AS_OF_TAG, DELTA_VERSION_TAG, FEATURES_TAG, MODEL_NAME
-
-GOLD = ("gold", "customer_ml_features")
-GOLD_VERSION_TAG = f"{DELTA_VERSION_TAG}{'/'.join(GOLD)}"
-TRAINING_SET = ("ml", "churn_training_set")
-TRAINING_SET_VERSION_TAG = f"{DELTA_VERSION_TAG}{'/'.join(TRAINING_SET)}"
 
 
 class BaselineUnavailable(Exception):
@@ -53,16 +57,20 @@ def from_tags(settings: Settings, version: str, tags: dict[str, str]) -> Baselin
     Raises:
         BaselineUnavailable: a tag is missing or the gold version cannot be read.
     """
-    if tags.get(TRAINING_SET_VERSION_TAG):
+    if tags.get(CHURN_TRAINING_SET.version_tag):
         return _from_training_set(settings, version, tags)
-    gold_version, as_of = tags.get(GOLD_VERSION_TAG), tags.get(AS_OF_TAG)
-    missing = [t for t, v in ((GOLD_VERSION_TAG, gold_version), (AS_OF_TAG, as_of)) if not v]
+    gold_version, as_of = tags.get(CUSTOMER_ML_FEATURES.version_tag), tags.get(AS_OF_TAG)
+    missing = [
+        t
+        for t, v in ((CUSTOMER_ML_FEATURES.version_tag, gold_version), (AS_OF_TAG, as_of))
+        if not v
+    ]
     if missing:
         raise BaselineUnavailable(f"version {version} has no tag {' or '.join(missing)}")
     try:
         features = json.loads(tags.get(FEATURES_TAG) or "null") or FEATURES
         features = [f for f in FEATURES if f in features]
-        path = str(settings.table_path(*GOLD))
+        path = str(CUSTOMER_ML_FEATURES.path(settings))
         gold = pl.read_delta(path, version=int(gold_version))
         frame = pl.from_pandas(features_for_scoring(gold, as_of, features))
     except Exception as err:  # noqa: BLE001 (vacuumed version, bad tag, schema: all say why)
@@ -76,21 +84,36 @@ def from_tags(settings: Settings, version: str, tags: dict[str, str]) -> Baselin
 
 def _from_training_set(settings: Settings, version: str, tags: dict[str, str]) -> Baseline:
     """The baseline of a version trained on the point-in-time training set."""
-    table_version = tags[TRAINING_SET_VERSION_TAG]
+    table_version = tags[CHURN_TRAINING_SET.version_tag]
     try:
         features = json.loads(tags.get(FEATURES_TAG) or "null") or FEATURES
         features = [f for f in FEATURES if f in features]
-        path = str(settings.table_path(*TRAINING_SET))
+        path = str(CHURN_TRAINING_SET.path(settings))
         rows = pl.read_delta(path, version=int(table_version), columns=features)
         frame = rows.select(pl.col(f).cast(pl.Float64) for f in features)
     except Exception as err:  # noqa: BLE001 (vacuumed version, bad tag, schema: all say why)
         raise BaselineUnavailable(
-            f"version {version}: cannot read {'/'.join(TRAINING_SET)} version {table_version}: "
+            f"version {version}: cannot read {CHURN_TRAINING_SET.key} version {table_version}: "
             f"{type(err).__name__}: {err}"
         ) from err
     references = {f: NumericReference.of(frame[f]) for f in frame.columns}
     as_of = tags.get(AS_OF_TAG) or ""
     return Baseline(version, int(table_version), as_of, frame, references)
+
+
+def registry_client(settings: Settings):
+    """A read-only client on the settings' registry (MLflow's store; never created here).
+
+    Raises:
+        BaselineUnavailable: the embedded store does not exist yet (no version was registered).
+    """
+    db = settings.mlflow_dir / "mlflow.db"
+    if not settings.tracking_uri_override and not db.exists():
+        raise BaselineUnavailable(f"no model registry yet ({db} does not exist)")
+    from mlflow import MlflowClient
+
+    uri = settings.tracking_uri
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
 class Baselines:
@@ -112,9 +135,7 @@ class Baselines:
             return self._lookup(version)
         try:
             if self._client is None:
-                from mlplatform.training.registry import client
-
-                self._client = client(self.settings)
+                self._client = registry_client(self.settings)
             return dict(self._client.get_model_version(MODEL_NAME, version).tags)
         except Exception as err:  # noqa: BLE001 (unknown version or unreachable registry)
             raise BaselineUnavailable(

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import polars as pl
 
+from mlplatform.catalog import FEATURES
 from mlplatform.monitoring.baseline import Baseline, Baselines, BaselineUnavailable
 from mlplatform.monitoring.config import MonitoringConfigError
 from mlplatform.monitoring.metrics import reference
 from mlplatform.monitoring.monitor_config import MonitorOptions
 from mlplatform.monitoring.windows import with_roles
 from mlplatform.settings import Settings
-from mlplatform.training.features import FEATURES
 
 COMPARED = (*FEATURES, "prediction")
 

@@ -10,10 +10,11 @@ and webhook). Thresholds come from `DriftRules.from_env()`, overridable per run 
 import dagster as dg
 import polars as pl
 
+from mlplatform.catalog import DRIFT_METRICS
 from mlplatform.lakehouse.resource import LakehouseResource
 from mlplatform.monitoring.alerts import send_alert
 from mlplatform.monitoring.config import DriftRules, threshold_for
-from mlplatform.monitoring.tables import BASELINE, CONSECUTIVE, DRIFT_KEY, drift_store
+from mlplatform.monitoring.tables import BASELINE, CONSECUTIVE, drift_store
 from mlplatform.monitoring.thresholds import ERROR, breaches, describe, slice_name
 from mlplatform.settings import Settings
 
@@ -71,7 +72,7 @@ def build_drift_check(drift_type: str) -> dg.AssetChecksDefinition:
     against = "the training data" if drift_type == BASELINE else "the previous window"
 
     @dg.asset_check(
-        asset=DRIFT_KEY,
+        asset=DRIFT_METRICS.asset_key,
         name=name,
         description=f"No column drifted from {against} beyond its warn (WARN) or error (ERROR) "
         "level in the windows the last run recomputed.",

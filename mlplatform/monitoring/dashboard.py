@@ -18,6 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
+from mlplatform.catalog import INFERENCE
 from mlplatform.monitoring.config import DriftRules, Granularity
 from mlplatform.monitoring.monitor_config import MonitorOptions
 from mlplatform.monitoring.tables import (
@@ -224,7 +225,7 @@ def render(
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Monitoring dashboard</title>"
         f"<style>{_STYLE}</style>{_WATCH}<script>{plotly.offline.get_plotlyjs()}</script>"
-        f"</head><body><h1>serving/churn_predictor_inference</h1><p>{granularity} windows; "
+        f"</head><body><h1>{INFERENCE.key}</h1><p>{granularity} windows; "
         f"generated {stamp}; problem type {options.problem_type}.</p>"
         f"<h2>Current alerts</h2>{alerts_table(breaches(latest, rules))}"
         f"{''.join(parts)}{_DONE}</body></html>"

@@ -20,22 +20,17 @@ from datetime import UTC, datetime
 
 import polars as pl
 
+from mlplatform.catalog import FEATURES, INFERENCE
+from mlplatform.catalog.schemas import DRIFT_SCHEMA
 from mlplatform.monitoring import custom_metrics, slices
 from mlplatform.monitoring.baseline import Baselines
 from mlplatform.monitoring.baseline_table import TableBaselines
 from mlplatform.monitoring.metrics import drift, reference
 from mlplatform.monitoring.monitor_config import MonitorOptions
 from mlplatform.monitoring.slices import SLICE_COLUMNS
-from mlplatform.monitoring.tables import (
-    BASELINE,
-    CONSECUTIVE,
-    DRIFT_SCHEMA,
-    drift_store,
-    replace_windows,
-)
+from mlplatform.monitoring.tables import BASELINE, CONSECUTIVE, drift_store, replace_windows
 from mlplatform.monitoring.windows import Batch, plan, record
 from mlplatform.settings import Settings
-from mlplatform.training.features import FEATURES
 
 CONSECUTIVE_COLUMNS = [*FEATURES, "prediction", "predicted_label"]
 
@@ -252,13 +247,13 @@ def update(
         }
         return summary, DriftComputation(None, baselines, options=options)
     computation = compute(batch, baselines, options)
-    record(settings, f"monitoring/{store.path.name}", batch)
+    record(settings, store.app_id, batch)
     version = replace_windows(
         store,
         computation.frame,
         batch.batch_id,
         batch.replaced(),
-        comment="Drift metrics of serving/churn_predictor_inference per window, version and "
+        comment=f"Drift metrics of {INFERENCE.key} per window, version and "
         "column, against the training baseline and the previous window.",
         metadata={"inference_versions": [batch.start, batch.end]},
         again=batch.again,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dagster as dg
 
-from mlplatform.monitoring.tables import INFERENCE_KEY, MONITORING
+from mlplatform.catalog import INFERENCE
+from mlplatform.monitoring.tables import MONITORING
 
 monitoring_job = dg.define_asset_job(
     "monitoring_job",
     # the inference table is unpacked first, so each run sees the predictions served so far
-    selection=dg.AssetSelection.groups(MONITORING) | dg.AssetSelection.assets(INFERENCE_KEY),
+    selection=dg.AssetSelection.groups(MONITORING) | dg.AssetSelection.assets(INFERENCE.asset_key),
     description="Unpack new predictions into the inference table, then recompute the profile "
     "and drift metrics of the windows that changed and run the drift checks.",
     tags={"mlplatform/monitoring": "hourly"},

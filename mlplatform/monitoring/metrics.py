@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from mlplatform.monitoring.metric_schema import METRIC_SCHEMA, TEST_STRUCT  # noqa: F401
+from mlplatform.catalog.schemas import METRIC_SCHEMA, TEST_STRUCT  # noqa: F401
 
 QUANTILE_BINS = 10
 PSI_EPSILON = 1e-4

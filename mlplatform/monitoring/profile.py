@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 
 import polars as pl
 
+from mlplatform.catalog import FEATURES, INFERENCE
+from mlplatform.catalog.schemas import PROFILE_SCHEMA
 from mlplatform.monitoring import custom_metrics, slices
 from mlplatform.monitoring.metrics import CATEGORICAL, NUMERIC
 from mlplatform.monitoring.monitor_config import MonitorOptions
@@ -31,16 +33,9 @@ from mlplatform.monitoring.quality import (
     classification_quality,
     regression_quality,
 )
-from mlplatform.monitoring.tables import (
-    ALL_VERSIONS,
-    PROFILE_SCHEMA,
-    TABLE_COLUMN,
-    profile_store,
-    replace_windows,
-)
+from mlplatform.monitoring.tables import ALL_VERSIONS, TABLE_COLUMN, profile_store, replace_windows
 from mlplatform.monitoring.windows import Batch, plan, record
 from mlplatform.settings import Settings
-from mlplatform.training.features import FEATURES
 
 NUMERIC_COLUMNS = [*FEATURES, "prediction"]
 CATEGORICAL_COLUMNS = ["predicted_label", "model_version", "label"]
@@ -234,13 +229,13 @@ def update(
         return {"nothing_new": True, "batch_id": store.committed_batch(), "windows": 0, "rows": 0}
     dropped: dict[str, int] = {}
     frame = compute(batch, options, dropped)
-    record(settings, f"monitoring/{store.path.name}", batch)
+    record(settings, store.app_id, batch)
     version = replace_windows(
         store,
         frame,
         batch.batch_id,
         batch.replaced(),
-        comment="Profile metrics of serving/churn_predictor_inference per window and version.",
+        comment=f"Profile metrics of {INFERENCE.key} per window and version.",
         metadata={"inference_versions": [batch.start, batch.end]},
         again=batch.again,
     )

@@ -3,8 +3,9 @@
 Each evaluation reads the drift table: of the last `evaluation_windows` judged windows of the
 policy's granularity (windows with enough rows, see `DriftRules.min_rows`), at least
 `violation_windows` must have a feature over its error level against the training data (in the
-whole table; in any slice too with `count_slices`). Then the
-sensor requests one training run (run key: the latest drifted window, so a window never triggers
+whole table; in any slice too with `count_slices`). Then the sensor requests one run of the
+training job it is built with (`build_drift_retrain_sensor`, wired to `ml_training_job` in
+`mlplatform.definitions`; run key: the latest drifted window, so a window never triggers
 twice), alerts (run log and webhook), and keeps quiet for the cool-down, which the cursor
 remembers: `{"last_request_at": ..., "last_window": ...}`. Settings: `RetrainPolicy.from_env()`.
 """
@@ -24,7 +25,6 @@ from mlplatform.monitoring.config import DriftRules, RetrainPolicy
 from mlplatform.monitoring.tables import BASELINE, drift_store
 from mlplatform.monitoring.thresholds import ERROR, breaches
 from mlplatform.settings import Settings
-from mlplatform.training.jobs import ml_training_job
 
 
 @dataclass(frozen=True)
@@ -73,16 +73,7 @@ def _read_drift(settings: Settings) -> pl.DataFrame | None:
     return store.scan().filter(pl.col("drift_type") == BASELINE).collect()
 
 
-@dg.sensor(
-    name="drift_retrain_sensor",
-    job=ml_training_job,
-    minimum_interval_seconds=300,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Requests ml_training_job when features drifted from the training data at ERROR "
-    "level in at least N of the last M windows (MLPLATFORM_RETRAIN_* settings), then waits a "
-    "cool-down; alerts to the log and MLPLATFORM_ALERT_WEBHOOK.",
-)
-def drift_retrain_sensor(context: dg.SensorEvaluationContext, lakehouse: LakehouseResource):
+def drift_retrain(context: dg.SensorEvaluationContext, lakehouse: LakehouseResource):
     """Retrain on persistent drift, at most once per cool-down."""
     policy, rules = RetrainPolicy.from_env(), DriftRules.from_env()
     drift = _read_drift(lakehouse.settings)
@@ -120,3 +111,16 @@ def drift_retrain_sensor(context: dg.SensorEvaluationContext, lakehouse: Lakehou
             "mlplatform/drifted_columns": ",".join(verdict.columns)[:200],
         },
     )
+
+
+def build_drift_retrain_sensor(job: dg.JobDefinition | dg.UnresolvedAssetJobDefinition):
+    """The `drift_retrain_sensor`, requesting runs of `job` (the training job)."""
+    return dg.sensor(
+        name="drift_retrain_sensor",
+        job=job,
+        minimum_interval_seconds=300,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=f"Requests {job.name} when features drifted from the training data at ERROR "
+        "level in at least N of the last M windows (MLPLATFORM_RETRAIN_* settings), then waits a "
+        "cool-down; alerts to the log and MLPLATFORM_ALERT_WEBHOOK.",
+    )(drift_retrain)

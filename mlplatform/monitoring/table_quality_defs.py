@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
+from mlplatform.catalog import TABLE_QUALITY
 from mlplatform.lakehouse.assets import table_pool
 from mlplatform.lakehouse.location import Location, as_location
 from mlplatform.lakehouse.resource import LakehouseResource
@@ -32,7 +33,6 @@ from mlplatform.monitoring.table_quality import (
 )
 from mlplatform.settings import Settings
 
-QUALITY_KEY = dg.AssetKey(["monitoring", "table_quality"])
 QUALITY_GROUP = "data_quality"
 HOURLY = "0 * * * *"
 TableRef = tuple[dg.AssetKey, Location | Callable[[Settings], Location]]
@@ -123,7 +123,7 @@ def build_table_quality(
     clock = clock or (lambda: datetime.now(UTC))
     paths = {key: path for key, path in tables}
     if own_table:
-        paths.setdefault(QUALITY_KEY, lakehouse_path(QUALITY_KEY))
+        paths.setdefault(TABLE_QUALITY.asset_key, lakehouse_path(TABLE_QUALITY.asset_key))
     hourly = dg.AutomationCondition.on_cron(HOURLY)
     specs = [
         dg.AssetCheckSpec(
@@ -170,8 +170,8 @@ def build_table_quality(
                 yield _result(verdict, key)
 
     @dg.asset(
-        key=QUALITY_KEY,
-        pool=table_pool(QUALITY_KEY.to_user_string()),
+        key=TABLE_QUALITY.asset_key,
+        pool=table_pool(TABLE_QUALITY.key),
         group_name=QUALITY_GROUP,
         kinds={"deltalake", "polars"},
         automation_condition=hourly,

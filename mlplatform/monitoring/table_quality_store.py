@@ -6,26 +6,14 @@ from datetime import datetime
 
 import polars as pl
 
+from mlplatform.catalog import TABLE_QUALITY
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.monitoring.table_quality import Verdict
 from mlplatform.settings import Settings
 
-QUALITY_TABLE = ("monitoring", "table_quality")
-UTC_US = pl.Datetime("us", "UTC")
-QUALITY_SCHEMA = {
-    "table": pl.String,  # <layer>/<table>
-    "checked_at": UTC_US,
-    "check": pl.String,  # freshness | completeness
-    "status": pl.String,  # OK | WARN | ERROR | UNKNOWN
-    "observed": pl.Float64,  # seconds since the last commit | rows of the last commit
-    "expected_low": pl.Float64,
-    "expected_high": pl.Float64,
-    "detail": pl.String,
-}
-
 
 def quality_store(settings: Settings) -> DeltaStore:
-    return DeltaStore(settings.table_path(*QUALITY_TABLE), "/".join(QUALITY_TABLE))
+    return TABLE_QUALITY.store(settings)
 
 
 def append(settings: Settings, verdicts: list[Verdict], checked_at: datetime) -> tuple[int, int]:
@@ -44,7 +32,7 @@ def append(settings: Settings, verdicts: list[Verdict], checked_at: datetime) ->
             }
             for v in verdicts
         ],
-        schema=QUALITY_SCHEMA,
+        schema=TABLE_QUALITY.schema,
     )
     store = quality_store(settings)
     store.path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,5 @@
-"""The monitoring tables: asset keys, Delta paths, schemas and the window-replacing writer.
+"""The monitoring tables' stores and the window-replacing writer (names, keys, paths and schemas:
+`mlplatform.catalog.PROFILE_METRICS` and `DRIFT_METRICS`).
 
 Both tables hold one row per window (`window_start`, `window_end`, `granularity`), model version
 and column, like Lakehouse Monitoring's metric tables. A run replaces the rows of the windows it
@@ -12,20 +13,14 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-import dagster as dg
 import polars as pl
 
+from mlplatform.catalog import DRIFT_METRICS, PROFILE_METRICS
 from mlplatform.lakehouse.delta import DeltaStore
-from mlplatform.monitoring.metric_schema import METRIC_SCHEMA
-from mlplatform.serving.tables import INFERENCE, LAYER
 from mlplatform.settings import Settings
 
-MONITORING = "monitoring"
-PROFILE = f"{INFERENCE}_profile_metrics"
-DRIFT = f"{INFERENCE}_drift_metrics"
-PROFILE_KEY = dg.AssetKey([MONITORING, PROFILE])
-DRIFT_KEY = dg.AssetKey([MONITORING, DRIFT])
-INFERENCE_KEY = dg.AssetKey([LAYER, INFERENCE])
+MONITORING = PROFILE_METRICS.layer
+"""The monitoring group, and the folder of its files under `$MLPLATFORM_HOME`."""
 
 ALL_VERSIONS = ":all"
 """`model_version` of the profile rows over every model version of a window."""
@@ -34,68 +29,13 @@ TABLE_COLUMN = ":table"
 BASELINE, CONSECUTIVE = "BASELINE", "CONSECUTIVE"
 """`drift_type`: against the served version's training data, or against the previous window."""
 
-UTC_US = pl.Datetime("us", "UTC")
-WINDOW_SCHEMA = {
-    "window_start": UTC_US,
-    "window_end": UTC_US,
-    "granularity": pl.String,
-    "slice_key": pl.String,  # the slicing expression; null: the whole table
-    "slice_value": pl.String,  # the expression's value as text
-    "model_version": pl.String,
-    "column_name": pl.String,
-    "data_type": pl.String,
-    "kind": pl.String,  # numeric | categorical | table
-}
-RUN_SCHEMA = {
-    "batch_id": pl.Int64,
-    "logging_table_commit_version": pl.Int64,  # the inference table version read
-    "computed_at": UTC_US,
-}
-PROFILE_SCHEMA = {
-    **WINDOW_SCHEMA,
-    "count": pl.Int64,  # rows of the window (and version)
-    "num_nulls": pl.Int64,
-    "percent_null": pl.Float64,
-    "num_nan": pl.Int64,
-    "num_zeros": pl.Int64,
-    "distinct_count": pl.Int64,
-    "percent_distinct": pl.Float64,  # of the non-null values
-    "min": pl.Float64,
-    "max": pl.Float64,
-    "avg": pl.Float64,
-    "stddev": pl.Float64,
-    "median": pl.Float64,
-    "quantiles": pl.List(pl.Float64),  # at QUANTILE_LEVELS
-    "frequent_items": pl.List(pl.Struct({"item": pl.String, "count": pl.Int64})),
-    "labelled_count": pl.Int64,
-    "roc_auc": pl.Float64,
-    "accuracy": pl.Float64,
-    "precision": pl.Float64,
-    "recall": pl.Float64,
-    "f1_score": pl.Float64,
-    "mean_squared_error": pl.Float64,  # problem_type regression
-    "root_mean_squared_error": pl.Float64,
-    "mean_absolute_error": pl.Float64,
-    "r2_score": pl.Float64,
-    **RUN_SCHEMA,
-}
-DRIFT_SCHEMA = {
-    **WINDOW_SCHEMA,
-    "drift_type": pl.String,
-    "window_cmp_start": UTC_US,  # the previous window (CONSECUTIVE); null for BASELINE
-    "window_cmp_end": UTC_US,
-    "baseline_gold_version": pl.Int64,  # gold Delta version of the baseline (BASELINE)
-    **METRIC_SCHEMA,
-    **RUN_SCHEMA,
-}
-
 
 def profile_store(settings: Settings) -> DeltaStore:
-    return DeltaStore(settings.table_path(MONITORING, PROFILE), f"{MONITORING}/{PROFILE}")
+    return PROFILE_METRICS.store(settings)
 
 
 def drift_store(settings: Settings) -> DeltaStore:
-    return DeltaStore(settings.table_path(MONITORING, DRIFT), f"{MONITORING}/{DRIFT}")
+    return DRIFT_METRICS.store(settings)
 
 
 def reports_dir(settings: Settings) -> Path:

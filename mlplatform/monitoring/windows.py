@@ -15,13 +15,13 @@ from datetime import datetime
 
 import polars as pl
 
+from mlplatform.catalog import INFERENCE
+from mlplatform.catalog.schemas import UTC_US
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.lakehouse.errors import TableBusyError
 from mlplatform.lakehouse.ledger import BatchClaimedError, Ledger
 from mlplatform.monitoring.config import Granularity, MonitoringConfigError
 from mlplatform.monitoring.quality import DECISION_THRESHOLD
-from mlplatform.monitoring.tables import UTC_US
-from mlplatform.serving.tables import INFERENCE_APP_ID, inference_path
 from mlplatform.settings import Settings
 
 UNKNOWN_VERSION = "unknown"
@@ -130,7 +130,7 @@ def plan(
     `columns` maps each role (`timestamp`, `model_version`, `prediction`, `label`) to the
     inference table's column holding it (the monitor's `*_col` options).
     """
-    inference = DeltaStore(inference_path(settings), INFERENCE_APP_ID)
+    inference = INFERENCE.store(settings)
     done = target.committed_batch()
     start = done - 1 if done > 0 else None
     end = inference.version()
@@ -172,7 +172,7 @@ def plan(
 def record(settings: Settings, table: str, batch: Batch) -> None:
     """Write the batch to the table's ledger before the table commits it (an audit trail)."""
     ledger = Ledger(settings.checkpoints / table, table)
-    rows = [{"source": INFERENCE_APP_ID, "start_version": batch.start, "end_version": batch.end}]
+    rows = [{"source": INFERENCE.app_id, "start_version": batch.start, "end_version": batch.end}]
     try:
         ledger.record(rows, batch.batch_id, mode="overwrite" if batch.full else "append")
     except BatchClaimedError as err:

@@ -12,14 +12,11 @@ import warnings
 import dagster as dg
 from deltalake import DeltaTable
 
+from mlplatform.catalog import INFERENCE, PAYLOAD, RAW_CUSTOMER_LABELS
 from mlplatform.lakehouse.assets import table_pool
 from mlplatform.lakehouse.resource import LakehouseResource
-from mlplatform.serving.inference import LABELS_TABLE, InferenceTable
-from mlplatform.serving.tables import INFERENCE, LAYER, PAYLOAD, payload_path
+from mlplatform.serving.inference import InferenceTable
 
-PAYLOAD_KEY = dg.AssetKey([LAYER, PAYLOAD])
-INFERENCE_KEY = dg.AssetKey([LAYER, INFERENCE])
-LABELS_KEY = dg.AssetKey(list(LABELS_TABLE))
 OWNERS = ["team:ml-engineering"]
 OBSERVE_CRON = "*/15 * * * *"
 """How often the automation sensor observes the payload table (its Delta version)."""
@@ -29,7 +26,7 @@ INFERENCE_CRON = "0 * * * *"
 
 def _observe_payload(lakehouse: LakehouseResource) -> dg.ObserveResult:
     """Report the payload table's Delta version and row count."""
-    path = payload_path(lakehouse.settings)
+    path = PAYLOAD.path(lakehouse.settings)
     if not DeltaTable.is_deltatable(str(path)):
         return dg.ObserveResult(
             data_version=dg.DataVersion("absent"),
@@ -49,8 +46,8 @@ def _observe_payload(lakehouse: LakehouseResource) -> dg.ObserveResult:
 
 
 PAYLOAD_SPEC = dg.AssetSpec(
-    key=PAYLOAD_KEY,
-    group_name=LAYER,
+    key=PAYLOAD.asset_key,
+    group_name=INFERENCE.layer,
     kinds={"deltalake", "fastapi"},
     owners=OWNERS,
     description="Every scoring request of the serving endpoint (`mlplatform serve`), answered or "
@@ -67,15 +64,15 @@ with warnings.catch_warnings():
 
 
 @dg.asset(
-    key=INFERENCE_KEY,
-    pool=table_pool(INFERENCE_KEY.to_user_string()),
-    deps=[PAYLOAD_KEY, LABELS_KEY],
-    group_name=LAYER,
+    key=INFERENCE.asset_key,
+    pool=table_pool(INFERENCE.key),
+    deps=[PAYLOAD.asset_key, RAW_CUSTOMER_LABELS.asset_key],
+    group_name=INFERENCE.layer,
     kinds={"deltalake", "polars"},
     owners=OWNERS,
     # new predictions drive it; labels that arrive alone are filled in by the next run
     automation_condition=dg.AutomationCondition.on_cron(INFERENCE_CRON).ignore(
-        dg.AssetSelection.assets(LABELS_KEY)
+        dg.AssetSelection.assets(RAW_CUSTOMER_LABELS.asset_key)
     ),
     description="One row per prediction served: the request's features as columns, the "
     "prediction, model version, time, request id, and the customer's churn label once it is "

@@ -23,39 +23,10 @@ import json
 from dataclasses import dataclass, field
 
 import polars as pl
-from deltalake import DeltaTable
 
-from mlplatform.lakehouse.delta import DeltaStore
-from mlplatform.serving.tables import (
-    ID_COLUMNS,
-    INFERENCE_APP_ID,
-    PAYLOAD_APP_ID,
-    inference_path,
-    payload_path,
-)
+from mlplatform.catalog import FEATURES, ID_COLUMNS, INFERENCE, PAYLOAD
+from mlplatform.features.labels import label_rows, read_labels
 from mlplatform.settings import Settings
-from mlplatform.training.features import FEATURES
-
-LABELS_TABLE = ("bronze", "raw_customer_labels")
-UTC_US = pl.Datetime("us", "UTC")
-INFERENCE_TABLE_SCHEMA = {
-    "request_id": pl.String,
-    "client_request_id": pl.String,
-    "row_index": pl.Int32,
-    "timestamp": UTC_US,
-    "date": pl.Date,
-    "model_name": pl.String,
-    "model_version": pl.String,
-    "customer_id": pl.String,
-    **{f: pl.Float64 for f in FEATURES},
-    "features_from": pl.String,
-    "prediction": pl.Float64,
-    "label": pl.Int64,
-    "label_timestamp": UTC_US,
-}
-INFERENCE_SCHEMA = {k: v for k, v in INFERENCE_TABLE_SCHEMA.items() if k != "features_from"}
-"""The columns every inference row has had (what monitoring reads); the table also has
-`features_from` (where the scored features came from: request, online or mixed)."""
 
 
 @dataclass
@@ -82,7 +53,7 @@ def unpack(payload: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
 
     ok = payload.filter(pl.col("status_code") == 200)
     cols: dict[str, list] = {
-        k: [] for k in INFERENCE_TABLE_SCHEMA if k not in ("label", "label_timestamp")
+        k: [] for k in INFERENCE.schema if k not in ("label", "label_timestamp")
     }
     unreadable, ignored = 0, set()
     for rec in ok.iter_rows(named=True):
@@ -118,9 +89,7 @@ def unpack(payload: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
             cols[name].extend(_number(v) for v in values)
         cols["features_from"].extend(sources)
         cols["prediction"].extend(_number(p) for p in predictions)
-    frame = pl.DataFrame(
-        cols, schema={k: v for k, v in INFERENCE_TABLE_SCHEMA.items() if k in cols}
-    )
+    frame = pl.DataFrame(cols, schema={k: v for k, v in INFERENCE.schema.items() if k in cols})
     counts = {
         "unpacked_requests": ok.height - unreadable,
         "unreadable_requests": unreadable,
@@ -136,32 +105,22 @@ def _number(value) -> float | None:
     return float(value)
 
 
-def latest_labels(settings: Settings) -> pl.DataFrame:
-    """Every label (one per customer and time): customer_id, label (0/1), label_timestamp."""
-    path = settings.table_path(*LABELS_TABLE)
-    empty = pl.DataFrame(
-        schema={"customer_id": pl.String, "label": pl.Int64, "label_timestamp": UTC_US}
-    )
-    if not DeltaTable.is_deltatable(str(path)):
-        return empty
-    raw = pl.read_delta(str(path), columns=["customer_id", "churned", "label_timestamp"])
+def judged_labels(settings: Settings) -> pl.DataFrame:
+    """Every label (one per customer and time) in the inference table's types: customer_id,
+    label (0/1), label_timestamp (UTC)."""
+    schema = {c: INFERENCE.schema[c] for c in ("customer_id", "label", "label_timestamp")}
+    raw = read_labels(settings)
+    if raw is None:
+        return pl.DataFrame(schema=schema)
     return (
-        raw.select(
-            pl.col("customer_id").cast(pl.String),
-            pl.col("churned")
-            .cast(pl.String)
-            .str.strip_chars()
-            .cast(pl.Int64, strict=False)
-            .alias("label"),
-            pl.col("label_timestamp")
-            .cast(pl.String)
-            .str.to_datetime(time_unit="us", time_zone="UTC", strict=False),
+        label_rows(raw)
+        .filter(pl.col("label_timestamp").is_not_null())
+        .select(
+            "customer_id",
+            pl.col("churned").alias("label"),
+            pl.col("label_timestamp").dt.replace_time_zone("UTC"),
         )
-        .filter(
-            pl.col("customer_id").is_not_null()
-            & pl.col("label").is_in([0, 1])
-            & pl.col("label_timestamp").is_not_null()
-        )
+        .cast(schema)
         .unique(["customer_id", "label_timestamp"], keep="last", maintain_order=True)
         .sort("label_timestamp")
     )
@@ -191,20 +150,20 @@ class InferenceTable:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.payload = DeltaStore(payload_path(settings), PAYLOAD_APP_ID)
-        self.target = DeltaStore(inference_path(settings), INFERENCE_APP_ID)
+        self.payload = PAYLOAD.store(settings)
+        self.target = INFERENCE.store(settings)
 
     def run(self) -> InferenceRun:
         done = self.target.committed_batch()  # payload versions consumed + 1 (0: none yet)
         start = done - 1 if done > 0 else None
         end = self.payload.version()
         run = InferenceRun(batch_id=done, start_version=start, end_version=end)
-        labels = latest_labels(self.settings)
+        labels = judged_labels(self.settings)
         if end is None or end == start:
             run.nothing_new = True
             if not self.target.exists():  # a fresh home: create the table with its schema
                 self.target.write(
-                    pl.DataFrame(schema=INFERENCE_TABLE_SCHEMA),
+                    pl.DataFrame(schema=INFERENCE.schema),
                     0,
                     comment="One row per prediction of the serving endpoint.",
                 )
@@ -235,9 +194,9 @@ class InferenceTable:
     @staticmethod
     def _with_labels(frame: pl.DataFrame, labels: pl.DataFrame) -> pl.DataFrame:
         if frame.is_empty():
-            return pl.DataFrame(schema=INFERENCE_TABLE_SCHEMA)
+            return pl.DataFrame(schema=INFERENCE.schema)
         return judging_labels(frame, labels).select(
-            [pl.col(k).cast(v) for k, v in INFERENCE_TABLE_SCHEMA.items()]
+            [pl.col(k).cast(v) for k, v in INFERENCE.schema.items()]
         )
 
     def fill_labels(self, labels: pl.DataFrame) -> int:

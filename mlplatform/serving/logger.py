@@ -17,9 +17,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlplatform.catalog import PAYLOAD
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.serving.payload_arrow import PAYLOAD_SCHEMA, payload_arrow
-from mlplatform.serving.tables import PAYLOAD_APP_ID, PayloadRow
+from mlplatform.serving.tables import PayloadRow
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class InferenceLogger:
         max_buffer_rows: int = 10_000,
     ):
         self.path = path
-        self.store = DeltaStore(path, PAYLOAD_APP_ID)
+        self.store = DeltaStore(path, PAYLOAD.app_id)
         self.flush_rows = flush_rows
         self.flush_seconds = flush_seconds
         self.max_buffer_rows = max(max_buffer_rows, flush_rows)

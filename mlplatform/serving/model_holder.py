@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from mlplatform.catalog import CHAMPION, MODEL_NAME
 from mlplatform.feature_store.spec import FeatureSpec
 from mlplatform.serving.payloads import KNOWN_TYPES, InputSpec
 from mlplatform.settings import Settings
-from mlplatform.training.names import CHAMPION, MODEL_NAME
 
 log = logging.getLogger(__name__)
 

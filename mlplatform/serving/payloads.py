@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from mlplatform.serving.tables import ID_COLUMNS
+from mlplatform.catalog import ID_COLUMNS
 
 FORMATS = ("dataframe_records", "dataframe_split", "inputs")
 MISSING = object()

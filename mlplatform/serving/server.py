@@ -15,13 +15,12 @@ from dataclasses import dataclass
 
 import uvicorn
 
+from mlplatform.catalog import ONLINE_CUSTOMER_ML_FEATURES, PAYLOAD
 from mlplatform.feature_store.online import OnlineStore
-from mlplatform.features.online_assets import ONLINE_TABLE
 from mlplatform.serving.app import ServingOptions, create_app
 from mlplatform.serving.logger import InferenceLogger
 from mlplatform.serving.lookup import OnlineFeatures
 from mlplatform.serving.model_holder import ModelHolder
-from mlplatform.serving.tables import payload_path
 from mlplatform.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -89,13 +88,13 @@ def serve(settings: Settings, cfg: ServerConfig, on_ready: Callable[[str], None]
     logger = None
     if cfg.logging:
         logger = InferenceLogger(
-            payload_path(settings), cfg.flush_rows, cfg.flush_seconds, cfg.max_buffer_rows
+            PAYLOAD.path(settings), cfg.flush_rows, cfg.flush_seconds, cfg.max_buffer_rows
         )
         logger.start()
     holder.start()
     sock = bind(cfg.host, cfg.port)
     url = url_of(sock)
-    features = OnlineFeatures(OnlineStore.from_settings(settings), ONLINE_TABLE)
+    features = OnlineFeatures(OnlineStore.from_settings(settings), ONLINE_CUSTOMER_ML_FEATURES.name)
     app = create_app(holder, logger, cfg.options, features)
     config = uvicorn.Config(
         app,

@@ -5,11 +5,9 @@ MLflow and scikit-learn are imported when an asset runs, not when the code locat
 
 import dagster as dg
 
-from mlplatform.training.data import TRAINING_SET_TABLE
-from mlplatform.training.names import EVALUATION_KEY, MODEL_KEY
+from mlplatform.catalog import CHURN_TRAINING_SET, EVALUATION_KEY, MODEL_KEY
 from mlplatform.training.tracking import MlflowResource
 
-TRAINING_SET_KEY = dg.AssetKey(list(TRAINING_SET_TABLE))
 OWNERS = ["team:data-science"]
 TRANSIENT_RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
 """Step retries for transient errors (a locked store...); known failures are not retried."""
@@ -21,7 +19,7 @@ class TrainingConfig(dg.Config):
     """Hyperparameters of a training run (the defaults are the production model)."""
 
     model_type: str = "logistic_regression"  # or "hist_gradient_boosting"
-    features: list[str] = []  # a subset of mlplatform.training.features.FEATURES; empty: all
+    features: list[str] = []  # a subset of mlplatform.catalog.FEATURES; empty: all
     c: float = 1.0  # inverse regularization strength (logistic regression)
     max_iter: int | None = None  # solver or boosting iterations; None: 1000 or 200
     learning_rate: float = 0.05  # gradient boosting
@@ -60,7 +58,7 @@ def _skip(context: dg.AssetExecutionContext, key: dg.AssetKey, reason: str, meta
 
 @dg.asset(
     key=MODEL_KEY,
-    deps=[TRAINING_SET_KEY],
+    deps=[CHURN_TRAINING_SET.asset_key],
     group_name="ml",
     kinds={"mlflow", "scikitlearn"},
     owners=OWNERS,

@@ -8,10 +8,8 @@ therefore promotion.
 import dagster as dg
 from deltalake import DeltaTable
 
+from mlplatform.catalog import CUSTOMER_ML_FEATURES, DERIVED_FROM, FEATURES, MODEL_KEY
 from mlplatform.settings import Settings
-from mlplatform.training.data import GOLD_TABLE
-from mlplatform.training.features import DERIVED_FROM, FEATURES
-from mlplatform.training.names import MODEL_KEY
 from mlplatform.training.tracking import MlflowResource
 
 ROC_AUC_FLOOR = 0.55
@@ -23,7 +21,7 @@ _TIMESTAMP = ("timestamp", "timestamp_ntz")
 
 def gold_schema(settings: Settings) -> dict[str, str]:
     """Column name -> Delta type name of the current gold table."""
-    table = DeltaTable(str(settings.table_path(*GOLD_TABLE)))
+    table = DeltaTable(str(CUSTOMER_ML_FEATURES.path(settings)))
     return {f.name: str(getattr(f.type, "type", f.type)).lower() for f in table.schema().fields}
 
 

@@ -18,27 +18,22 @@ from typing import TYPE_CHECKING
 import polars as pl
 from deltalake import DeltaTable
 
-from mlplatform.settings import Settings
-from mlplatform.training.features import (
+from mlplatform.catalog import (
+    CHURN_TRAINING_SET,
+    CUSTOMER_ML_FEATURES,
     FEATURES,
-    default_as_of,
-    features_for_scoring,
-    parse_as_of,
+    RAW_CUSTOMER_LABELS,
+    Table,
 )
+from mlplatform.features.labels import LABEL, latest_labels
+from mlplatform.features.model_input import default_as_of, features_for_scoring, parse_as_of
+from mlplatform.settings import Settings
 
 if TYPE_CHECKING:  # numpy is imported on use: the definitions import this module
     import numpy as np
 
-GOLD_TABLE = ("gold", "customer_ml_features")
-LABELS_TABLE = ("bronze", "raw_customer_labels")
-TRAINING_SET_TABLE = ("ml", "churn_training_set")
 HOLDOUT_SALT = "churn-holdout-v1"
 HOLDOUT_FRACTION = 0.2
-LABEL = "churned"
-
-
-def table_key(table: tuple[str, str]) -> str:
-    return "/".join(table)
 
 
 def in_holdout(customer_ids: pl.Series) -> np.ndarray:
@@ -53,24 +48,6 @@ def in_holdout(customer_ids: pl.Series) -> np.ndarray:
         ),
         dtype=bool,
         count=len(customer_ids),
-    )
-
-
-def latest_labels(raw: pl.DataFrame) -> pl.DataFrame:
-    """One label per customer (the latest `label_timestamp`), `churned` as 0/1; bad rows dropped."""
-    return (
-        raw.select(
-            pl.col("customer_id").cast(pl.String),
-            pl.col("churned").cast(pl.String).str.strip_chars().cast(pl.Int8, strict=False),
-            pl.col("label_timestamp")
-            .cast(pl.String)
-            .str.to_datetime(time_unit="us", strict=False)
-            .alias("label_at"),
-        )
-        .filter(pl.col("customer_id").is_not_null() & pl.col("churned").is_in([0, 1]))
-        .sort("customer_id", "label_at", nulls_last=False)
-        .unique("customer_id", keep="last", maintain_order=True)
-        .select("customer_id", LABEL)
     )
 
 
@@ -97,8 +74,8 @@ class ModelData:
         return features_for_scoring(part, self.as_of, features), part[LABEL].to_numpy()
 
 
-def _read(settings: Settings, table: tuple[str, str], version: int | None):
-    path = str(settings.table_path(*table))
+def _read(settings: Settings, table: Table, version: int | None):
+    path = str(table.path(settings))
     if not DeltaTable.is_deltatable(path):
         return None, None
     if version is None:
@@ -121,14 +98,15 @@ def load_model_data(
             `gold/customer_ml_features` ...), to re-read the exact data a version was trained on.
     """
     versions = versions or {}
-    training_set = table_key(TRAINING_SET_TABLE)
+    gold_table, labels_table = CUSTOMER_ML_FEATURES, RAW_CUSTOMER_LABELS
+    training_set = CHURN_TRAINING_SET.key
     if training_set in versions or (
-        not versions and DeltaTable.is_deltatable(str(settings.table_path(*TRAINING_SET_TABLE)))
+        not versions and DeltaTable.is_deltatable(str(CHURN_TRAINING_SET.path(settings)))
     ):
         return load_training_set(settings, versions.get(training_set))
-    gold, gold_version = _read(settings, GOLD_TABLE, versions.get(table_key(GOLD_TABLE)))
-    raw, labels_version = _read(settings, LABELS_TABLE, versions.get(table_key(LABELS_TABLE)))
-    read = {table_key(GOLD_TABLE): gold_version, table_key(LABELS_TABLE): labels_version}
+    gold, gold_version = _read(settings, gold_table, versions.get(gold_table.key))
+    raw, labels_version = _read(settings, labels_table, versions.get(labels_table.key))
+    read = {gold_table.key: gold_version, labels_table.key: labels_version}
     counts = {"gold_customers": 0 if gold is None else gold.height}
     if gold is None or raw is None:
         counts["labelled_customers"] = 0
@@ -154,9 +132,9 @@ def load_training_set(settings: Settings, version: int | None = None) -> ModelDa
     """
     from mlplatform.features.churn_training_set import read_metadata
 
-    frame, read_version = _read(settings, TRAINING_SET_TABLE, version)
+    frame, read_version = _read(settings, CHURN_TRAINING_SET, version)
     meta = read_metadata(settings, read_version)
-    versions = {table_key(TRAINING_SET_TABLE): read_version, **meta.get("versions", {})}
+    versions = {CHURN_TRAINING_SET.key: read_version, **meta.get("versions", {})}
     frame = frame.sort("customer_id", "label_timestamp")
     frame = frame.with_columns(pl.Series("holdout", in_holdout(frame["customer_id"])))
     holdout = frame.filter(pl.col("holdout"))

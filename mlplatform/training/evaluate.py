@@ -19,11 +19,11 @@ from mlflow.models import EvaluationResult, MetricThreshold
 from mlflow.models.evaluation.validation import ModelValidationFailedException
 from sklearn.metrics import roc_auc_score
 
+from mlplatform.catalog import AS_OF_TAG, DELTA_VERSION_TAG, FEATURES, MODEL_NAME, PROMOTE, SKIP
+from mlplatform.features.model_input import features_for_scoring
 from mlplatform.settings import Settings
 from mlplatform.training import registry
 from mlplatform.training.data import ModelData, load_model_data
-from mlplatform.training.features import FEATURES, features_for_scoring
-from mlplatform.training.names import AS_OF_TAG, DELTA_VERSION_TAG, MODEL_NAME, PROMOTE, SKIP
 from mlplatform.training.tracking import use_tracking_store
 
 METRIC = "roc_auc"

@@ -1,43 +1,11 @@
-"""The model's input: gold feature columns plus recency against an explicit as-of time.
-
-This module is the one place that knows the feature list. Training and serving both call
-`features_for_scoring`, so a model version sees the same columns computed by the same rule it
-was trained with; the as-of time a version was trained with is recorded in its `as_of` tag.
-"""
+"""Which features a training run uses (the list itself is `mlplatform.catalog.FEATURES`; the
+rule computing them from gold rows is `mlplatform.features.model_input`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
-import polars as pl
-
-if TYPE_CHECKING:
-    import pandas as pd
-
-GOLD_NUMERIC_FEATURES = [
-    "total_events",
-    "avg_amount",
-    "event_count",
-    "total_spend",
-    "purchase_count",
-    "share_page_view",
-    "share_login",
-    "share_add_to_cart",
-    "share_purchase",
-    "share_support_ticket",
-]
-"""Numeric gold columns the model reads as they are."""
-
-RECENCY = "recency_days"
-"""Days between a customer's `last_event_at` and the as-of time (never negative)."""
-
-FEATURES = [*GOLD_NUMERIC_FEATURES, RECENCY]
-"""Every feature a model version may use, in model-input order."""
-
-DERIVED_FROM = {RECENCY: "last_event_at"}
-"""Gold column each derived feature is computed from."""
+from mlplatform.catalog import FEATURES
 
 
 def validate_features(features: Sequence[str] | None) -> list[str]:
@@ -54,53 +22,3 @@ def validate_features(features: Sequence[str] | None) -> list[str]:
     if len(set(features)) != len(features):
         raise ValueError(f"features repeat a name: {list(features)}")
     return [f for f in FEATURES if f in features]
-
-
-def parse_as_of(value: str | datetime) -> datetime:
-    """An as-of time from ISO-8601 text or a datetime, as a naive UTC datetime."""
-    parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
-    return parsed
-
-
-def default_as_of(gold: pl.DataFrame) -> datetime | None:
-    """The deterministic default as-of time: the latest `last_event_at` in gold (None if empty)."""
-    if gold.is_empty():
-        return None
-    return gold["last_event_at"].max()
-
-
-def features_for_scoring(
-    df: pl.DataFrame | pd.DataFrame, as_of: str | datetime, features: Sequence[str] = FEATURES
-) -> pd.DataFrame:
-    """The model input for gold rows: `features` as float columns, recency computed at `as_of`.
-
-    Args:
-        df: Gold rows (polars or pandas). `last_event_at` may be a timestamp or ISO-8601 text;
-            a frame that already carries `recency_days` and no `last_event_at` is used as is.
-        as_of: The time recency is measured against (the model version's `as_of` tag).
-        features: The columns to return, in this order.
-
-    Returns:
-        A pandas frame of float64 columns named `features` (nulls stay NaN).
-
-    Raises:
-        ValueError: a needed column is missing.
-    """
-    frame = df if isinstance(df, pl.DataFrame) else pl.from_pandas(df)
-    needs_recency = RECENCY in features
-    if needs_recency and "last_event_at" in frame.columns:
-        last = pl.col("last_event_at")
-        if frame.schema["last_event_at"] == pl.String:
-            last = last.str.to_datetime(time_unit="us", strict=False)
-        last = last.cast(pl.Datetime("us"))
-        at = pl.lit(parse_as_of(as_of)).cast(pl.Datetime("us"))
-        recency = ((at - last).dt.total_microseconds() / 86_400e6).clip(lower_bound=0.0)
-        frame = frame.with_columns(recency.alias(RECENCY))
-    missing = [
-        DERIVED_FROM.get(f, f) if f == RECENCY else f for f in features if f not in frame.columns
-    ]
-    if missing:
-        raise ValueError(f"gold rows lack the columns {missing} the model needs")
-    return frame.select(pl.col(f).cast(pl.Float64) for f in features).to_pandas()

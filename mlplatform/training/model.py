@@ -20,6 +20,7 @@ from sklearn.metrics import average_precision_score, log_loss, roc_auc_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
+from mlplatform.catalog import AS_OF_TAG, CHURN_TRAINING_SET, DELTA_VERSION_TAG, FEATURES_TAG
 from mlplatform.feature_store.spec import ARTIFACT as SPEC_ARTIFACT
 from mlplatform.feature_store.spec import FeatureSpec
 from mlplatform.settings import Settings
@@ -28,17 +29,14 @@ from mlplatform.training.data import (
     HOLDOUT_FRACTION,
     HOLDOUT_SALT,
     LABEL,
-    TRAINING_SET_TABLE,
     ModelData,
     load_model_data,
     truth_propensity,
 )
 from mlplatform.training.features import validate_features
-from mlplatform.training.names import AS_OF_TAG, DELTA_VERSION_TAG, FEATURES_TAG
 from mlplatform.training.tracking import ensure_experiment, experiment_name, git_commit
 
 MODEL_TYPES = ("logistic_regression", "hist_gradient_boosting")
-TRAINING_SET_KEY = "/".join(TRAINING_SET_TABLE)
 PYFUNC_CODE = Path(__file__).with_name("churn_pyfunc.py")
 
 
@@ -244,8 +242,10 @@ def model_feature_spec(data: ModelData) -> dict | None:
     if data.feature_spec is None:
         return None
     spec = FeatureSpec.from_dict(data.feature_spec)
-    version = data.versions.get(TRAINING_SET_KEY)
-    return replace(spec, training_set=TRAINING_SET_KEY, training_set_version=version).to_dict()
+    version = data.versions.get(CHURN_TRAINING_SET.key)
+    return replace(
+        spec, training_set=CHURN_TRAINING_SET.key, training_set_version=version
+    ).to_dict()
 
 
 def train_and_register(

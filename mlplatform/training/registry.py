@@ -17,8 +17,8 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
+from mlplatform.catalog import CHALLENGER, CHAMPION, MODEL_NAME, PREVIOUS_CHAMPION
 from mlplatform.settings import Settings, get_settings
-from mlplatform.training.names import CHALLENGER, CHAMPION, MODEL_NAME, PREVIOUS_CHAMPION
 from mlplatform.training.store import ensure_embedded_store
 
 __all__ = ["CHALLENGER", "CHAMPION", "MODEL_NAME", "PREVIOUS_CHAMPION", "RegistryError"]

@@ -3,8 +3,8 @@
 import dagster as dg
 from dagster import DagsterEventType
 
+from mlplatform.catalog import EVALUATION_KEY, MODEL_KEY, PROMOTE
 from mlplatform.training.jobs import PromoteConfig, promote_model_job
-from mlplatform.training.names import EVALUATION_KEY, MODEL_KEY, PROMOTE
 
 MODEL_CHECKS = ("roc_auc_above_floor", "no_nan_predictions", "signature_matches_gold_schema")
 

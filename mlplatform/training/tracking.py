@@ -18,6 +18,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
+from mlplatform.catalog import MODEL_NAME
 from mlplatform.lakehouse.resource import LakehouseResource
 from mlplatform.settings import Settings
 from mlplatform.training.store import ensure_embedded_store
@@ -27,7 +28,7 @@ _REPO = Path(__file__).resolve().parents[2]
 
 def experiment_name(env: str) -> str:
     """The training experiment of an environment (dev, staging, prod)."""
-    return f"/mlplatform/{env}/churn_predictor"
+    return f"/mlplatform/{env}/{MODEL_NAME}"
 
 
 def _artifact_location(settings: Settings) -> str | None:

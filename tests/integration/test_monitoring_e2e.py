@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from dagster._core.instance.ref import InstanceRef
 
-from mlplatform.monitoring.sensors import drift_retrain_sensor
+from mlplatform.definitions import drift_retrain_sensor
 from tests.integration._cli import materialize
 from tests.integration.test_serving_endpoint import Server
 from tests.platform_resources import sensor_resources

@@ -10,12 +10,14 @@ from datetime import datetime
 
 import pytest
 
+from mlplatform.catalog import ONLINE_CUSTOMER_ML_FEATURES
 from mlplatform.feature_store.online import OnlineStore
-from mlplatform.features.online_assets import ONLINE_TABLE
 from mlplatform.settings import get_settings
 from tests.feature_store_data import append_silver
 from tests.integration._services import ROOT, PgAdmin, require
 from tests.unit.test_online_store import FIRST, SECOND, publish, refresh
+
+ONLINE_TABLE = ONLINE_CUSTOMER_ML_FEATURES.name
 
 pytestmark = pytest.mark.integration
 

@@ -10,11 +10,11 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from mlplatform.catalog import DRIFT_METRICS
 from mlplatform.monitoring import drift
 from mlplatform.monitoring.alerts import send_alert
 from mlplatform.monitoring.assets import monitoring_assets
 from mlplatform.monitoring.checks import drift_checks
-from mlplatform.monitoring.tables import DRIFT_KEY
 from mlplatform.settings import get_settings
 from tests.platform_resources import platform_resources
 from tests.unit.test_monitoring_windows import (
@@ -26,6 +26,8 @@ from tests.unit.test_monitoring_windows import (
     training_tags,
     write_gold,
 )
+
+DRIFT_KEY = DRIFT_METRICS.asset_key
 
 
 class Receiver:

@@ -3,12 +3,13 @@
 import polars as pl
 import pytest
 
+from mlplatform.catalog import FEATURES
+from mlplatform.features.model_input import features_for_scoring
 from mlplatform.monitoring import drift, metrics
 from mlplatform.monitoring.config import DriftRules, threshold_for
 from mlplatform.monitoring.report import markdown_table, plot_breaches
 from mlplatform.monitoring.thresholds import breaches, describe
 from mlplatform.settings import get_settings
-from mlplatform.training.features import FEATURES, features_for_scoring
 from tests.unit.test_monitoring_windows import (
     AS_OF,
     HOURLY_DAILY,

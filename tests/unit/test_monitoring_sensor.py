@@ -6,14 +6,16 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from mlplatform.catalog.schemas import DRIFT_SCHEMA
+from mlplatform.definitions import drift_retrain_sensor
 from mlplatform.monitoring.config import (
     DriftRules,
     MonitoringConfigError,
     RetrainPolicy,
     Threshold,
 )
-from mlplatform.monitoring.sensors import drift_retrain_sensor, persistent_drift
-from mlplatform.monitoring.tables import DRIFT_SCHEMA, drift_store, replace_windows
+from mlplatform.monitoring.sensors import persistent_drift
+from mlplatform.monitoring.tables import drift_store, replace_windows
 from mlplatform.settings import get_settings
 from tests.platform_resources import sensor_resources
 from tests.unit.test_monitoring_checks import Receiver

@@ -5,6 +5,7 @@ import polars as pl
 import pytest
 from sklearn import metrics as skm
 
+from mlplatform.features.model_input import features_for_scoring
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.monitoring import drift, metrics, profile
 from mlplatform.monitoring.config import DriftRules, MonitoringConfigError, RetrainPolicy
@@ -14,7 +15,6 @@ from mlplatform.monitoring.tables import drift_store, profile_store
 from mlplatform.monitoring.thresholds import ERROR, breaches, describe
 from mlplatform.monitoring.windows import prepare
 from mlplatform.settings import get_settings
-from mlplatform.training.features import features_for_scoring
 from tests.unit.test_monitoring_checks import _run_checks
 from tests.unit.test_monitoring_windows import (
     AS_OF,

@@ -10,22 +10,18 @@ import polars as pl
 import pytest
 from deltalake import DeltaTable
 
+from mlplatform.catalog import FEATURES, INFERENCE
+from mlplatform.catalog.schemas import DRIFT_SCHEMA, INFERENCE_SCHEMA, PROFILE_SCHEMA
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.monitoring import drift, profile
 from mlplatform.monitoring.baseline import Baselines
 from mlplatform.monitoring.config import Granularity, MonitoringConfigError, parse_granularities
-from mlplatform.monitoring.tables import (
-    DRIFT_SCHEMA,
-    PROFILE_SCHEMA,
-    drift_store,
-    profile_store,
-    window_predicate,
-)
-from mlplatform.serving.inference import INFERENCE_SCHEMA
-from mlplatform.serving.tables import INFERENCE_APP_ID, inference_path
+from mlplatform.monitoring.tables import drift_store, profile_store, window_predicate
 from mlplatform.settings import get_settings
-from mlplatform.training.features import FEATURES
 from tests.serving_models import feature_frame
+
+INFERENCE_APP_ID = INFERENCE.app_id
+inference_path = INFERENCE.path
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 AS_OF = datetime(2026, 3, 1)

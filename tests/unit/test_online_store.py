@@ -9,15 +9,18 @@ from datetime import datetime
 import dagster as dg
 import pytest
 
+from mlplatform.catalog import ONLINE_CUSTOMER_ML_FEATURES
 from mlplatform.feature_store.online import OnlineStore, OnlineStoreError
 from mlplatform.feature_store.publish import latest_rows, publish_latest
 from mlplatform.feature_store.timeseries import refresh_series
 from mlplatform.features.feature_assets import history_store, silver_store
 from mlplatform.features.history import series_spec
-from mlplatform.features.online_assets import ONLINE_TABLE, online_store_in_sync
+from mlplatform.features.online_assets import online_store_in_sync
 from mlplatform.lakehouse.resource import LakehouseResource
 from mlplatform.settings import get_settings
 from tests.feature_store_data import append_silver, events
+
+ONLINE_TABLE = ONLINE_CUSTOMER_ML_FEATURES.name
 
 FIRST = events(
     ("a", "purchase", 10.0, "2026-10-01T10:00:00"),

@@ -10,13 +10,18 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from mlplatform.catalog import INFERENCE, PAYLOAD
+from mlplatform.catalog.schemas import INFERENCE_TABLE_SCHEMA
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.serving.assets import churn_predictor_inference
-from mlplatform.serving.inference import INFERENCE_TABLE_SCHEMA, InferenceTable
+from mlplatform.serving.inference import InferenceTable
 from mlplatform.serving.logger import InferenceLogger
-from mlplatform.serving.tables import PayloadRow, inference_path, payload_path
+from mlplatform.serving.tables import PayloadRow
 from mlplatform.settings import get_settings
 from tests.platform_resources import platform_resources
+
+payload_path = PAYLOAD.path
+inference_path = INFERENCE.path
 
 FEATURES = {"total_events": 10, "avg_amount": 2.5, "recency_days": 3}
 

@@ -10,21 +10,22 @@ import pytest
 from fastapi.testclient import TestClient
 from mlflow import MlflowClient
 
+from mlplatform.catalog import FEATURES, GOLD_NUMERIC_FEATURES, ONLINE_CUSTOMER_ML_FEATURES, PAYLOAD
 from mlplatform.feature_store.online import OnlineStore
 from mlplatform.feature_store.spec import FeatureSpec
-from mlplatform.features.online_assets import ONLINE_TABLE
 from mlplatform.serving.app import create_app
 from mlplatform.serving.inference import InferenceTable
 from mlplatform.serving.logger import InferenceLogger
 from mlplatform.serving.lookup import OnlineFeatures
 from mlplatform.serving.model_holder import ModelHolder
-from mlplatform.serving.tables import payload_path
 from mlplatform.settings import get_settings
-from mlplatform.training.features import FEATURES, GOLD_NUMERIC_FEATURES
 from mlplatform.training.store import ensure_embedded_store
 from tests.feature_store_data import append_silver, events
 from tests.serving_models import MODEL_NAME, register_version, set_champion
 from tests.unit.test_online_store import publish, refresh
+
+ONLINE_TABLE = ONLINE_CUSTOMER_ML_FEATURES.name
+payload_path = PAYLOAD.path
 
 SILVER = events(
     ("c1", "purchase", 10.0, "2026-10-01T10:00:00"),

@@ -8,15 +8,18 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from mlplatform.catalog import TABLE_QUALITY
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.monitoring import table_quality as tq
 from mlplatform.monitoring.config import MonitoringConfigError
 from mlplatform.monitoring.monitor_config import load_options
-from mlplatform.monitoring.table_quality_defs import QUALITY_KEY, build_table_quality
+from mlplatform.monitoring.table_quality_defs import build_table_quality
 from mlplatform.monitoring.table_quality_store import quality_store
 from mlplatform.settings import get_settings
 from tests.platform_resources import platform_resources
 from tests.unit.test_monitoring_checks import Receiver
+
+QUALITY_KEY = TABLE_QUALITY.asset_key
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 RULES = tq.QualityRules()

@@ -7,11 +7,11 @@ import polars as pl
 import pytest
 from deltalake import write_deltalake
 
+from mlplatform.features.labels import latest_labels
 from mlplatform.settings import get_settings
 from mlplatform.training.data import (
     HOLDOUT_FRACTION,
     in_holdout,
-    latest_labels,
     load_model_data,
     truth_propensity,
 )

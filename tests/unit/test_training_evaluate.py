@@ -2,8 +2,8 @@
 
 import pytest
 
+from mlplatform.catalog import PROMOTE, SKIP
 from mlplatform.training.evaluate import Thresholds, decide
-from mlplatform.training.names import PROMOTE, SKIP
 
 BAR = Thresholds(min_roc_auc=0.7, min_improvement=0.01)
 

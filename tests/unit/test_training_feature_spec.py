@@ -9,6 +9,7 @@ import mlflow
 import polars as pl
 import pytest
 
+from mlplatform.catalog import FEATURES, GOLD_NUMERIC_FEATURES
 from mlplatform.feature_store.spec import FeatureSpec
 from mlplatform.features.assets import table_assets
 from mlplatform.features.demo_data import generate
@@ -16,7 +17,6 @@ from mlplatform.features.feature_assets import feature_store_assets
 from mlplatform.monitoring.baseline import from_tags
 from mlplatform.settings import get_settings
 from mlplatform.training import registry
-from mlplatform.training.features import FEATURES, GOLD_NUMERIC_FEATURES
 from mlplatform.training.model import Hyperparameters, train_and_register
 from mlplatform.training.tracking import ensure_experiment
 from tests.platform_resources import platform_resources

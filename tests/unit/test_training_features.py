@@ -6,15 +6,9 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from mlplatform.training.features import (
-    FEATURES,
-    GOLD_NUMERIC_FEATURES,
-    RECENCY,
-    default_as_of,
-    features_for_scoring,
-    parse_as_of,
-    validate_features,
-)
+from mlplatform.catalog import FEATURES, GOLD_NUMERIC_FEATURES, RECENCY
+from mlplatform.features.model_input import default_as_of, features_for_scoring, parse_as_of
+from mlplatform.training.features import validate_features
 
 AS_OF = datetime(2026, 11, 1)
 

@@ -9,10 +9,10 @@ import polars as pl
 import pytest
 from deltalake import write_deltalake
 
+from mlplatform.catalog import FEATURES, GOLD_NUMERIC_FEATURES
 from mlplatform.settings import get_settings
 from mlplatform.training import registry
 from mlplatform.training.data import load_model_data
-from mlplatform.training.features import FEATURES, GOLD_NUMERIC_FEATURES
 from mlplatform.training.model import (
     Hyperparameters,
     NoTrainingData,

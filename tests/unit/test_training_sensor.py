@@ -3,8 +3,8 @@
 import dagster as dg
 import pytest
 
+from mlplatform.catalog import EVALUATION_KEY, MODEL_KEY
 from mlplatform.training.jobs import promote_model_job
-from mlplatform.training.names import EVALUATION_KEY, MODEL_KEY
 from mlplatform.training.sensors import MODEL_CHECKS, promote_model_sensor
 from tests.platform_resources import platform_resources
 

@@ -1,0 +1,142 @@
+"""The fixed column schemas of the catalog's tables, as polars dtypes (cheap to import).
+
+Config-driven columns (slices, custom metrics) are added at run time; these are the columns every
+version of the table has. The feature columns come from `names.FEATURES` once: a new feature
+changes the gold, inference and monitoring tables together, here.
+"""
+
+import polars as pl
+
+from mlplatform.catalog.names import EVENT_TYPES, FEATURES
+
+UTC_US = pl.Datetime("us", "UTC")
+NAIVE_US = pl.Datetime("us")
+
+SILVER_SCHEMA = {
+    "customer_id": pl.String,
+    "event_type": pl.String,
+    "amount": pl.Float64,
+    "event_timestamp": NAIVE_US,
+}
+GOLD_SCHEMA = {
+    "customer_id": pl.String,
+    "total_events": pl.Int64,
+    "avg_amount": pl.Float64,
+    "event_count": pl.Int64,
+    "total_spend": pl.Float64,
+    "purchase_count": pl.Int64,
+    **{f"share_{t}": pl.Float64 for t in EVENT_TYPES},
+    "first_event_at": NAIVE_US,
+    "last_event_at": NAIVE_US,
+}
+
+PAYLOAD_SCHEMA = {
+    "request_id": pl.String,
+    "client_request_id": pl.String,
+    "timestamp": UTC_US,
+    "date": pl.Date,
+    "status_code": pl.Int32,
+    "execution_time_ms": pl.Float64,
+    "request": pl.String,
+    "response": pl.String,
+    "model_name": pl.String,
+    "model_version": pl.String,
+    "served_features": pl.String,  # JSON: looked-up features and their source per row
+}
+INFERENCE_TABLE_SCHEMA = {
+    "request_id": pl.String,
+    "client_request_id": pl.String,
+    "row_index": pl.Int32,
+    "timestamp": UTC_US,
+    "date": pl.Date,
+    "model_name": pl.String,
+    "model_version": pl.String,
+    "customer_id": pl.String,
+    **{f: pl.Float64 for f in FEATURES},
+    "features_from": pl.String,
+    "prediction": pl.Float64,
+    "label": pl.Int64,
+    "label_timestamp": UTC_US,
+}
+INFERENCE_SCHEMA = {k: v for k, v in INFERENCE_TABLE_SCHEMA.items() if k != "features_from"}
+"""The columns every inference row has had (what monitoring reads); the table also has
+`features_from` (where the scored features came from: request, online or mixed)."""
+
+WINDOW_SCHEMA = {
+    "window_start": UTC_US,
+    "window_end": UTC_US,
+    "granularity": pl.String,
+    "slice_key": pl.String,  # the slicing expression; null: the whole table
+    "slice_value": pl.String,  # the expression's value as text
+    "model_version": pl.String,
+    "column_name": pl.String,
+    "data_type": pl.String,
+    "kind": pl.String,  # numeric | categorical | table
+}
+RUN_SCHEMA = {
+    "batch_id": pl.Int64,
+    "logging_table_commit_version": pl.Int64,  # the inference table version read
+    "computed_at": UTC_US,
+}
+PROFILE_SCHEMA = {
+    **WINDOW_SCHEMA,
+    "count": pl.Int64,  # rows of the window (and version)
+    "num_nulls": pl.Int64,
+    "percent_null": pl.Float64,
+    "num_nan": pl.Int64,
+    "num_zeros": pl.Int64,
+    "distinct_count": pl.Int64,
+    "percent_distinct": pl.Float64,  # of the non-null values
+    "min": pl.Float64,
+    "max": pl.Float64,
+    "avg": pl.Float64,
+    "stddev": pl.Float64,
+    "median": pl.Float64,
+    "quantiles": pl.List(pl.Float64),  # at QUANTILE_LEVELS
+    "frequent_items": pl.List(pl.Struct({"item": pl.String, "count": pl.Int64})),
+    "labelled_count": pl.Int64,
+    "roc_auc": pl.Float64,
+    "accuracy": pl.Float64,
+    "precision": pl.Float64,
+    "recall": pl.Float64,
+    "f1_score": pl.Float64,
+    "mean_squared_error": pl.Float64,  # problem_type regression
+    "root_mean_squared_error": pl.Float64,
+    "mean_absolute_error": pl.Float64,
+    "r2_score": pl.Float64,
+    **RUN_SCHEMA,
+}
+TEST_STRUCT = pl.Struct({"statistic": pl.Float64, "pvalue": pl.Float64})
+METRIC_SCHEMA = {
+    "count": pl.Int64,
+    "count_cmp": pl.Int64,
+    "avg_delta": pl.Float64,
+    "percent_null_delta": pl.Float64,
+    "ks_test": TEST_STRUCT,
+    "wasserstein_distance": pl.Float64,
+    "population_stability_index": pl.Float64,
+    "js_distance": pl.Float64,
+    "chi_squared_test": TEST_STRUCT,
+    "tv_distance": pl.Float64,
+    "l_infinity_distance": pl.Float64,
+}
+"""One drift comparison: `count` current values, `count_cmp` reference values, then the metrics."""
+DRIFT_SCHEMA = {
+    **WINDOW_SCHEMA,
+    "drift_type": pl.String,
+    "window_cmp_start": UTC_US,  # the previous window (CONSECUTIVE); null for BASELINE
+    "window_cmp_end": UTC_US,
+    "baseline_gold_version": pl.Int64,  # gold Delta version of the baseline (BASELINE)
+    **METRIC_SCHEMA,
+    **RUN_SCHEMA,
+}
+QUALITY_SCHEMA = {
+    "table": pl.String,  # <layer>/<table>
+    "checked_at": UTC_US,
+    "check": pl.String,  # freshness | completeness
+    "status": pl.String,  # OK | WARN | ERROR | UNKNOWN
+    "observed": pl.Float64,  # seconds since the last commit | rows of the last commit
+    "expected_low": pl.Float64,
+    "expected_high": pl.Float64,
+    "detail": pl.String,
+}
