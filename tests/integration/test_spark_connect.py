@@ -6,7 +6,11 @@ mlplatform. The medallion pipeline twice, a client killed before its commit, the
 from __future__ import annotations
 
 import json
+import os
 import signal
+import subprocess
+import sys
+import textwrap
 
 import polars as pl
 import pytest
@@ -171,21 +175,38 @@ def test_apply_changes_over_connect(tmp_path, remote):
     assert len(changes) == 6 and changes.schema["id"] == pl.Int32
 
 
-def test_object_store_settings_over_connect(monkeypatch, remote):
+def test_object_store_settings_over_connect(remote):
     """Over Connect the S3A settings are runtime settings (the server accepts them), and a server
-    without hadoop-aws gets the clear error instead of a Hadoop stack trace."""
-    from mlplatform.lakehouse.engines.spark_session import session_from_config
-    from mlplatform.lakehouse.engines.spark_storage import SparkStorageError, check_reachable
+    without hadoop-aws gets the clear error instead of a Hadoop stack trace. (In a process of
+    its own: a remote session cannot start beside the suite's classic one.)"""
+    code = textwrap.dedent(
+        f"""
+        from mlplatform.lakehouse.engines.spark_session import session_from_config
+        from mlplatform.lakehouse.engines.spark_storage import SparkStorageError, check_reachable
 
-    monkeypatch.setenv("MLPLATFORM_LAKEHOUSE", "s3://bucket/lakehouse")
+        session = session_from_config({{"spark.remote": {remote!r}}})
+        try:
+            print(session.conf.get("fs.s3a.endpoint"))
+            print(session.conf.get("fs.s3a.path.style.access"))
+            print(session.conf.get("fs.s3a.connection.ssl.enabled"))
+            try:
+                check_reachable(session, "s3://bucket/lakehouse/bronze/t", session.session_id)
+            except SparkStorageError as err:
+                print("SparkStorageError:", err)
+        finally:
+            session.stop()
+        """
+    )
     options = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ALLOW_HTTP": "true"}
-    monkeypatch.setenv("MLPLATFORM_STORAGE_OPTIONS", json.dumps(options))
-    session = session_from_config({"spark.remote": remote})
-    try:
-        assert session.conf.get("fs.s3a.endpoint") == "http://127.0.0.1:9"
-        assert session.conf.get("fs.s3a.path.style.access") == "true"
-        assert session.conf.get("fs.s3a.connection.ssl.enabled") == "false"
-        with pytest.raises(SparkStorageError, match="S3AFileSystem is not on its class path"):
-            check_reachable(session, "s3://bucket/lakehouse/bronze/t", session.session_id)
-    finally:
-        session.stop()
+    env = {
+        **os.environ,
+        "MLPLATFORM_LAKEHOUSE": "s3://bucket/lakehouse",
+        "MLPLATFORM_STORAGE_OPTIONS": json.dumps(options),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    assert lines[:3] == ["http://127.0.0.1:9", "true", "false"]
+    assert "S3AFileSystem is not on its class path" in lines[3], done.stdout
