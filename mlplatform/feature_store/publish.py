@@ -13,7 +13,6 @@ import json
 from dataclasses import dataclass, field
 
 import polars as pl
-from deltalake import DeltaTable
 
 from mlplatform.feature_store.online import OnlineStore
 from mlplatform.feature_store.timeseries import BATCH_COLUMN
@@ -34,7 +33,7 @@ class PublishRun:
 def _full_since(offline: DeltaStore, version: int) -> str | None:
     """Why the changes after `version` need a full publish (None: an incremental one will do)."""
     try:
-        batch = DeltaTable(str(offline.path), version=version).transaction_version(offline.app_id)
+        batch = offline.table(version).transaction_version(offline.app_id)
     except Exception as err:  # noqa: BLE001 (log cleaned up, vacuumed: start over)
         return f"published version {version} cannot be read: {type(err).__name__}"
     if batch is None:
@@ -75,7 +74,7 @@ def publish_latest(
         why = f"published version {before} is ahead of the table ({version}): rewritten"
     scan = offline.scan(version)
     if why is None:
-        batch = DeltaTable(str(offline.path), version=before).transaction_version(offline.app_id)
+        batch = offline.table(before).transaction_version(offline.app_id)
         changed = scan.filter(pl.col(BATCH_COLUMN) > batch).select(key).unique()
         scan = scan.join(changed, on=key, how="semi")
     else:

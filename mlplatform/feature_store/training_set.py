@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import polars as pl
-from deltalake import DeltaTable
 
 from mlplatform.feature_store.table import FeatureTable, get_feature_table
+from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.settings import Settings, get_settings
 
 
@@ -109,12 +109,12 @@ def _check(lookup: FeatureLookup, table: FeatureTable, labels: pl.DataFrame) -> 
 
 
 def _read_table(lookup: FeatureLookup, table: FeatureTable, settings: Settings):
-    path = str(table.path(settings))
-    if not DeltaTable.is_deltatable(path):
-        raise FileNotFoundError(f"feature table {lookup.table} has no Delta table at {path}")
-    version = DeltaTable(path).version() if lookup.version is None else lookup.version
+    store = DeltaStore(table.path(settings), lookup.table)
+    if not store.exists():
+        raise FileNotFoundError(f"feature table {lookup.table} has no Delta table at {store.uri}")
+    version = store.version() if lookup.version is None else lookup.version
     columns = [*table.primary_keys, *_names(lookup)]
-    return pl.read_delta(path, version=version, columns=columns), version
+    return store.scan(version).select(columns).collect(), version
 
 
 def _join(labels: pl.DataFrame, lookup: FeatureLookup, table: FeatureTable, rows: pl.DataFrame):

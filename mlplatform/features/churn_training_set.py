@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import polars as pl
-from deltalake import DeltaTable
 
 from mlplatform.catalog import (
     CHURN_TRAINING_SET,
+    CUSTOMER_ML_FEATURES_HISTORY,
     DERIVED_FROM,
     FEATURES,
     GOLD_NUMERIC_FEATURES,
@@ -71,17 +71,17 @@ class BuiltTrainingSet:
 
 def build(settings: Settings) -> BuiltTrainingSet | None:
     """The churn training set from the current labels and history (None if either is missing)."""
-    labels_path = str(RAW_CUSTOMER_LABELS.path(settings))
-    history_path = str(CUSTOMER_FEATURES_HISTORY.path(settings))
-    if not (DeltaTable.is_deltatable(labels_path) and DeltaTable.is_deltatable(history_path)):
+    labels_store = RAW_CUSTOMER_LABELS.store(settings)
+    history_store = CUSTOMER_ML_FEATURES_HISTORY.store(settings)
+    if not (labels_store.exists() and history_store.exists()):
         return None
-    labels_table = DeltaTable(labels_path)
-    raw = pl.read_delta(labels_path, version=labels_table.version())
+    labels_version = labels_store.version()
+    raw = labels_store.read(labels_version)
     labels = clean_labels(raw)
-    lookup = feature_lookup(DeltaTable(history_path).version())
+    lookup = feature_lookup(history_store.version())
     built = create_training_set(labels, [lookup], label=LABEL, settings=settings)
     frame = with_recency(built.load_df(), TIMESTAMP_LOOKUP_KEY).select(COLUMNS)
-    versions = {**built.versions, RAW_CUSTOMER_LABELS.key: labels_table.version()}
+    versions = {**built.versions, RAW_CUSTOMER_LABELS.key: labels_version}
     spec = FeatureSpec(
         table=lookup.table,
         lookup_key=LOOKUP_KEY,

@@ -70,8 +70,7 @@ def from_tags(settings: Settings, version: str, tags: dict[str, str]) -> Baselin
     try:
         features = json.loads(tags.get(FEATURES_TAG) or "null") or FEATURES
         features = [f for f in FEATURES if f in features]
-        path = str(CUSTOMER_ML_FEATURES.path(settings))
-        gold = pl.read_delta(path, version=int(gold_version))
+        gold = CUSTOMER_ML_FEATURES.store(settings).read(int(gold_version))
         frame = pl.from_pandas(features_for_scoring(gold, as_of, features))
     except Exception as err:  # noqa: BLE001 (vacuumed version, bad tag, schema: all say why)
         raise BaselineUnavailable(
@@ -88,8 +87,8 @@ def _from_training_set(settings: Settings, version: str, tags: dict[str, str]) -
     try:
         features = json.loads(tags.get(FEATURES_TAG) or "null") or FEATURES
         features = [f for f in FEATURES if f in features]
-        path = str(CHURN_TRAINING_SET.path(settings))
-        rows = pl.read_delta(path, version=int(table_version), columns=features)
+        store = CHURN_TRAINING_SET.store(settings)
+        rows = store.scan(int(table_version)).select(features).collect()
         frame = rows.select(pl.col(f).cast(pl.Float64) for f in features)
     except Exception as err:  # noqa: BLE001 (vacuumed version, bad tag, schema: all say why)
         raise BaselineUnavailable(

@@ -15,6 +15,8 @@ from pathlib import Path
 import polars as pl
 
 from mlplatform.catalog import FEATURES
+from mlplatform.lakehouse.delta import DeltaStore
+from mlplatform.lakehouse.location import Location, as_location, is_object_uri
 from mlplatform.monitoring.baseline import Baseline, Baselines, BaselineUnavailable
 from mlplatform.monitoring.config import MonitoringConfigError
 from mlplatform.monitoring.metrics import reference
@@ -25,14 +27,16 @@ from mlplatform.settings import Settings
 COMPARED = (*FEATURES, "prediction")
 
 
-def table_path(settings: Settings, name: str) -> Path:
+def table_path(settings: Settings, name: str) -> Location:
     """Where the baseline table named `name` lives.
 
     Raises:
         MonitoringConfigError: the name is neither `<layer>/<table>` nor a path to a Delta table.
     """
     path = Path(name).expanduser()
-    if path.is_absolute() or name.startswith("."):
+    if is_object_uri(name):
+        candidate = as_location(name)
+    elif path.is_absolute() or name.startswith("."):
         candidate = path
     else:
         parts = name.replace(".", "/").split("/")
@@ -41,7 +45,7 @@ def table_path(settings: Settings, name: str) -> Path:
                 f"baseline_table_name {name!r} is not '<layer>/<table>' or a path"
             )
         candidate = settings.table_path(*parts)
-    if not (candidate / "_delta_log").is_dir():
+    if not DeltaStore(candidate, name).exists():
         raise MonitoringConfigError(f"baseline_table_name {name!r}: no Delta table at {candidate}")
     return candidate
 
@@ -58,11 +62,9 @@ class TableBaselines(Baselines):
 
     def _table(self) -> tuple[pl.DataFrame, int]:
         if self._frame is None:
-            from deltalake import DeltaTable
-
-            table = DeltaTable(str(self.path))
-            self._version = table.version()
-            scan = pl.scan_delta(str(self.path), version=self._version)
+            store = DeltaStore(self.path, self.options.baseline_table_name)
+            self._version = store.version()
+            scan = store.scan(self._version)
             self._frame = with_roles(scan, self.options.columns).collect()
         return self._frame, self._version
 

@@ -10,7 +10,6 @@ payload table has a new version.
 import warnings
 
 import dagster as dg
-from deltalake import DeltaTable
 
 from mlplatform.catalog import INFERENCE, PAYLOAD, RAW_CUSTOMER_LABELS
 from mlplatform.lakehouse.assets import table_pool
@@ -26,18 +25,18 @@ INFERENCE_CRON = "0 * * * *"
 
 def _observe_payload(lakehouse: LakehouseResource) -> dg.ObserveResult:
     """Report the payload table's Delta version and row count."""
-    path = PAYLOAD.path(lakehouse.settings)
-    if not DeltaTable.is_deltatable(str(path)):
+    store = PAYLOAD.store(lakehouse.settings)
+    if not store.exists():
         return dg.ObserveResult(
             data_version=dg.DataVersion("absent"),
             metadata={"dagster/row_count": 0, "exists": False},
         )
-    table = DeltaTable(str(path))
+    table = store.table()
     version = table.version()
     return dg.ObserveResult(
         data_version=dg.DataVersion(str(version)),
         metadata={
-            "dagster/uri": str(path),
+            "dagster/uri": store.uri,
             "dagster/row_count": table.count(),
             "delta_version": version,
             "exists": True,

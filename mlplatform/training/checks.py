@@ -6,7 +6,6 @@ therefore promotion.
 """
 
 import dagster as dg
-from deltalake import DeltaTable
 
 from mlplatform.catalog import CUSTOMER_ML_FEATURES, DERIVED_FROM, FEATURES, MODEL_KEY
 from mlplatform.settings import Settings
@@ -21,7 +20,7 @@ _TIMESTAMP = ("timestamp", "timestamp_ntz")
 
 def gold_schema(settings: Settings) -> dict[str, str]:
     """Column name -> Delta type name of the current gold table."""
-    table = DeltaTable(str(CUSTOMER_ML_FEATURES.path(settings)))
+    table = CUSTOMER_ML_FEATURES.store(settings).table()
     return {f.name: str(getattr(f.type, "type", f.type)).lower() for f in table.schema().fields}
 
 

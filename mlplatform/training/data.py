@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import polars as pl
-from deltalake import DeltaTable
 
 from mlplatform.catalog import (
     CHURN_TRAINING_SET,
@@ -75,12 +74,12 @@ class ModelData:
 
 
 def _read(settings: Settings, table: Table, version: int | None):
-    path = str(table.path(settings))
-    if not DeltaTable.is_deltatable(path):
+    store = table.store(settings)
+    if not store.exists():
         return None, None
     if version is None:
-        version = DeltaTable(path).version()
-    return pl.read_delta(path, version=version), version
+        version = store.version()
+    return store.read(version), version
 
 
 def load_model_data(
@@ -100,9 +99,7 @@ def load_model_data(
     versions = versions or {}
     gold_table, labels_table = CUSTOMER_ML_FEATURES, RAW_CUSTOMER_LABELS
     training_set = CHURN_TRAINING_SET.key
-    if training_set in versions or (
-        not versions and DeltaTable.is_deltatable(str(CHURN_TRAINING_SET.path(settings)))
-    ):
+    if training_set in versions or (not versions and CHURN_TRAINING_SET.store(settings).exists()):
         return load_training_set(settings, versions.get(training_set))
     gold, gold_version = _read(settings, gold_table, versions.get(gold_table.key))
     raw, labels_version = _read(settings, labels_table, versions.get(labels_table.key))

@@ -47,7 +47,7 @@ def test_holdout_is_stable_and_about_the_configured_fraction():
 
 
 @pytest.fixture
-def home(tmp_path, monkeypatch):
+def settings(tmp_path, monkeypatch):
     monkeypatch.setenv("MLPLATFORM_HOME", str(tmp_path))
     return get_settings()
 
@@ -78,22 +78,22 @@ def write_tables(settings, n: int, mode: str = "overwrite") -> None:
     )
 
 
-def test_no_tables_means_no_data(home):
-    data = load_model_data(home)
+def test_no_tables_means_no_data(settings):
+    data = load_model_data(settings)
     assert data.empty
     assert data.counts == {"gold_customers": 0, "labelled_customers": 0}
 
 
-def test_reads_current_versions_and_can_reread_a_pinned_one(home):
-    write_tables(home, 50)
-    write_tables(home, 80)
-    current = load_model_data(home)
+def test_reads_current_versions_and_can_reread_a_pinned_one(settings):
+    write_tables(settings, 50)
+    write_tables(settings, 80)
+    current = load_model_data(settings)
     assert current.versions == {"gold/customer_ml_features": 1, "bronze/raw_customer_labels": 1}
     assert current.counts["labelled_customers"] == 80
     assert current.as_of == datetime(2026, 10, 28)
     assert current.counts["holdout_customers"] == int(current.frame["holdout"].sum()) > 0
     pinned = load_model_data(
-        home,
+        settings,
         as_of="2026-11-01T00:00:00",
         versions={"gold/customer_ml_features": 0, "bronze/raw_customer_labels": 0},
     )
@@ -103,11 +103,11 @@ def test_reads_current_versions_and_can_reread_a_pinned_one(home):
     assert list(x.columns) == ["total_events", "recency_days"] and len(x) == len(y)
 
 
-def test_truth_propensity_needs_every_customer(home):
-    assert truth_propensity(home, pl.Series(["1"])) is None
-    home.demo_dir.mkdir(parents=True)
+def test_truth_propensity_needs_every_customer(settings):
+    assert truth_propensity(settings, pl.Series(["1"])) is None
+    settings.demo_dir.mkdir(parents=True)
     pl.DataFrame({"customer_id": ["1", "2"], "propensity": [0.1, 0.9]}).write_parquet(
-        home.demo_dir / "customer_truth.parquet"
+        settings.demo_dir / "customer_truth.parquet"
     )
-    assert truth_propensity(home, pl.Series(["2", "1"])).tolist() == [0.9, 0.1]
-    assert truth_propensity(home, pl.Series(["3"])) is None
+    assert truth_propensity(settings, pl.Series(["2", "1"])).tolist() == [0.9, 0.1]
+    assert truth_propensity(settings, pl.Series(["3"])) is None

@@ -1,4 +1,4 @@
-"""Fitting, logging and registering the churn model (real MLflow sqlite store in a tmp home)."""
+"""Fitting, logging and registering the churn model (a real MLflow sqlite store)."""
 
 import json
 from datetime import datetime, timedelta
@@ -51,7 +51,7 @@ def synthetic(n: int = 800, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 @pytest.fixture
-def home(tmp_path, monkeypatch):
+def model_settings(tmp_path, monkeypatch):
     monkeypatch.setenv("MLPLATFORM_HOME", str(tmp_path))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     settings = get_settings()
@@ -80,8 +80,8 @@ def test_hyperparameters_from_config_validate_and_record_what_is_used():
 
 
 @pytest.mark.parametrize("model_type", ["logistic_regression", "hist_gradient_boosting"])
-def test_train_learns_the_signal_and_tolerates_missing_values(home, model_type):
-    data = load_model_data(home)
+def test_train_learns_the_signal_and_tolerates_missing_values(model_settings, model_type):
+    data = load_model_data(model_settings)
     hp = Hyperparameters.from_config({"model_type": model_type})
     model = train(data, hp, list(hp.features))
     assert model.metrics["holdout_roc_auc"] > 0.75
@@ -92,8 +92,8 @@ def test_train_learns_the_signal_and_tolerates_missing_values(home, model_type):
     assert np.isfinite(p).all()
 
 
-def test_a_single_class_split_is_refused(home):
-    data = load_model_data(home)
+def test_a_single_class_split_is_refused(model_settings):
+    data = load_model_data(model_settings)
     data.frame = data.frame.with_columns(pl.lit(0, dtype=pl.Int8).alias("churned"))
     with pytest.raises(ValueError, match="do not have both label values"):
         train(data, Hyperparameters(), FEATURES)
@@ -111,15 +111,15 @@ def test_no_labelled_customers_raises_no_training_data(tmp_path, monkeypatch):
     assert info.value.counts == {"gold_customers": 0, "labelled_customers": 0}
 
 
-def test_train_and_register_logs_a_loadable_versioned_model(home):
+def test_train_and_register_logs_a_loadable_versioned_model(model_settings):
     hp = Hyperparameters.from_config({"features": ["total_events", "recency_days"]})
-    with mlflow.start_run(experiment_id=ensure_experiment(home)):
-        result = train_and_register(home, hp, None, "run-1")
-    client = registry.client(home)
+    with mlflow.start_run(experiment_id=ensure_experiment(model_settings)):
+        result = train_and_register(model_settings, hp, None, "run-1")
+    client = registry.client(model_settings)
     mv = client.get_model_version(registry.MODEL_NAME, str(result["model_version"]))
     assert result["model_version"] == 1 and mv.aliases == ["challenger"]
     assert mv.tags["dagster_run_id"] == "run-1"
-    assert mv.tags["as_of"] == result["as_of"] == load_model_data(home).as_of.isoformat()
+    assert mv.tags["as_of"] == result["as_of"] == load_model_data(model_settings).as_of.isoformat()
     assert mv.tags["delta_version.gold/customer_ml_features"] == "0"
     assert mv.tags["delta_version.bronze/raw_customer_labels"] == "0"
     assert json.loads(mv.tags["feature_columns"]) == ["total_events", "recency_days"]
@@ -129,14 +129,14 @@ def test_train_and_register_logs_a_loadable_versioned_model(home):
     assert run.data.metrics["holdout_roc_auc"] == pytest.approx(result["holdout_roc_auc"])
     experiment = client.get_experiment(run.info.experiment_id)
     assert experiment.name == experiment_name("dev")
-    assert experiment.artifact_location == f"{home.artifact_location}/dev"
+    assert experiment.artifact_location == f"{model_settings.artifact_location}/dev"
     info = mlflow.models.get_model_info(f"models:/{registry.MODEL_NAME}/1")
     assert [(c.name, c.type.name) for c in info.signature.inputs.inputs] == [
         ("total_events", "double"),
         ("recency_days", "double"),
     ]
     model = mlflow.pyfunc.load_model(f"models:/{registry.MODEL_NAME}@challenger")
-    data = load_model_data(home)
+    data = load_model_data(model_settings)
     x, _ = data.xy(holdout=True)  # every feature column: the model picks the ones it uses
     p = np.asarray(model.predict(x))
     assert p.shape == (len(x),) and ((p >= 0) & (p <= 1)).all()
