@@ -262,7 +262,8 @@ def train_and_register(
         hp: What to fit.
         as_of: Recency reference (ISO); None: the latest `last_event_at` in gold.
         run_id: The Dagster run, tagged on the version.
-        tracking: Where params and metrics go: dagster-mlflow's resource, or `mlflow` itself.
+        tracking: Where params and metrics go: the `mlflow` module (the active run of the
+            `mlflow` resource).
 
     Returns:
         The materialization metadata: version, metrics (with the ceiling), lineage, counts.
