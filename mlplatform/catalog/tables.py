@@ -42,23 +42,16 @@ def delta_type(dtype: pl.DataType) -> str:
 
 
 @dataclass(frozen=True)
-class Table:
-    """A table of the catalog (Delta unless said otherwise)."""
+class _Named:
+    """A table's layer and name, and the names derived from them."""
 
     layer: str
     name: str
-    schema: dict[str, pl.DataType] | None = field(default=None, compare=False, hash=False)
-    """The fixed columns (polars dtypes), where the table has a fixed set."""
 
     @property
     def key(self) -> str:
         """`<layer>/<table>`: the asset key as a string, the lineage key of model tags."""
         return f"{self.layer}/{self.name}"
-
-    @property
-    def app_id(self) -> str:
-        """The app id of the table's Delta commits (`Transaction(app_id, batch_id)`)."""
-        return self.key
 
     @property
     def asset_key(self) -> dg.AssetKey:
@@ -68,6 +61,19 @@ class Table:
     def table_name(self) -> str:
         """`<layer>.<table>`: the `dagster/table_name` metadata."""
         return f"{self.layer}.{self.name}"
+
+
+@dataclass(frozen=True)
+class Table(_Named):
+    """A table of the catalog (Delta unless said otherwise)."""
+
+    schema: dict[str, pl.DataType] | None = field(default=None, compare=False, hash=False)
+    """The fixed columns (polars dtypes), where the table has a fixed set."""
+
+    @property
+    def app_id(self) -> str:
+        """The app id of the table's Delta commits (`Transaction(app_id, batch_id)`)."""
+        return self.key
 
     @property
     def version_tag(self) -> str:
@@ -89,23 +95,9 @@ class Table:
 
 
 @dataclass(frozen=True)
-class OnlineTable:
-    """A table of the online store (SQLite or PostgreSQL), not a Delta table."""
-
-    layer: str
-    name: str  # the table's name in the online database
-
-    @property
-    def key(self) -> str:
-        return f"{self.layer}/{self.name}"
-
-    @property
-    def asset_key(self) -> dg.AssetKey:
-        return dg.AssetKey([self.layer, self.name])
-
-    @property
-    def table_name(self) -> str:
-        return f"{self.layer}.{self.name}"
+class OnlineTable(_Named):
+    """A table of the online store (SQLite or PostgreSQL), not a Delta table; `name` is the
+    table's name in the online database."""
 
 
 # features: the medallion tables

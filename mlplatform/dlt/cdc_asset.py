@@ -1,5 +1,7 @@
 """The Dagster assets of an ``apply_changes`` target and of a snapshot CDC target."""
 
+from functools import partial
+
 import dagster as dg
 
 from mlplatform.dlt.cdc import ChangeRunner, ChangeSpec
@@ -67,6 +69,9 @@ def build_change_asset(
         pyspark: PySparkResource,  # the session of a view on spark (started when used)
     ) -> dg.MaterializeResult:
         inputs = [f"{schema}.{spec.source}"]
+        log = partial(
+            _log, target, context, spec.target, "AUTO_CDC", inputs, settings=lakehouse.settings
+        )
         try:
             runner = ChangeRunner(spec, schema, lakehouse.settings)
             if view is not None:
@@ -75,18 +80,10 @@ def build_change_asset(
             else:
                 result = runner.run(full_refresh=config.full_refresh)
         except Exception as err:
-            _log(
-                target,
-                context,
-                spec.target,
-                "AUTO_CDC",
-                inputs,
-                error=err,
-                settings=lakehouse.settings,
-            )
+            log(error=err)
             raise
         metrics = {"num_output_rows": result["rows"], "num_upserted_rows": result["changes"]}
-        _log(target, context, spec.target, "AUTO_CDC", inputs, metrics, settings=lakehouse.settings)
+        log(metrics)
         context.log.info(f"applied {result['changes']} changes; {result['rows']} rows")
         return dg.MaterializeResult(
             metadata={
@@ -120,29 +117,22 @@ def build_snapshot_asset(
         context: dg.AssetExecutionContext, config: ChangesConfig, lakehouse: LakehouseResource
     ) -> dg.MaterializeResult:
         inputs = [source.replace("/", ".")]
-        try:
-            result = SnapshotRunner(spec, schema, lakehouse.settings).run(config.full_refresh)
-        except Exception as err:
-            _log(
-                target,
-                context,
-                spec.target,
-                "AUTO_CDC_FROM_SNAPSHOT",
-                inputs,
-                error=err,
-                settings=lakehouse.settings,
-            )
-            raise
-        metrics = {"num_output_rows": result["rows"], "num_upserted_rows": result["changes"]}
-        _log(
+        log = partial(
+            _log,
             target,
             context,
             spec.target,
             "AUTO_CDC_FROM_SNAPSHOT",
             inputs,
-            metrics,
             settings=lakehouse.settings,
         )
+        try:
+            result = SnapshotRunner(spec, schema, lakehouse.settings).run(config.full_refresh)
+        except Exception as err:
+            log(error=err)
+            raise
+        metrics = {"num_output_rows": result["rows"], "num_upserted_rows": result["changes"]}
+        log(metrics)
         context.log.info(f"applied snapshots {result['snapshots']}; {result['rows']} rows")
         return dg.MaterializeResult(
             metadata={

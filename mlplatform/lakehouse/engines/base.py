@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 ROW_ID = "_mlplatform_row_id"
 INGESTED_AT = "_ingested_at"
-_NOT_ROW_WISE = re.compile(r"\b(GROUP\s+BY|DISTINCT|UNION|JOIN|OVER|LIMIT)\b", re.IGNORECASE)
 _SELECT = re.compile(r"^\s*SELECT\s+", re.IGNORECASE)
 
 
@@ -21,9 +21,46 @@ class SqlQuery:
 
     def with_lineage(self) -> str | None:
         """The query also selecting the row id, when it is a row-wise SELECT (else None)."""
-        if _SELECT.match(self.text) and not _NOT_ROW_WISE.search(self.text):
+        if _SELECT.match(self.text) and row_wise(self.text):
             return _SELECT.sub(f"SELECT {ROW_ID}, ", self.text, count=1)
         return None
+
+
+@functools.lru_cache(maxsize=256)
+def row_wise(text: str) -> bool:
+    """Whether each output row of the query comes from exactly one input row, from its syntax
+    tree (sqlglot, Spark SQL): one SELECT, nowhere an aggregate, GROUP BY, HAVING, DISTINCT,
+    set operation, join, window, LIMIT or row generator (explode, UNNEST, LATERAL VIEW). A query
+    that does not parse is not row-wise (it keeps no lineage; the engine reports its error)."""
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+
+    try:
+        tree = sqlglot.parse_one(text, read="spark")
+    except SqlglotError:
+        return False
+    if not isinstance(tree, exp.Select):
+        return False
+    return tree.find(*_not_row_wise()) is None
+
+
+def _not_row_wise() -> tuple:
+    from sqlglot import exp
+
+    return (
+        exp.AggFunc,
+        exp.Group,
+        exp.Having,
+        exp.Distinct,
+        exp.SetOperation,
+        exp.Join,
+        exp.Window,
+        exp.Limit,
+        exp.Explode,
+        exp.Unnest,
+        exp.Lateral,
+    )
 
 
 def sql(query: str) -> SqlQuery:
