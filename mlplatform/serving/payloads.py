@@ -257,7 +257,10 @@ def _typed(name: str, values: list, kind: str | None):
     if dtype is None:
         return values
     try:
-        with np.errstate(over="ignore"):  # a double beyond float's range becomes inf: refused
+        if dtype is np.float32:  # a double beyond float's range becomes inf: refused below
+            with np.errstate(over="ignore"):
+                array = np.asarray(values, dtype=dtype)
+        else:
             array = np.asarray(values, dtype=dtype)
     except (OverflowError, ValueError) as err:
         raise PayloadError(400, f"column {name!r} does not fit {kind}: {err}") from None
