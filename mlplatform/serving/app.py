@@ -139,7 +139,7 @@ def _authorized(request: Request, token: str | None) -> bool:
     scheme, _, value = given.partition(" ")
     # compared as bytes (Starlette decodes headers as latin-1, so this gives the sent bytes back):
     # a header with non-ASCII bytes is a wrong token, not an error
-    given_bytes = value.strip().encode("latin-1")
+    given_bytes = value.strip(" \t").encode("latin-1")
     return scheme.lower() == "bearer" and hmac.compare_digest(given_bytes, token.encode())
 
 

@@ -153,7 +153,12 @@ def test_null_is_a_missing_value_for_the_model(served):
 
 def test_a_non_ascii_authorization_header_is_401(served):
     _, _, client = served
-    for value in (b"Bearer \xff\xfe", "Bearer s3cr\u00e9t".encode(), b"\xe9 s3cret"):
+    for value in (
+        b"Bearer \xff\xfe",
+        "Bearer s3cr\u00e9t".encode(),
+        b"\xe9 s3cret",
+        b"Bearer s3cret\xa0",  # a trailing no-break space byte is not whitespace of the header
+    ):
         headers = {"Authorization": value}
         r = client.post("/invocations", content=RECORD.encode(), headers=headers)
         assert r.status_code == 401 and r.json()["error_code"] == "UNAUTHENTICATED"
