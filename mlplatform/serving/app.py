@@ -83,6 +83,7 @@ def _lookup(
     """The request's columns completed from the online store (when the version has a spec)."""
     if features is None or model.feature_spec is None or model.spec is None:
         return columns, None
+    check_ids(columns)  # the keys to look up: strings or numbers (validate checks them again)
     now = datetime.fromtimestamp(now_us / 1e6, UTC).replace(tzinfo=None)
     filled = features.fill(columns, rows, model.feature_spec, model.spec.columns, now)
     return filled.columns, filled.served(model.spec.columns)
@@ -96,7 +97,6 @@ def _score(
     now_us: int = 0,
 ) -> tuple[int, dict, str | None]:
     columns, rows = to_columns(parse_json(body))
-    check_ids(columns)
     if 0 < rows <= opts.max_batch_rows:
         try:
             columns, served = _lookup(features, model, columns, rows, now_us)

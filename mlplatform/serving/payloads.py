@@ -212,6 +212,7 @@ def validate(columns: dict[str, list], rows: int, spec: InputSpec | None, max_ro
             values = [None if v is MISSING else v for v in values]
         kind = spec.types.get(name) if spec else None
         data[name] = _typed(name, values, kind)
+    _check_finite(data, columns, spec)
     return Batch(_frame(data, list(model_cols)), ids)
 
 
@@ -226,7 +227,10 @@ def _frame(data: dict, columns: list[str]) -> pd.DataFrame:
 def check_ids(columns: dict[str, list]) -> None:
     """Refuse an identifier (`customer_id`) that is a JSON array or object."""
     for name in ID_COLUMNS:
-        for row, value in enumerate(columns.get(name, ())):
+        values = columns.get(name, ())
+        if not set(map(type, values)) & {list, dict}:  # the usual case, one pass in C
+            continue
+        for row, value in enumerate(values):
             if isinstance(value, list | dict):
                 raise PayloadError(
                     400,
@@ -264,15 +268,30 @@ def _typed(name: str, values: list, kind: str | None):
             array = np.asarray(values, dtype=dtype)
     except (OverflowError, ValueError) as err:
         raise PayloadError(400, f"column {name!r} does not fit {kind}: {err}") from None
-    if nullable and not np.isfinite(array).all():
-        for row in np.flatnonzero(~np.isfinite(array)).tolist():
-            if values[row] is not None:  # null is a missing value; NaN and infinity are not
+    return array
+
+
+def _check_finite(data: dict, columns: dict[str, list], spec: InputSpec | None) -> None:
+    """Refuse NaN, infinity and numbers beyond the type's range in the float columns (null, a
+    missing value, is NaN in the array too: told apart by the request's value)."""
+    if spec is None:
+        return
+    floats = [n for n, kind in spec.types.items() if kind in ("double", "float") and n in data]
+    if not floats:
+        return
+    arrays = [data[n] for n in floats]
+    if np.isfinite(np.concatenate(arrays) if len(arrays) > 1 else arrays[0]).all():
+        return  # one check for the whole batch (the usual case)
+    for name in floats:
+        values = columns.get(name) or ()
+        for row in np.flatnonzero(~np.isfinite(data[name])).tolist():
+            if row < len(values) and values[row] is not None and values[row] is not MISSING:
                 raise PayloadError(
                     400,
-                    f"column {name!r} must be a finite {kind}: row {row} has {values[row]!r} "
-                    "(NaN, Infinity or a number beyond the range); send null for a missing value",
+                    f"column {name!r} must be a finite {spec.types[name]}: row {row} has "
+                    f"{values[row]!r} (NaN, Infinity or a number beyond the range); send null "
+                    "for a missing value",
                 )
-    return array
 
 
 def _preview(value: object) -> str:
