@@ -1,4 +1,5 @@
-"""The scoring server's HTTP API (FastAPI): `/invocations`, `/health`, `/ready`, `/version`.
+"""The scoring server's HTTP API (FastAPI): `/invocations`, `/health`, `/ready`, `/version`,
+`/openapi.json` (the request and answer schemas, `mlplatform.serving.openapi`).
 
 `POST /invocations` answers `{"predictions": [...]}` for the MLflow scoring payloads, or a JSON
 error `{"error_code": ..., "message": ..., "request_id": ...}`: 4xx for a bad request, 503 when
@@ -6,7 +7,8 @@ there is no champion yet, the model fails or the online store cannot be read. Fo
 logged with a feature spec, rows may carry only `customer_id`: the missing features are looked up
 in the online store (`mlplatform.serving.lookup`); a key it does not have is a 400
 `FEATURES_NOT_FOUND` naming the keys. Every `/invocations` request, refused ones included,
-is handed to the inference logger (a memory append; the Delta commit happens off the request path).
+is handed to the inference logger (a memory append; the Delta commit happens off the request path),
+with what was read of its body (`mlplatform.serving.body`: decoding and the logged text).
 """
 
 from __future__ import annotations
