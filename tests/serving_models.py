@@ -54,6 +54,7 @@ def register_version(tracking_uri: str, invert: bool = False, seed: int = 0) -> 
     """
     import mlflow
     from mlflow.models import infer_signature
+    from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
@@ -65,7 +66,9 @@ def register_version(tracking_uri: str, invert: bool = False, seed: int = 0) -> 
     y = (logit > np.median(logit)).astype(int)
     if invert:
         y = 1 - y
-    pipeline = Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression())]).fit(x, y)
+    steps = [("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]
+    # a null feature is a missing value, imputed as training's model does
+    pipeline = Pipeline([*steps, ("clf", LogisticRegression())]).fit(x, y)
     example = x.head(3)
     signature = infer_signature(example, pipeline.predict_proba(example)[:, 1])
     artifacts = Path(tracking_uri.removeprefix("sqlite:///")).parent / "artifacts"

@@ -42,6 +42,8 @@ PAYLOAD_SCHEMA = {
     "model_name": pl.String,
     "model_version": pl.String,
     "served_features": pl.String,  # JSON: looked-up features and their source per row
+    "request_bytes": pl.Int64,  # the body's size; `request` keeps at most 64 KiB of a non-200
+    "request_truncated": pl.Boolean,  # `request` holds only the body's first bytes
 }
 INFERENCE_TABLE_SCHEMA = {
     "request_id": pl.String,

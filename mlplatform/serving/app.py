@@ -1,4 +1,5 @@
-"""The scoring server's HTTP API (FastAPI): `/invocations`, `/health`, `/ready`, `/version`.
+"""The scoring server's HTTP API (FastAPI): `/invocations`, `/health`, `/ready`, `/version`,
+`/openapi.json` (the request and answer schemas, `mlplatform.serving.openapi`).
 
 `POST /invocations` answers `{"predictions": [...]}` for the MLflow scoring payloads, or a JSON
 error `{"error_code": ..., "message": ..., "request_id": ...}`: 4xx for a bad request, 503 when
@@ -6,7 +7,8 @@ there is no champion yet, the model fails or the online store cannot be read. Fo
 logged with a feature spec, rows may carry only `customer_id`: the missing features are looked up
 in the online store (`mlplatform.serving.lookup`); a key it does not have is a 400
 `FEATURES_NOT_FOUND` naming the keys. Every `/invocations` request, refused ones included,
-is handed to the inference logger (a memory append; the Delta commit happens off the request path).
+is handed to the inference logger (a memory append; the Delta commit happens off the request path),
+with what was read of its body (`mlplatform.serving.body`: decoding and the logged text).
 """
 
 from __future__ import annotations
@@ -25,10 +27,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.requests import ClientDisconnect
 
+from mlplatform.serving.body import LOGGED_ERROR_BYTES, decode, logged_text
 from mlplatform.serving.logger import InferenceLogger
 from mlplatform.serving.lookup import OnlineFeatures
 from mlplatform.serving.model_holder import LoadedModel, ModelHolder
-from mlplatform.serving.payloads import PayloadError, parse_json, to_columns, validate
+from mlplatform.serving.openapi import install_openapi, invocations_openapi
+from mlplatform.serving.payloads import PayloadError, check_ids, parse_json, to_columns, validate
 from mlplatform.serving.tables import PayloadRow
 
 log = logging.getLogger(__name__)
@@ -81,6 +85,7 @@ def _lookup(
     """The request's columns completed from the online store (when the version has a spec)."""
     if features is None or model.feature_spec is None or model.spec is None:
         return columns, None
+    check_ids(columns)  # the keys to look up: strings or numbers (validate checks them again)
     now = datetime.fromtimestamp(now_us / 1e6, UTC).replace(tzinfo=None)
     filled = features.fill(columns, rows, model.feature_spec, model.spec.columns, now)
     return filled.columns, filled.served(model.spec.columns)
@@ -88,7 +93,7 @@ def _lookup(
 
 def _score(
     model: LoadedModel,
-    body: bytes,
+    body: bytes | str,
     opts: ServingOptions,
     features: OnlineFeatures | None = None,
     now_us: int = 0,
@@ -134,7 +139,36 @@ def _authorized(request: Request, token: str | None) -> bool:
         return True
     given = request.headers.get("authorization", "")
     scheme, _, value = given.partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(value.strip(), token)
+    # compared as bytes (Starlette decodes headers as latin-1, so this gives the sent bytes back):
+    # a header with non-ASCII bytes is a wrong token, not an error
+    given_bytes = value.strip(" \t").encode("latin-1")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given_bytes, token.encode())
+
+
+def _charset(params: str) -> str | None:
+    """The `charset` parameter of a Content-Type (lower case), None when there is none."""
+    for param in params.split(";"):
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset":
+            return value.strip().strip('"').lower()
+    return None
+
+
+class _Received:
+    """What was read of a request body: its chunks, its declared size, its decoded text."""
+
+    __slots__ = ("chunks", "size", "text")
+
+    def __init__(self):
+        self.chunks: list[bytes] = []
+        self.size: int | None = None  # Content-Length of a body refused unread
+        self.text: str | None = None
+
+    @property
+    def body(self) -> bytes:
+        if len(self.chunks) > 1:
+            self.chunks = [b"".join(self.chunks)]
+        return self.chunks[0] if self.chunks else b""
 
 
 def create_app(
@@ -146,63 +180,75 @@ def create_app(
     """The FastAPI app scoring with `holder`'s current model and logging to `logger`; rows
     lacking features are completed from `features` (the online store) when given."""
     opts = opts or ServingOptions()
-    app = FastAPI(title="mlplatform serving", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="mlplatform serving", docs_url=None, redoc_url=None)
 
     async def _handle(
-        request: Request, model: LoadedModel | None, now_us: int
-    ) -> tuple[int, dict, bytes, str | None]:
-        """Status, answer, request body and the looked-up features (JSON) of one request."""
-        body = b""
+        request: Request, model: LoadedModel | None, now_us: int, received: _Received
+    ) -> tuple[int, dict, str | None]:
+        """Status, answer and the looked-up features (JSON) of one request; what was read of the
+        body is kept in `received`."""
         if not _authorized(request, opts.token):
-            return 401, _error(401, "missing or wrong bearer token"), body, None
+            return 401, _error(401, "missing or wrong bearer token"), None
         declared = request.headers.get("content-length", "0")
         if declared.isdigit() and int(declared) > opts.max_body_bytes:
+            received.size = int(declared)
+            async for chunk in request.stream():  # keep the first bytes for the log, no more
+                received.chunks.append(chunk)
+                if sum(map(len, received.chunks)) >= LOGGED_ERROR_BYTES:
+                    break
             message = (
                 f"request body of {declared} bytes is over the limit of {opts.max_body_bytes} bytes"
             )
-            return 413, _error(413, message), body, None
-        chunks, size = [], 0
+            return 413, _error(413, message), None
+        size = 0
         async for chunk in request.stream():  # stop reading as soon as the limit is passed
             size += len(chunk)
+            received.chunks.append(chunk)
             if size > opts.max_body_bytes:
                 message = f"request body is over the limit of {opts.max_body_bytes} bytes"
-                return 413, _error(413, message), b"", None
-            chunks.append(chunk)
-        body = b"".join(chunks)
-        ctype = request.headers.get("content-type", "application/json").split(";")[0].strip()
+                return 413, _error(413, message), None
+        ctype, _, params = request.headers.get("content-type", "application/json").partition(";")
+        ctype = ctype.strip()
         if ctype.lower() not in ("application/json", ""):
             message = f"content type {ctype!r} is not supported; send application/json"
-            return 415, _error(415, message), body, None
+            return 415, _error(415, message), None
+        charset = _charset(params)
+        if charset not in (None, "utf-8", "utf8"):
+            message = f"charset {charset!r} is not supported; send UTF-8 JSON"
+            return 415, _error(415, message), None
         if model is None:
             message = f"no model to serve yet: {holder.name} has no {holder.alias!r} alias"
-            return 503, _error(503, message), body, None
+            return 503, _error(503, message), None
         try:
-            status, content, served = _score(model, body, opts, features, now_us)
+            received.text = decode(received.body)
+            status, content, served = _score(model, received.text, opts, features, now_us)
         except PayloadError as err:
             status, content, served = err.status, _error(err.status, err.message), None
             if err.code:
                 content["error_code"] = err.code
             content |= err.details
-        return status, content, body, served
+        return status, content, served
 
-    @app.post("/invocations")
+    @app.post("/invocations", **invocations_openapi())
     async def invocations(request: Request) -> Response:
         started, now_us = time.perf_counter(), time.time_ns() // 1000
         request_id = uuid.uuid4().hex
         model = holder.current  # this request keeps this version even if the alias moves
+        received = _Received()
         try:
-            status, content, body, served = await _handle(request, model, now_us)
+            status, content, served = await _handle(request, model, now_us, received)
         except ClientDisconnect:
-            status, content, body = 499, _error(499, "client closed the request"), b""
-            served = None
+            status, content, served = 499, _error(499, "client closed the request"), None
         except Exception as err:  # noqa: BLE001 (never an unanswered request)
             log.exception("unexpected error in /invocations")
-            status, content, body = 500, _error(500, f"{type(err).__name__}: {err}"), b""
-            served = None
+            status, content, served = 500, _error(500, f"{type(err).__name__}: {err}"), None
         if status != 200:
             content["request_id"] = request_id
         text = json.dumps(content, default=_jsonable)
         if logger is not None:
+            logged, size, truncated = logged_text(
+                received.body, received.text, status == 200, received.size
+            )
             logger.log(
                 PayloadRow(
                     request_id,
@@ -210,11 +256,13 @@ def create_app(
                     now_us,
                     status,
                     (time.perf_counter() - started) * 1000.0,
-                    body.decode("utf-8", errors="replace") if body else None,
+                    logged,
                     text,
                     holder.name,
                     model.version if model is not None else None,
                     served,
+                    size,
+                    truncated,
                 )
             )
         return Response(
@@ -264,4 +312,5 @@ def create_app(
         )
         return Response(json.dumps(out), 200, media_type="application/json")
 
+    install_openapi(app)
     return app

@@ -20,6 +20,7 @@ run (the merge is idempotent).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -27,6 +28,8 @@ import polars as pl
 from mlplatform.catalog import FEATURES, ID_COLUMNS, INFERENCE, PAYLOAD
 from mlplatform.features.labels import label_rows, read_labels
 from mlplatform.settings import Settings
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass
@@ -61,7 +64,7 @@ def unpack(payload: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
             columns, rows = to_columns(json.loads(rec["request"] or "null"))
             predictions = json.loads(rec["response"] or "null")["predictions"]
             served = json.loads(rec.get("served_features") or "null")
-        except (PayloadError, ValueError, TypeError, KeyError):
+        except (PayloadError, ValueError, TypeError, KeyError, RecursionError):
             unreadable += 1
             continue
         sources = ["request"] * rows
@@ -83,7 +86,7 @@ def unpack(payload: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
             cols[name].extend([rec[name]] * rows)
         cols["row_index"].extend(range(rows))
         ids = columns.get("customer_id", [None] * rows)
-        cols["customer_id"].extend(None if v is MISSING or v is None else str(v) for v in ids)
+        cols["customer_id"].extend(None if v is MISSING or v is None else _text(v) for v in ids)
         for name in FEATURES:
             values = columns.get(name, [None] * rows)
             cols[name].extend(_number(v) for v in values)
@@ -97,6 +100,15 @@ def unpack(payload: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
         "ignored_columns": sorted(ignored),
     }
     return frame, counts
+
+
+def _text(value) -> str:
+    """A value as text a Delta string holds: a lone surrogate (logged by servers before they
+    refused them) becomes its escape, e.g. the six characters `\\ud800`."""
+    text = str(value)
+    if _SURROGATE.search(text):
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def _number(value) -> float | None:

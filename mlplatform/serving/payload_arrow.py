@@ -21,6 +21,8 @@ PAYLOAD_SCHEMA = pa.schema(
         pa.field("model_name", pa.string()),
         pa.field("model_version", pa.string()),
         pa.field("served_features", pa.string()),
+        pa.field("request_bytes", pa.int64()),
+        pa.field("request_truncated", pa.bool_()),
     ]
 )
 
@@ -42,5 +44,7 @@ def payload_arrow(rows: list[PayloadRow]) -> pa.Table:
         "model_name": pa.array(c["model_name"], pa.string()),
         "model_version": pa.array(c["model_version"], pa.string()),
         "served_features": pa.array(c["served_features"], pa.string()),
+        "request_bytes": pa.array(c["request_bytes"], pa.int64()),
+        "request_truncated": pa.array(c["request_truncated"], pa.bool_()),
     }
     return pa.Table.from_arrays([arrays[f.name] for f in PAYLOAD_SCHEMA], schema=PAYLOAD_SCHEMA)

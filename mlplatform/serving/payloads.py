@@ -6,7 +6,10 @@ Accepted bodies (a JSON object with exactly one of these keys):
 - ``{"dataframe_split": {"columns": [...], "data": [[...], ...], "index": [...]}}``
 - ``{"inputs": [{"col": value, ...}, ...]}`` or ``{"inputs": {"col": [values...], ...}}``
 
-Every problem raises `PayloadError` with the HTTP status and a message naming it.
+Every problem raises `PayloadError` with the HTTP status and a message naming it. A number column
+takes JSON numbers and null (a missing value, which the model imputes); `NaN`, `Infinity` and
+numbers beyond the column type's range are refused naming the column and row. An identifier
+(`customer_id`) is a string, a number or null.
 """
 
 from __future__ import annotations
@@ -18,6 +21,10 @@ import numpy as np
 import pandas as pd
 
 from mlplatform.catalog import ID_COLUMNS
+from mlplatform.serving.body import parse_json
+from mlplatform.serving.errors import PayloadError
+
+__all__ = ["InputSpec", "PayloadError", "parse_json", "to_columns", "validate"]
 
 FORMATS = ("dataframe_records", "dataframe_split", "inputs")
 MISSING = object()
@@ -43,19 +50,6 @@ _JSON_TYPE = {
     list: "array",
     type(None): "null",
 }
-
-
-class PayloadError(Exception):
-    """A request the server refuses: `status` is the HTTP status, the message says why."""
-
-    def __init__(
-        self, status: int, message: str, code: str | None = None, details: dict | None = None
-    ):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.code = code  # the answer's error_code when not the status's default
-        self.details = details or {}  # extra fields of the answer
 
 
 @dataclass(frozen=True)
@@ -89,16 +83,6 @@ class Batch:
     @property
     def rows(self) -> int:
         return len(self.frame)
-
-
-def parse_json(body: bytes) -> object:
-    """The JSON document in a request body."""
-    if not body.strip():
-        raise PayloadError(400, "empty request body: send a JSON object")
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as err:
-        raise PayloadError(400, f"request body is not valid JSON: {err}") from None
 
 
 def to_columns(doc: object) -> tuple[dict[str, list], int]:
@@ -205,6 +189,7 @@ def validate(columns: dict[str, list], rows: int, spec: InputSpec | None, max_ro
             413, f"batch of {rows} rows is over the limit of {max_rows} rows per request; split it"
         )
     model_cols = spec.columns if spec else tuple(c for c in columns if c not in ID_COLUMNS)
+    check_ids(columns)
     ids = {c: _ids(columns[c]) for c in ID_COLUMNS if c in columns and c not in model_cols}
     if spec is not None:
         unknown = [c for c in columns if c not in spec.columns and c not in ID_COLUMNS]
@@ -227,6 +212,7 @@ def validate(columns: dict[str, list], rows: int, spec: InputSpec | None, max_ro
             values = [None if v is MISSING else v for v in values]
         kind = spec.types.get(name) if spec else None
         data[name] = _typed(name, values, kind)
+    _check_finite(data, columns, spec)
     return Batch(_frame(data, list(model_cols)), ids)
 
 
@@ -236,6 +222,21 @@ def _frame(data: dict, columns: list[str]) -> pd.DataFrame:
     if arrays and all(isinstance(a, np.ndarray) and a.dtype == np.float64 for a in arrays):
         return pd.DataFrame(np.column_stack(arrays), columns=columns, copy=False)
     return pd.DataFrame(data, columns=columns)
+
+
+def check_ids(columns: dict[str, list]) -> None:
+    """Refuse an identifier (`customer_id`) that is a JSON array or object."""
+    for name in ID_COLUMNS:
+        values = columns.get(name, ())
+        if not set(map(type, values)) & {list, dict}:  # the usual case, one pass in C
+            continue
+        for row, value in enumerate(values):
+            if isinstance(value, list | dict):
+                raise PayloadError(
+                    400,
+                    f"column {name!r} must be a string or a number: row {row} has a JSON "
+                    f"{_json_type(value)}",
+                )
 
 
 def _ids(values: list) -> list:
@@ -254,16 +255,51 @@ def _typed(name: str, values: list, kind: str | None):
         bad = values[row]
         raise PayloadError(
             400,
-            f"column {name!r} must be {kind}: row {row} has "
-            f"{json.dumps(bad)[:80]} ({_json_type(bad)})",
+            f"column {name!r} must be {kind}: row {row} has {_preview(bad)} ({_json_type(bad)})",
         )
     dtype = _NUMPY.get(kind)
     if dtype is None:
         return values
     try:
-        return np.asarray(values, dtype=dtype)
+        if dtype is np.float32:  # a double beyond float's range becomes inf: refused below
+            with np.errstate(over="ignore"):
+                array = np.asarray(values, dtype=dtype)
+        else:
+            array = np.asarray(values, dtype=dtype)
     except (OverflowError, ValueError) as err:
         raise PayloadError(400, f"column {name!r} does not fit {kind}: {err}") from None
+    return array
+
+
+def _check_finite(data: dict, columns: dict[str, list], spec: InputSpec | None) -> None:
+    """Refuse NaN, infinity and numbers beyond the type's range in the float columns (null, a
+    missing value, is NaN in the array too: told apart by the request's value)."""
+    if spec is None:
+        return
+    floats = [n for n, kind in spec.types.items() if kind in ("double", "float") and n in data]
+    if not floats:
+        return
+    arrays = [data[n] for n in floats]
+    if np.isfinite(np.concatenate(arrays) if len(arrays) > 1 else arrays[0]).all():
+        return  # one check for the whole batch (the usual case)
+    for name in floats:
+        values = columns.get(name) or ()
+        for row in np.flatnonzero(~np.isfinite(data[name])).tolist():
+            if row < len(values) and values[row] is not None and values[row] is not MISSING:
+                raise PayloadError(
+                    400,
+                    f"column {name!r} must be a finite {spec.types[name]}: row {row} has "
+                    f"{values[row]!r} (NaN, Infinity or a number beyond the range); send null "
+                    "for a missing value",
+                )
+
+
+def _preview(value: object) -> str:
+    """A value as JSON, cut to 80 characters (a value nested too deep to print is elided)."""
+    try:
+        return json.dumps(value)[:80]
+    except (RecursionError, ValueError):
+        return "[...]" if isinstance(value, list) else "{...}"
 
 
 def _json_type(value: object) -> str:

@@ -23,3 +23,5 @@ class PayloadRow(NamedTuple):
     model_name: str | None
     model_version: str | None
     served_features: str | None = None  # JSON: looked-up features and their source per row
+    request_bytes: int | None = None  # the body's size in bytes (as sent, before any cut)
+    request_truncated: bool = False  # `request` keeps only the body's first bytes

@@ -4,6 +4,7 @@ then the inference asset through the real `dagster` CLI."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -183,6 +184,26 @@ def test_serve_switch_refuse_flush_and_unpack(tmp_path):
             ),
             (dict(body={"dataframe_records": []}), 400, "empty batch"),
             (
+                dict(content=b'{"inputs": [{"customer_id": "\\ud800"}]}'),
+                400,
+                "inputs[0].customer_id holds a lone UTF-16 surrogate escape",
+            ),
+            (
+                dict(content=json.dumps({"inputs": [records[0] | {"avg_amount": math.inf}]})),
+                400,
+                "column 'avg_amount' must be a finite double: row 0 has inf",
+            ),
+            (
+                dict(
+                    content=json.dumps({"inputs": [records[0] | {"avg_amount": 0.125}]}).replace(
+                        "0.125", "1e400"
+                    )
+                ),
+                400,
+                "column 'avg_amount' must be a finite double: row 0 has inf",
+            ),
+            (dict(content=b"[" * 5000 + b"]" * 5000), 400, "nests JSON arrays or objects too deep"),
+            (
                 dict(body={"inputs": feature_frame(MAX_ROWS + 1).to_dict("records")}),
                 413,
                 f"batch of {MAX_ROWS + 1} rows is over the limit of {MAX_ROWS} rows",
@@ -197,6 +218,10 @@ def test_serve_switch_refuse_flush_and_unpack(tmp_path):
         registry.rollback(reg, "test", "back")
         wait_version(client, str(v1))
         assert post(client, {"inputs": records[:2]}).json()["predictions"] == approx(want1[:2])
+        for encoding in ("utf-16", "utf-8-sig"):  # read as MLflow's server reads them, logged
+            body = json.dumps({"inputs": records[2:4]}).encode(encoding)
+            r = post(client, content=body, cid=encoding)
+            assert r.json()["predictions"] == approx(want1[2:4])
     finally:
         code = server.stop()
     assert code == 0, server.err.read_text()[-3000:]
@@ -239,6 +264,10 @@ def test_serve_switch_refuse_flush_and_unpack(tmp_path):
     assert after["avg_amount"].to_list() == frame["avg_amount"].iloc[16:20].tolist()
     assert after["label"].to_list() == [0, None, 0, None]
     assert after["model_version"].to_list() == [str(v2)] * 4
+    for encoding in ("utf-16", "utf-8-sig"):
+        decoded = rows.filter(pl.col("client_request_id") == encoding).sort("row_index")
+        assert decoded["customer_id"].to_list() == ["c2", "c3"]
+        assert decoded["prediction"].to_list() == approx(want1[2:4])
     labelled = rows.filter(pl.col("label").is_not_null())
     assert labelled["customer_id"].str.slice(1).cast(pl.Int64).to_list() == [
         int(c[1:]) for c in labelled["customer_id"]

@@ -180,3 +180,22 @@ def test_the_asset_materializes_with_metadata(home):
     assert meta["dagster/row_count"].value == 1
     assert meta["rows_appended"].value == 1
     assert meta["payload_versions"].value == {"start_exclusive": None, "end": 1}
+
+
+def test_a_lone_surrogate_logged_by_an_older_server_holds_back_no_row(home):
+    # servers before the surrogate check answered 200 and logged it; the asset must go on
+    poisoned = request_row("a", None, [0.5])._replace(
+        request='{"inputs": [{"customer_id": "\\ud800", "total_events": 1}]}'
+    )
+    rows = [poisoned] + [
+        request_row(f"r{i}", {"inputs": [{"customer_id": f"c{i}", **FEATURES}]}, [0.1])
+        for i in range(5)
+    ]
+    log_requests(rows)
+    result = dg.materialize([churn_predictor_inference], resources=platform_resources())
+    assert result.success
+    meta = result.asset_materializations_for_node("serving__churn_predictor_inference")[0].metadata
+    assert meta["rows_appended"].value == 6
+    table = inference()
+    assert table["customer_id"].to_list() == ["\\ud800", "c0", "c1", "c2", "c3", "c4"]
+    assert table["total_events"].to_list() == [1.0] + [10.0] * 5

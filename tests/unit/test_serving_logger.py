@@ -140,5 +140,7 @@ def test_rows_keep_their_values_and_the_utc_date(tmp_path):
             "model_name": "churn_predictor",
             "model_version": None,
             "served_features": None,  # only for requests that used the online store
+            "request_bytes": None,  # the server records the body's size
+            "request_truncated": False,
         }
     ]
