@@ -42,8 +42,10 @@ LEDGER_SCHEMA = {
     "batch_id": pl.Int64,
     "mode": pl.String,  # append | overwrite | replay
     "source": pl.String,  # a file path, or the upstream table's app id
-    "size": pl.Int64,
+    "size": pl.Int64,  # a file: the end of the bytes the batch takes (complete lines)
     "mtime_ns": pl.Int64,
+    "offset": pl.Int64,  # a file: where the batch starts reading it (its earlier bytes ingested)
+    "tail_hash": pl.String,  # a file: hash of the bytes before ``size`` (tells growth from rewrite)
     "start_version": pl.Int64,  # upstream version range (start, end] for streaming reads
     "end_version": pl.Int64,
     "recorded_at": pl.Datetime("us", "UTC"),
