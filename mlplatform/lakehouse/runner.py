@@ -34,8 +34,8 @@ from mlplatform.lakehouse.ingest import (
     plan_files,
     unreadable,
 )
-from mlplatform.lakehouse.landing import FilePart, list_files
 from mlplatform.lakehouse.json_lines import infer_fields
+from mlplatform.lakehouse.landing import FilePart, list_files
 from mlplatform.lakehouse.ledger import (
     DEFAULT_LEASE_S,
     BatchClaimedError,

@@ -136,7 +136,8 @@ import sys, time
 path, n = sys.argv[1], int(sys.argv[2])
 with open(path, "a") as out:
     for start in range(0, n, 2000):
-        lines = "".join('{"customer_id": "%d", "amount": 1}\\n' % i for i in range(start, start + 2000))
+        line = '{"customer_id": "%d", "amount": 1}\\n'
+        lines = "".join(line % i for i in range(start, start + 2000))
         half = len(lines) // 2 + 7  # a write ending inside a line
         out.write(lines[:half]); out.flush(); time.sleep(0.001)
         out.write(lines[half:]); out.flush()
