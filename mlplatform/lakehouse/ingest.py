@@ -31,7 +31,6 @@ from mlplatform.lakehouse.landing import (
     FilePart,
     complete_end,
     fs_path,
-    is_gzip,
     list_files,
     tail_hash,
 )
@@ -106,6 +105,12 @@ def list_landing(folder: Path, pattern: str) -> list[dict]:
     return list_files(folder, pattern).files
 
 
+def _compressed(path: str) -> bool:
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    return head.startswith(GZIP_MAGIC) or any(head.startswith(m) for m in _UNSUPPORTED_MAGIC)
+
+
 def _grown(path: str, before: dict, entry: dict) -> bool:
     """Whether a recorded file only grew: its recorded bytes are still its first bytes."""
     recorded = before.get("tail_hash")
@@ -122,8 +127,9 @@ def _take(entry: dict, start: int, plan: FilePlan) -> dict | None:
     path = fs_path(entry["source"])
     size = entry["size"]
     try:
-        end = size if is_gzip(path) else complete_end(path, size, start)
-        digest = None if is_gzip(path) else tail_hash(path, end)
+        whole = _compressed(path)  # no lines to split: read whole (or found unreadable)
+        end = size if whole else complete_end(path, size, start, entry["mtime_ns"])
+        digest = None if whole else tail_hash(path, end)
     except OSError:  # gone or unreadable: the batch's read check names it
         end, digest = size, None
     if end < size:

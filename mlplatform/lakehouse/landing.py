@@ -14,7 +14,8 @@ and in ``_source_file``, and how much of a growing file is complete.
 - A plain file grows by appending: a file whose size or modification time changed since its last
   batch, whose recorded bytes are unchanged (the hash of their last 64 KiB), is read from the
   recorded end. A batch takes complete lines only: a last line without its newline is left for a
-  later batch unless it is already a whole JSON object.
+  later batch unless it is already a whole JSON object, or the file has not changed for
+  ``QUIET_S`` (a writer that stopped: the line is taken as it is, rescued when it is no JSON).
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ import gzip
 import hashlib
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from urllib.parse import unquote_to_bytes
 
 GZIP_MAGIC = b"\x1f\x8b"
 TAIL_BYTES = 64 * 1024  # the recorded bytes a grown file must still end with
+QUIET_S = 600.0  # a file unchanged this long is complete, with or without a last newline
 
 
 @dataclass
@@ -134,11 +137,6 @@ def list_files(folder: Path, pattern: str) -> Listing:
     return out
 
 
-def is_gzip(path: str) -> bool:
-    with open(path, "rb") as handle:
-        return handle.read(2) == GZIP_MAGIC
-
-
 def tail_hash(path: str, end: int) -> str:
     """A hash of the last ``TAIL_BYTES`` before ``end`` (and of ``end``)."""
     start = max(0, end - TAIL_BYTES)
@@ -148,10 +146,12 @@ def tail_hash(path: str, end: int) -> str:
     return hashlib.blake2b(data + end.to_bytes(8, "big"), digest_size=16).hexdigest()
 
 
-def complete_end(path: str, size: int, start: int = 0) -> int:
+def complete_end(path: str, size: int, start: int = 0, mtime_ns: int | None = None) -> int:
     """The end of the last complete line in ``[start, size)``: after its newline, or ``size``
     when the bytes after the last newline are a whole JSON object (a last line written without a
-    newline); ``start`` when there is none."""
+    newline) or the file has been quiet for ``QUIET_S``; ``start`` when there is none."""
+    if mtime_ns is not None and time.time() - mtime_ns / 1e9 > QUIET_S:
+        return size
     with open(path, "rb") as handle:
         pos, tail = size, b""
         while pos > start:

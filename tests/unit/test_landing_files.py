@@ -8,12 +8,14 @@ import json
 import os
 import subprocess
 import sys
+import time
 from urllib.parse import unquote_to_bytes
 
 import dagster as dg
 import polars as pl
 
 from mlplatform.lakehouse.assets import build_table_asset
+from mlplatform.lakehouse.landing import QUIET_S
 from mlplatform.lakehouse.runner import RunOptions, TableRunner
 from mlplatform.settings import get_settings
 from tests.platform_resources import platform_resources
@@ -116,6 +118,20 @@ def test_appended_lines_are_taken_once_and_a_partial_last_line_waits(home):
     assert runner.run().written_rows == 1
     assert ids(home) == [str(i) for i in range(7)]
     assert read(home, "bronze/raw")["_rescued_data"].is_null().all()
+
+
+def test_a_last_line_without_newline_is_taken_once_its_file_is_quiet(home):
+    path = landing(home) / "a.json"
+    path.write_text(json.dumps({"customer_id": "0"}) + '\n{"customer_id": "1", "trunc')
+    runner = TableRunner(raw, get_settings())
+    assert runner.run().written_rows == 1
+    old = time.time_ns() - int((QUIET_S + 60) * 1e9)
+    os.utime(path, ns=(old, old))  # the writer stopped long ago: the line is all there is
+    quiet = runner.run()
+    assert quiet.written_rows == 1 and quiet.counts["partial_lines_pending"] == 0
+    rescued = read(home, "bronze/raw")["_rescued_data"].drop_nulls().to_list()
+    assert rescued == ['{"customer_id": "1", "trunc']
+    assert runner.run().nothing_new
 
 
 def test_a_rewrite_that_keeps_growing_is_still_a_changed_file(home):
