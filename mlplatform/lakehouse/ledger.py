@@ -9,9 +9,9 @@ storage (it rests on Delta's optimistic concurrency, not on a local lock):
    from another host, its ``lease_until`` has not passed), the table is busy and the run waits
    (``busy_timeout_s``) or stops with ``TableBusyError``, having written nothing. When its owner
    is gone (a crash), the run redoes batch ``b`` with exactly the recorded input.
-2. Otherwise the run plans batch ``b + 1`` (the files with size and mtime, or the upstream Delta
-   version range) and records it here, in one commit carrying the app transaction
-   ``(<table>#ledger, b + 1)`` against the snapshot it planned from. A second run recording the
+2. Otherwise the run plans batch ``b + 1`` (the files with the bytes taken, mtime and a hash of
+   their end, or the upstream Delta version range) and records it here, in one commit carrying
+   the app transaction ``(<table>#ledger, b + 1)`` against the snapshot it planned from. A second run recording the
    same batch finds the ledger's transaction version at ``b + 1``, or fails Delta's conflict check
    against the first commit: exactly one run records a batch, and the other is told the table is
    busy.
