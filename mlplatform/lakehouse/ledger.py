@@ -13,8 +13,8 @@ storage (it rests on Delta's optimistic concurrency, not on a local lock):
    their end, or the upstream Delta version range) and records it here, in one commit carrying
    the app transaction ``(<table>#ledger, b + 1)`` against the snapshot it planned from. A
    second run recording the same batch finds the ledger's transaction version at ``b + 1``, or
-   fails Delta's conflict check against the first commit: exactly one run records a batch, and the other is told the table is
-   busy.
+   fails Delta's conflict check against the first commit: exactly one run records a batch, and
+   the other is told the table is busy.
 3. Each target commits the batch with the app transaction ``(<layer>/<table>, b + 1)``; the commit
    is refused when the target's transaction version already reached the batch (``DeltaStore``), so
    even a run that took over a batch from an owner thought dead cannot commit it twice.
