@@ -459,7 +459,12 @@ class TableRunner:
     def _batch_files(self, inp: FilesInput, rows, opts, batch_id, counts) -> list[FilePart]:
         """The batch's readable files; a vanished one fails the batch unless ignored."""
         parts = batch_parts(rows)
-        missing = [p.source for p in parts if not os.path.exists(p.path)]
+        # a recorded path is a real path: one that now passes a link is no longer that file
+        missing = [
+            p.source
+            for p in parts
+            if not os.path.exists(p.path) or os.path.realpath(p.path) != p.path
+        ]
         if missing:
             if not _choice(opts.ignore_missing_files, inp.ignore_missing_files):
                 raise MissingFileError(self.defn.key, batch_id or 0, missing)

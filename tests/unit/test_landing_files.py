@@ -13,7 +13,9 @@ from urllib.parse import unquote_to_bytes
 
 import dagster as dg
 import polars as pl
+import pytest
 
+from mlplatform.lakehouse import MissingFileError
 from mlplatform.lakehouse.assets import build_table_asset
 from mlplatform.lakehouse.landing import QUIET_S
 from mlplatform.lakehouse.runner import RunOptions, TableRunner
@@ -65,6 +67,19 @@ def test_links_leading_outside_the_landing_folder_are_never_read_and_named(home)
     assert not runner.ledger.read()["source"].str.starts_with(str(outside)).any()
     again = runner.run()  # still refused, still named
     assert again.nothing_new and again.counts["refused_files_skipped"] == 4
+
+
+def test_a_recorded_file_swapped_for_a_link_before_its_batch_is_read_is_not_read(home):
+    outside = home / "secret.json"
+    outside.write_text(json.dumps({"customer_id": "secret"}) + "\n")
+    path = write_file(home, "a.json", rows(1))
+    runner = TableRunner(raw, get_settings())
+    runner.ledger.record([{"source": str(path.resolve()), "size": 10, "offset": 0}], 1)
+    path.unlink()
+    path.symlink_to(outside)  # swapped between the batch's record and its read
+    with pytest.raises(MissingFileError, match="a.json, which no longer exist"):
+        runner.run()
+    assert not runner.main.exists()
 
 
 def test_a_name_not_valid_utf8_is_ingested_under_a_lossless_escaped_name(home):
@@ -186,6 +201,7 @@ def test_a_file_appended_while_runs_read_it_loses_and_repeats_no_line(home):
 def test_each_micro_batch_logs_a_progress_line(home):
     for i in range(3):
         write_file(home, f"f{i}.json", rows(2, start=10 * i))
+    (landing(home) / "x.json").symlink_to("/etc/hostname")
     instance = dg.DagsterInstance.ephemeral()
     result = dg.materialize(
         [build_table_asset(raw, "polars")],
@@ -204,3 +220,5 @@ def test_each_micro_batch_logs_a_progress_line(home):
             f"bronze/raw: micro-batch {n} (batch {n}): 1 files, 2 rows, {size:,} bytes in "
         )
         assert line.endswith(" s")
+    warnings = [e.user_message for e in instance.all_logs(result.run_id) if e.level == 30]
+    assert any("x.json leads outside the landing folder; refused" in w for w in warnings)
