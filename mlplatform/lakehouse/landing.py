@@ -152,8 +152,9 @@ def complete_end(path: str, size: int, start: int = 0, mtime_ns: int | None = No
     newline) or the file has been quiet for ``QUIET_S``; ``start`` when there is none."""
     if mtime_ns is not None and time.time() - mtime_ns / 1e9 > QUIET_S:
         return size
+    chunks: list[bytes] = []  # the bytes after the last newline, last chunk first
     with open(path, "rb") as handle:
-        pos, tail = size, b""
+        pos, newline_end = size, start
         while pos > start:
             step = min(TAIL_BYTES, pos - start)
             pos -= step
@@ -161,12 +162,11 @@ def complete_end(path: str, size: int, start: int = 0, mtime_ns: int | None = No
             chunk = handle.read(step)
             at = chunk.rfind(b"\n")
             if at >= 0:
-                tail = chunk[at + 1 :] + tail
+                chunks.append(chunk[at + 1 :])
                 newline_end = pos + at + 1
                 break
-            tail = chunk + tail
-        else:
-            newline_end = start
+            chunks.append(chunk)
+    tail = b"".join(reversed(chunks))
     return size if tail and _whole_object(tail) else newline_end
 
 
