@@ -150,6 +150,7 @@ def build_table_asset(
         settings = lakehouse.settings
         name = config.engine or engine or settings.engine
         runner = TableRunner(defn, settings, _engine(name, pyspark))
+        runner.progress = context.log.info  # a line per micro-batch in the CLI and the UI
         opts = RunOptions(
             full_refresh=config.full_refresh,
             replay_quarantine=config.replay_quarantine,

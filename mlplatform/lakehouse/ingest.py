@@ -1,7 +1,11 @@
 """Incremental file discovery (the Auto Loader equivalent): which landing files a batch takes.
 
-A file is new when its path is not in the table's ledger. A file already ingested whose size or
-modification time changed was rewritten in place: it is skipped with a warning and counted, unless
+A file is new when its name (see ``landing.py``: real paths, links, odd names) is not in the
+table's ledger. A batch records for each file the bytes it takes (``offset`` to ``size``: complete
+lines only), its mtime and a hash of its last recorded bytes. A file already ingested whose size or
+modification time changed has grown by appending when its recorded bytes are unchanged: the next
+batch takes exactly its new complete lines. Otherwise (shorter, or its recorded bytes differ, or a
+gzip file) it was rewritten in place: it is skipped with a warning and counted, unless
 ``allow_overwrites`` is set (``cloudFiles.allowOverwrites``), in which case it is ingested again
 as a whole (its earlier rows stay in the table).
 
@@ -22,7 +26,14 @@ from pathlib import Path
 
 import polars as pl
 
-from mlplatform.lakehouse.json_lines import GZIP_MAGIC
+from mlplatform.lakehouse.landing import (
+    GZIP_MAGIC,
+    FilePart,
+    complete_end,
+    fs_path,
+    list_files,
+    tail_hash,
+)
 
 # compressions the line reader cannot open (it reads plain text and gzip)
 _UNSUPPORTED_MAGIC = {
@@ -57,8 +68,9 @@ def parse_size(value: int | str | None) -> int | None:
     return int(number * 1024 ** " kmgt".index(unit or " "))
 
 
-def unreadable(path: str) -> str | None:
-    """Why the line reader cannot read ``path`` (None when it can)."""
+def unreadable(source: str) -> str | None:
+    """Why the line reader cannot read the file named ``source`` (None when it can)."""
+    path = fs_path(source)
     try:
         with open(path, "rb") as handle:
             head = handle.read(8)
@@ -84,17 +96,47 @@ class FilePlan:
     files: list[dict] = field(default_factory=list)
     changed_skipped: list[str] = field(default_factory=list)
     deferred: int = 0  # new files left for the next micro-batch by the trigger limits
+    pending: list[str] = field(default_factory=list)  # a last line without its newline yet
 
 
 def list_landing(folder: Path, pattern: str) -> list[dict]:
-    """Files under ``folder`` matching ``pattern``, oldest name first, with size and mtime."""
-    if not folder.exists():
-        return []
-    out = []
-    for path in sorted(p for p in folder.rglob(pattern) if p.is_file()):
-        st = path.stat()
-        out.append({"source": str(path.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns})
-    return out
+    """Files under ``folder`` matching ``pattern``, oldest name first, with size and mtime (the
+    links refused or skipped are in ``landing.list_files``)."""
+    return list_files(folder, pattern).files
+
+
+def _compressed(path: str) -> bool:
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    return head.startswith(GZIP_MAGIC) or any(head.startswith(m) for m in _UNSUPPORTED_MAGIC)
+
+
+def _grown(path: str, before: dict, entry: dict) -> bool:
+    """Whether a recorded file only grew: its recorded bytes are still its first bytes."""
+    recorded = before.get("tail_hash")
+    if recorded is None or entry["size"] < before["size"]:
+        return False
+    try:
+        return tail_hash(path, before["size"]) == recorded
+    except OSError:
+        return False
+
+
+def _take(entry: dict, start: int, plan: FilePlan) -> dict | None:
+    """The entry as a batch's part: its complete lines from ``start`` (None: none yet)."""
+    path = fs_path(entry["source"])
+    size = entry["size"]
+    try:
+        whole = _compressed(path)  # no lines to split: read whole (or found unreadable)
+        end = size if whole else complete_end(path, size, start, entry["mtime_ns"])
+        digest = None if whole else tail_hash(path, end)
+    except OSError:  # gone or unreadable: the batch's read check names it
+        end, digest = size, None
+    if end < size:
+        plan.pending.append(entry["source"])
+    if end <= start:
+        return None
+    return entry | {"offset": start, "size": end, "tail_hash": digest}
 
 
 def plan_files(
@@ -105,31 +147,49 @@ def plan_files(
     max_bytes: int | None = None,
 ) -> FilePlan:
     """Choose the files of the next batch given the committed part of the ledger."""
-    seen: dict[str, tuple[int, int]] = {}
+    seen: dict[str, dict] = {}
     for row in (
         committed_log.filter(pl.col("source").is_not_null()).sort("batch_id").iter_rows(named=True)
     ):
-        seen[row["source"]] = (row["size"], row["mtime_ns"])
+        seen[row["source"]] = row
     plan = FilePlan()
     for entry in listing:
         before = seen.get(entry["source"])
         if before is None:
-            plan.files.append(entry)
-        elif before != (entry["size"], entry["mtime_ns"]):
-            if allow_overwrites:
-                plan.files.append(entry)
-            else:
-                plan.changed_skipped.append(entry["source"])
+            part = _take(entry, 0, plan)
+        elif (before["size"], before["mtime_ns"]) == (entry["size"], entry["mtime_ns"]):
+            continue
+        elif _grown(fs_path(entry["source"]), before, entry):
+            part = _take(entry, before["size"], plan)
+        elif allow_overwrites:
+            part = _take(entry, 0, plan)
+        else:
+            plan.changed_skipped.append(entry["source"])
+            continue
+        if part is not None:
+            plan.files.append(part)
     take = len(plan.files)
     if max_files is not None:
         take = min(take, max_files)
     if max_bytes is not None:
         total = 0
         for i, entry in enumerate(plan.files[:take]):
-            total += entry["size"]
+            total += entry["size"] - entry["offset"]
             if total > max_bytes and i > 0:  # soft: a batch holds at least one file
                 take = i
                 break
     plan.deferred = len(plan.files) - take
     plan.files = plan.files[:take]
     return plan
+
+
+def batch_parts(rows: list[dict]) -> list[FilePart]:
+    """The file parts a recorded batch reads (its rows of ingested files)."""
+    return [
+        # a batch recorded before offsets were kept read its files whole
+        FilePart(
+            r["source"], r.get("offset") or 0, r["size"] if r.get("offset") is not None else None
+        )
+        for r in rows
+        if r["size"] is not None and r["status"] is None
+    ]

@@ -20,18 +20,19 @@ any. Such lines are counted (``invalid_utf8_lines``); the other lines and files 
 from __future__ import annotations
 
 import base64
-import gzip
 import json
+import os
 import re
 from dataclasses import dataclass, field
 
 import polars as pl
 
+from mlplatform.lakehouse.landing import FilePart, fs_path, read_part
+
 RESCUED = "_rescued_data"
 SOURCE_FILE = "_source_file"
 SCHEMA_MODES = ("rescue", "addNewColumns", "failOnNewColumns", "none")
 RAW_LINE_KEY = "_raw_line_base64"
-GZIP_MAGIC = b"\x1f\x8b"
 
 _NUMBER = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
 _SCALAR = rf'"[^"\\]*"|{_NUMBER}|null|true|false'
@@ -165,7 +166,7 @@ def infer_fields(files: list[str], sample_lines: int = 10_000) -> list[str]:
     seen: dict[str, None] = {}
     left = sample_lines
     for path in files:
-        with open(path, encoding="utf-8", errors="replace") as handle:
+        with open(fs_path(path), encoding="utf-8", errors="replace") as handle:
             for line in handle:
                 if left <= 0:
                     return list(seen)
@@ -179,8 +180,11 @@ def infer_fields(files: list[str], sample_lines: int = 10_000) -> list[str]:
     return list(seen)
 
 
-def parse_files(files: list[str], fields: list[str], mode: str = "rescue") -> ParsedLines:
-    """Parse ``files`` into rows of string ``fields`` plus ``_rescued_data`` and ``_source_file``.
+def parse_files(
+    files: list[str] | list[FilePart], fields: list[str], mode: str = "rescue"
+) -> ParsedLines:
+    """Parse ``files`` (paths, or parts of files: ``landing.FilePart``) into rows of string
+    ``fields`` plus ``_rescued_data`` and ``_source_file`` (the part's ledger name).
 
     The canonical pass runs on polars' streaming engine (morsels on every core, file order kept);
     the few other lines are parsed afterwards and written into their rows by position.
@@ -191,17 +195,10 @@ def parse_files(files: list[str], fields: list[str], mode: str = "rescue") -> Pa
     if mode not in SCHEMA_MODES:
         raise ValueError(f"schema evolution mode {mode!r} is not one of {', '.join(SCHEMA_MODES)}")
     columns = [*fields, RESCUED, SOURCE_FILE]
-    if not files:
+    parts = [p if isinstance(p, FilePart) else FilePart(p) for p in files]
+    if not parts:
         return ParsedLines(pl.DataFrame(schema={c: pl.String for c in columns}))
-    lines = pl.scan_lines(files, name="line", include_file_paths=SOURCE_FILE, glob=False)
-    try:
-        frame = _first_pass(lines, fields)
-        invalid: dict[int, bytes] = {}
-    except pl.exceptions.ComputeError as err:
-        if "utf8" not in str(err).lower() and "utf-8" not in str(err).lower():
-            raise
-        lines, invalid = _lines_with_invalid_utf8(files)
-        frame = _first_pass(lines, fields)
+    frame, invalid = _read_lines(parts, fields)
     at = frame.select(pl.col("_rest").is_not_null().arg_true()).to_series()
     rest = pl.DataFrame({"_line_no": at, "line": frame.get_column("_rest").gather(at)})
     rest = rest.with_columns(pl.col("line").str.strip_suffix("\r"))
@@ -276,11 +273,36 @@ def _first_pass(lines: pl.LazyFrame, fields: list[str]) -> pl.DataFrame:
     ).collect(engine="streaming")
 
 
-def read_bytes(path: str) -> bytes:
-    """A landing file's content, decompressed as the line reader does (gzip)."""
-    with open(path, "rb") as handle:
-        data = handle.read()
-    return gzip.decompress(data) if data[:2] == GZIP_MAGIC else data
+def _scannable(part: FilePart) -> bool:
+    """Whether polars may scan the part's file whole: it is the whole file as it is now, under a
+    name polars can open."""
+    if part.start or part.path != part.source:
+        return False
+    try:
+        return part.end is None or os.stat(part.path).st_size == part.end
+    except OSError:
+        return False
+
+
+def _read_lines(parts: list[FilePart], fields: list[str]) -> tuple[pl.DataFrame, dict[int, bytes]]:
+    """The first pass over the parts' lines, and the raw bytes of the lines not valid UTF-8.
+
+    Whole files are scanned by polars; when a file grew during the scan (append-only growth is
+    monotonic, so an unchanged size after the scan means none of it was read), a part is not
+    the whole file, or a line is not valid UTF-8, the parts are read as bytes up to their
+    recorded ends."""
+    if all(_scannable(p) for p in parts):
+        paths = [p.path for p in parts]
+        lines = pl.scan_lines(paths, name="line", include_file_paths=SOURCE_FILE, glob=False)
+        try:
+            frame = _first_pass(lines, fields)
+            if all(_scannable(p) for p in parts):
+                return frame, {}
+        except pl.exceptions.ComputeError as err:
+            if "utf8" not in str(err).lower() and "utf-8" not in str(err).lower():
+                raise
+    lines, invalid = _lines_of_bytes(parts)
+    return _first_pass(lines, fields), invalid
 
 
 def _split_lines(data: bytes) -> list[bytes]:
@@ -291,33 +313,30 @@ def _split_lines(data: bytes) -> list[bytes]:
     return [p[:-1] if p.endswith(b"\r") else p for p in parts]
 
 
-def _lines_with_invalid_utf8(files: list[str]) -> tuple[pl.LazyFrame, dict[int, bytes]]:
-    """The lines of ``files`` with invalid UTF-8 bytes replaced (U+FFFD), in file order, and the
-    raw bytes of each such line by its position."""
-    parts: list[pl.LazyFrame] = []
+def _lines_of_bytes(parts: list[FilePart]) -> tuple[pl.LazyFrame, dict[int, bytes]]:
+    """The lines of the parts' bytes, with invalid UTF-8 bytes replaced (U+FFFD), in order, and
+    the raw bytes of each such line by its position."""
+    frames: list[pl.LazyFrame] = []
     invalid: dict[int, bytes] = {}
     offset = 0
-    for path in files:
-        data = read_bytes(path)
+    for part in parts:
+        raw = _split_lines(read_part(part))
         try:
-            data.decode("utf-8")
+            text = pl.Series("line", [line.decode("utf-8") for line in raw], dtype=pl.String)
         except UnicodeDecodeError:
-            raw = _split_lines(data)
-            text = []
+            decoded = []
             for i, line in enumerate(raw):
                 try:
-                    text.append(line.decode("utf-8"))
+                    decoded.append(line.decode("utf-8"))
                 except UnicodeDecodeError:
-                    text.append(line.decode("utf-8", errors="replace"))
+                    decoded.append(line.decode("utf-8", errors="replace"))
                     invalid[offset + i] = line
-            parts.append(pl.LazyFrame({"line": text, SOURCE_FILE: [path] * len(text)}))
-            offset += len(raw)
-            continue
-        scan = pl.scan_lines([path], name="line", include_file_paths=SOURCE_FILE, glob=False)
-        parts.append(scan)
-        offset += len(_split_lines(data))
-    lines = pl.concat(parts, how="vertical") if parts else pl.LazyFrame()
-    return lines, invalid
+            text = pl.Series("line", decoded, dtype=pl.String)
+        frames.append(
+            pl.LazyFrame({"line": text, SOURCE_FILE: pl.repeat(part.source, len(raw), eager=True)})
+        )
+        offset += len(raw)
+    return pl.concat(frames, how="vertical"), invalid
 
 
 def _rescue_raw_bytes(rescued: pl.Series, invalid: dict[int, bytes]) -> pl.Series:

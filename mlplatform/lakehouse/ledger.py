@@ -9,12 +9,12 @@ storage (it rests on Delta's optimistic concurrency, not on a local lock):
    from another host, its ``lease_until`` has not passed), the table is busy and the run waits
    (``busy_timeout_s``) or stops with ``TableBusyError``, having written nothing. When its owner
    is gone (a crash), the run redoes batch ``b`` with exactly the recorded input.
-2. Otherwise the run plans batch ``b + 1`` (the files with size and mtime, or the upstream Delta
-   version range) and records it here, in one commit carrying the app transaction
-   ``(<table>#ledger, b + 1)`` against the snapshot it planned from. A second run recording the
-   same batch finds the ledger's transaction version at ``b + 1``, or fails Delta's conflict check
-   against the first commit: exactly one run records a batch, and the other is told the table is
-   busy.
+2. Otherwise the run plans batch ``b + 1`` (the files with the bytes taken, mtime and a hash of
+   their end, or the upstream Delta version range) and records it here, in one commit carrying
+   the app transaction ``(<table>#ledger, b + 1)`` against the snapshot it planned from. A
+   second run recording the same batch finds the ledger's transaction version at ``b + 1``, or
+   fails Delta's conflict check against the first commit: exactly one run records a batch, and
+   the other is told the table is busy.
 3. Each target commits the batch with the app transaction ``(<layer>/<table>, b + 1)``; the commit
    is refused when the target's transaction version already reached the batch (``DeltaStore``), so
    even a run that took over a batch from an owner thought dead cannot commit it twice.
@@ -42,8 +42,10 @@ LEDGER_SCHEMA = {
     "batch_id": pl.Int64,
     "mode": pl.String,  # append | overwrite | replay
     "source": pl.String,  # a file path, or the upstream table's app id
-    "size": pl.Int64,
+    "size": pl.Int64,  # a file: the end of the bytes the batch takes (complete lines)
     "mtime_ns": pl.Int64,
+    "offset": pl.Int64,  # a file: where the batch starts reading it (its earlier bytes ingested)
+    "tail_hash": pl.String,  # a file: hash of the bytes before ``size`` (tells growth from rewrite)
     "start_version": pl.Int64,  # upstream version range (start, end] for streaming reads
     "end_version": pl.Int64,
     "recorded_at": pl.Datetime("us", "UTC"),

@@ -14,6 +14,8 @@ from __future__ import annotations
 import logging
 import os
 import resource
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -27,12 +29,13 @@ from mlplatform.lakehouse.expectations import QUARANTINED_AT, RuleResult
 from mlplatform.lakehouse.failpoints import failpoint
 from mlplatform.lakehouse.ingest import (
     CorruptFileError,
-    list_landing,
+    batch_parts,
     parse_size,
     plan_files,
     unreadable,
 )
 from mlplatform.lakehouse.json_lines import infer_fields
+from mlplatform.lakehouse.landing import FilePart, list_files
 from mlplatform.lakehouse.ledger import (
     DEFAULT_LEASE_S,
     BatchClaimedError,
@@ -53,6 +56,16 @@ DEFAULT_STREAM_BYTES = 32 * 1024**2
 """Upstream Parquet bytes per micro-batch of a stream input: bronze's Parquet is about 8x denser
 than its JSON (62 MiB of it, 5M rows, peaked at 1.7 GiB in silver)."""
 CORRUPT = "corrupt_skipped"
+PASSED_OVER = (
+    "changed_files_skipped",
+    "files_deferred",
+    "refused_files_skipped",
+    "refused_files",
+    "duplicate_links_skipped",
+    "partial_lines_pending",
+    "name_clashes",
+)
+"""Counts of the files a plan passes over, reported from the last plan of a run."""
 
 
 class UpstreamMissingError(RuntimeError):
@@ -172,6 +185,7 @@ class TableRunner:
             else None
         )
         self.ledger = Ledger(settings.checkpoints / defn.layer / defn.name, defn.key)
+        self.progress: Callable[[str], None] = log.info  # one line per micro-batch
 
     @property
     def targets(self) -> list[DeltaStore]:
@@ -203,7 +217,10 @@ class TableRunner:
         total: TableRun | None = None
         idle: TableRun | None = None
         while True:
+            started = time.monotonic()
             step = self._micro_batch(opts)
+            if not step.nothing_new:
+                self._report(step, (total.micro_batches if total else 0) + 1, started)
             if step.nothing_new:
                 idle = step
                 break
@@ -220,10 +237,20 @@ class TableRunner:
             total = self._nothing_new(idle.batch_id, opts, idle.counts)
         elif idle is not None:  # the last plan's view of the files passed over (all drained)
             total.warnings.extend(idle.counts.get("changed_warnings", []))
-            for key in ("changed_files_skipped", "files_deferred"):
+            for key in PASSED_OVER:
                 if key in idle.counts:
                     total.counts[key] = idle.counts[key]
         return total
+
+    def _report(self, step: TableRun, n: int, started: float) -> None:
+        """The progress line of a micro-batch."""
+        c = step.counts
+        files = f"{c['files']} files, " if "files" in c else ""
+        self.progress(
+            f"{self.defn.key}: micro-batch {n} (batch {step.batch_id}): {files}"
+            f"{step.input_rows:,} rows, {c.get('input_bytes', 0):,} bytes in "
+            f"{time.monotonic() - started:.1f} s"
+        )
 
     def _micro_batch(self, opts: RunOptions) -> TableRun:
         """Redo the unfinished batch or record and run the next one; a nothing-new run when
@@ -311,8 +338,9 @@ class TableRunner:
         return rows, mode, extra, new_data or opts.full_refresh
 
     def _plan_files(self, fin: FilesInput, committed, opts: RunOptions, extra: dict) -> list:
+        listing = list_files(fin.location(self.settings), fin.pattern)
         plan = plan_files(
-            list_landing(fin.location(self.settings), fin.pattern),
+            listing.files,
             committed,
             allow_overwrites=opts.allow_overwrites,
             max_files=opts.max_files_per_trigger or fin.max_files_per_trigger,
@@ -325,6 +353,29 @@ class TableRunner:
                 "ingest it again)"
             )
         extra["changed_files_skipped"] = len(plan.changed_skipped)
+        # the other files passed over, reported with the changed ones (from the last plan)
+        for path in listing.refused:
+            extra["changed_warnings"].append(
+                f"{path} leads outside the landing folder; refused (never read)"
+            )
+        for path in listing.duplicates:
+            extra["changed_warnings"].append(
+                f"{path} links to a file or folder already listed; skipped (read once)"
+            )
+        for name in listing.clashes:
+            extra["changed_warnings"].append(
+                f"{name}: the name is not UTF-8 and its escaped form is another file's name; "
+                "skipped (rename it)"
+            )
+        for path in plan.pending:
+            extra["changed_warnings"].append(
+                f"{path}: its last line has no newline yet; left for the next run"
+            )
+        extra["refused_files_skipped"] = len(listing.refused)
+        extra["refused_files"] = listing.refused
+        extra["duplicate_links_skipped"] = len(listing.duplicates)
+        extra["partial_lines_pending"] = len(plan.pending)
+        extra["name_clashes"] = listing.clashes
         extra["files_deferred"] = plan.deferred
         ignore = _choice(opts.ignore_corrupt_files, fin.ignore_corrupt_files)
         skipped = []
@@ -372,14 +423,14 @@ class TableRunner:
                 )
                 frames.append(source)
             elif isinstance(inp, FilesInput):
-                paths = self._batch_files(inp, rows, opts, batch_id, counts)
+                parts = self._batch_files(inp, rows, opts, batch_id, counts)
                 mode = opts.schema_evolution_mode or inp.schema_evolution_mode
                 ingested_at = rows[0]["recorded_at"] if rows else datetime.now(UTC)
-                fields = self._known_fields(inp, paths)
-                read = eng.read_files(paths, fields, mode, ingested_at)
+                fields = self._known_fields(inp, [p.path for p in parts])
+                read = eng.read_files(parts, fields, mode, ingested_at)
                 counts = _add_counts(counts, read.counts)
                 counts["input_bytes"] = sum(
-                    r["size"] for r in rows if r["source"] in set(paths) and r["size"]
+                    p.end - p.start if p.end is not None else os.path.getsize(p.path) for p in parts
                 )
                 source = eng.with_row_id(read.frame)
                 frames.append(source)
@@ -405,20 +456,25 @@ class TableRunner:
                 frames.append(eng.read_table(store, versions[inp.key]))
         return frames, source, counts, versions
 
-    def _batch_files(self, inp: FilesInput, rows, opts, batch_id, counts) -> list[str]:
+    def _batch_files(self, inp: FilesInput, rows, opts, batch_id, counts) -> list[FilePart]:
         """The batch's readable files; a vanished one fails the batch unless ignored."""
-        paths = [r["source"] for r in rows if r["size"] is not None and r["status"] is None]
-        missing = [p for p in paths if not os.path.exists(p)]
+        parts = batch_parts(rows)
+        # a recorded path is a real path: one that now passes a link is no longer that file
+        missing = [
+            p.source
+            for p in parts
+            if not os.path.exists(p.path) or os.path.realpath(p.path) != p.path
+        ]
         if missing:
             if not _choice(opts.ignore_missing_files, inp.ignore_missing_files):
                 raise MissingFileError(self.defn.key, batch_id or 0, missing)
             log.warning("%s: batch %s without vanished files %s", self.defn.key, batch_id, missing)
             counts["missing_files_skipped"] = len(missing)
             counts["missing_files"] = missing
-            paths = [p for p in paths if p not in set(missing)]
+            parts = [p for p in parts if p.source not in set(missing)]
         counts.setdefault("corrupt_files_skipped", 0)
         counts.setdefault("missing_files_skipped", 0)
-        return paths
+        return parts
 
     def _known_fields(self, inp: FilesInput, paths: list[str]) -> list[str]:
         fields = list(inp.fields)
@@ -502,6 +558,9 @@ class TableRunner:
             run.counts.update(counts)
         run.warnings = extra.get("warnings", [])
         run.counts["changed_files_skipped"] = extra.get("changed_files_skipped", 0)
+        for key in PASSED_OVER[1:]:
+            if key in extra:
+                run.counts[key] = extra[key]
         for key in ("corrupt_files_skipped", "corrupt_files"):
             if key in extra:
                 run.counts[key] = extra[key]

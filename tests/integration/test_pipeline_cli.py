@@ -203,7 +203,15 @@ def test_fail_on_new_columns_commits_nothing_and_names_the_field(tmp_path):
     assert "new fields ['coupon_code']" in proc.stdout + proc.stderr
     assert not (home / "lakehouse" / "bronze" / "raw_customer_events").exists()
     cfg = cfg.replace("failOnNewColumns", "addNewColumns")
-    materialize(home, "bronze/raw_customer_events", config=cfg)
+    outside = tmp_path / "outside.json"
+    outside.write_text('{"customer_id": "outside"}\n')
+    (home / "landing" / "customer_events" / "x.json").symlink_to(outside)
+    proc = materialize(home, "bronze/raw_customer_events", config=cfg)
+    # the CLI shows the progress line of each micro-batch and names the refused link
+    shown = proc.stdout + proc.stderr
+    assert "bronze/raw_customer_events: micro-batch 1 (batch 1): 1 files, 500 rows, " in shown
+    assert "x.json leads outside the landing folder; refused (never read)" in shown
     bronze = table(home, "bronze/raw_customer_events")
+    assert len(bronze) == 500 and "outside" not in bronze["customer_id"].to_list()
     assert bronze["coupon_code"].drop_nulls().str.starts_with("SAVE").all()
     assert bronze["coupon_code"].null_count() < len(bronze)

@@ -77,6 +77,29 @@ def test_same_landing_files_give_identical_tables_on_both_engines(tmp_path, monk
     assert {k: on_spark["bronze/raw_customer_events"].counts[k] for k in bronze} == bronze
 
 
+def test_spark_reads_the_recorded_bytes_of_appended_files_and_odd_names(home, spark):
+    folder = home / "landing" / "events"
+    write_file(home, "a.json", rows(2))
+    odd = os.path.join(os.fsencode(folder), b"caf\xe9.json")
+    with open(odd, "wb") as handle:
+        handle.write(b'{"customer_id": "10"}\n')
+    runner = TableRunner(raw, get_settings(), get_engine("spark", spark))
+    assert runner.run().written_rows == 3
+    with open(folder / "a.json", "a") as handle:
+        handle.write('{"customer_id": "2"}\n{"customer_id": "3", "am')
+    with open(odd, "ab") as handle:
+        handle.write(b'{"customer_id": "11"}\n')
+    second = runner.run()
+    assert second.written_rows == 2 and second.counts["partial_lines_pending"] == 1
+    with open(folder / "a.json", "a") as handle:
+        handle.write('ount": 1}\n')
+    assert runner.run().written_rows == 1
+    table = pl.read_delta(str(home / "lakehouse" / "bronze" / "raw"))
+    assert sorted(table["customer_id"].to_list(), key=int) == ["0", "1", "2", "3", "10", "11"]
+    assert table["_rescued_data"].is_null().all()
+    assert table.filter(pl.col("customer_id") == "11")["_source_file"][0].endswith("/caf%E9.json")
+
+
 @pytest.mark.parametrize(
     "case", ["warn", "drop", "fail", "quarantine", "all", "all_drop", "all_fail"]
 )

@@ -97,8 +97,9 @@ class Engine(Protocol):
 
     name: str
 
-    def read_files(self, paths: list[str], fields: list[str], mode: str, ingested_at) -> FilesRead:
-        """Parse landing files into bronze rows (the same parser on every engine)."""
+    def read_files(self, paths: list, fields: list[str], mode: str, ingested_at) -> FilesRead:
+        """Parse landing files (``landing.FilePart``: the recorded bytes of each) into bronze
+        rows (the same parser on every engine)."""
 
     def read_increment(self, store, start: int | None, end: int):
         """Rows added to an append-only table between two versions."""

@@ -19,13 +19,14 @@ def _parser(fields: list[str], mode: str):
         import pyarrow as pa
 
         from mlplatform.lakehouse.json_lines import parse_files
+        from mlplatform.lakehouse.landing import FilePart
 
         out_schema = pa.schema(
             [pa.field(c, pa.string()) for c in [*fields, RESCUED, SOURCE_FILE, EXTRA, STATS]]
         )
         for batch in batches:
-            for path in batch.column(0).to_pylist():
-                parsed = parse_files([path], fields, mode)
+            for spec in batch.column(0).to_pylist():
+                parsed = parse_files([FilePart(*json.loads(spec))], fields, mode)
                 frame = parsed.frame
                 new = [c for c in frame.columns if c not in (*fields, RESCUED, SOURCE_FILE)]
                 extra = pl.struct(new).struct.json_encode() if new else pl.lit(None, pl.String)
@@ -54,8 +55,9 @@ def _parallelism(spark) -> int:
     return int(value or spark.conf.get("spark.sql.shuffle.partitions", "4") or 4)
 
 
-def parse_on_executors(spark, paths: list[str], fields: list[str], mode: str):
-    """Parse ``paths`` on the executors; return the bronze frame (cached) and the counts.
+def parse_on_executors(spark, paths: list, fields: list[str], mode: str):
+    """Parse ``paths`` (``landing.FilePart``: the recorded bytes of each file, as the polars
+    engine reads them) on the executors; return the bronze frame (cached) and the counts.
 
     Raises:
         NewColumnsError: ``failOnNewColumns`` and the files carry unknown fields.
@@ -64,7 +66,8 @@ def parse_on_executors(spark, paths: list[str], fields: list[str], mode: str):
 
     task_mode = "addNewColumns" if mode == "failOnNewColumns" else mode
     ddl = ", ".join(f"`{c}` STRING" for c in [*fields, RESCUED, SOURCE_FILE, EXTRA, STATS])
-    names = spark.createDataFrame([(p,) for p in paths], "path STRING")
+    specs = [json.dumps([p.source, p.start, p.end]) for p in paths]
+    names = spark.createDataFrame([(s,) for s in specs], "path STRING")
     if paths:
         names = names.repartition(min(len(paths), _parallelism(spark) * 4))
     try:
