@@ -97,8 +97,11 @@ def breaches(drift: pl.DataFrame, rules: DriftRules) -> pl.DataFrame:
 
 
 def slice_name(slice_key: str | None, slice_value: str | None) -> str:
-    """`slice total_events > 50 = true`, or "" for the whole table."""
-    return "" if slice_key is None else f"slice {slice_key} = {slice_value}"
+    """`slice total_events > 50 = true` (`= null` for the rows where the expression is null), or
+    "" for the whole table."""
+    if slice_key is None:
+        return ""
+    return f"slice {slice_key} = {'null' if slice_value is None else slice_value}"
 
 
 def describe(found: pl.DataFrame, limit: int = 12) -> str:

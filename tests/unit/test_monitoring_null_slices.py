@@ -1,0 +1,215 @@
+"""Slicing expressions that are null for some rows: the null value is a slice of its own (as in
+Lakehouse Monitoring), in the profile and the drift table, for every kind of expression; and an
+expression that cannot be evaluated is named in a short error, never printed with the data."""
+
+import math
+
+import polars as pl
+import pytest
+
+from mlplatform.catalog import CHURN_TRAINING_SET, FEATURES
+from mlplatform.lakehouse.delta import DeltaStore
+from mlplatform.monitoring import drift, profile
+from mlplatform.monitoring.baseline import Baselines
+from mlplatform.monitoring.config import DriftRules, MonitoringConfigError, Threshold
+from mlplatform.monitoring.monitor_config import load_options
+from mlplatform.monitoring.report import plot_breaches
+from mlplatform.monitoring.tables import drift_store, profile_store
+from mlplatform.monitoring.thresholds import breaches, describe, slice_name
+from mlplatform.settings import get_settings
+from tests.serving_models import feature_frame
+from tests.unit.test_monitoring_windows import HOURLY_DAILY, append_inference, hour, inference_rows
+
+HOURLY = HOURLY_DAILY[:1]
+PREDICATE = "total_events > 30"
+COLUMN = "label"
+NUMBERS = "floor(total_events / 100)"
+STRINGS = "CASE WHEN total_events > 100 THEN 'high' WHEN total_events <= 100 THEN 'low' END"
+EXPRS = [PREDICATE, COLUMN, NUMBERS, STRINGS]
+BASELINE_ROWS = 2000
+
+
+def _events_slices(events: float | None) -> dict[str, str | None]:
+    """The slice value of each `total_events` expression, computed by hand."""
+    if events is None:
+        return {PREDICATE: None, NUMBERS: None, STRINGS: None}
+    return {
+        PREDICATE: "true" if events > 30 else "false",
+        NUMBERS: f"{float(math.floor(events / 100))}",
+        STRINGS: "high" if events > 100 else "low",
+    }
+
+
+def _expected(rows: pl.DataFrame) -> dict[str, dict[str | None, int]]:
+    """{expression: {slice value: rows}} of the rows, by hand."""
+    out: dict[str, dict[str | None, int]] = {e: {} for e in EXPRS}
+    for events, label in rows.select("total_events", "label").iter_rows():
+        values = _events_slices(events) | {COLUMN: None if label is None else str(label)}
+        for expr, value in values.items():
+            out[expr][value] = out[expr].get(value, 0) + 1
+    return out
+
+
+def _with_nulls(rows: pl.DataFrame, every: int, label_every: int) -> pl.DataFrame:
+    index = pl.int_range(pl.len())
+    return rows.with_columns(
+        pl.when(index % every == 0)
+        .then(None)
+        .otherwise(pl.col("total_events"))
+        .alias("total_events"),
+        pl.when(index % label_every == 0).then(None).otherwise(pl.col("label")).alias("label"),
+    )
+
+
+def _training_set(every: int) -> int:
+    """A training set (real Delta) whose `total_events` is null in every `every`-th row."""
+    frame = pl.from_pandas(feature_frame(BASELINE_ROWS, seed=7))
+    frame = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) % every == 0)
+        .then(None)
+        .otherwise(pl.col("total_events"))
+        .alias("total_events"),
+        pl.Series("customer_id", [f"t{i}" for i in range(BASELINE_ROWS)]),
+    )
+    store = DeltaStore(CHURN_TRAINING_SET.path(get_settings()), CHURN_TRAINING_SET.app_id)
+    store.write(frame, 1)
+    return store.table().version()
+
+
+@pytest.fixture
+def null_home(home):
+    """Hours 0 and 1 of version 1 with `total_events` null in every 7th row and the label in
+    every 5th; a training-set baseline with `total_events` null in every 9th row."""
+    rows = pl.concat(
+        [
+            _with_nulls(inference_rows(700, hour(0), seed=1, labels=True), 7, 5),
+            _with_nulls(inference_rows(700, hour(1), seed=2, labels=True), 7, 5),
+        ]
+    )
+    append_inference(rows)
+    version = _training_set(9)
+    tags = {CHURN_TRAINING_SET.version_tag: str(version), "as_of": "2026-03-01T00:00:00"}
+    baselines = Baselines(get_settings(), tags=lambda v: tags if v == "1" else {})
+    return rows, baselines, load_options({"slicing_exprs": EXPRS})
+
+
+def test_profile_keeps_null_values_as_slices_of_their_own(null_home):
+    rows, _, options = null_home
+    summary = profile.update(get_settings(), HOURLY, options=options)
+    assert summary["slice_rows_over_cap"] == dict.fromkeys(EXPRS, 0)
+    table = profile_store(get_settings()).read()
+    counts = table.filter(
+        (pl.col("column_name") == ":table")
+        & (pl.col("model_version") == "1")
+        & pl.col("slice_key").is_not_null()
+    )
+    for h in (0, 1):
+        part = rows.filter((pl.col("timestamp") >= hour(h)) & (pl.col("timestamp") < hour(h + 1)))
+        want = _expected(part)
+        assert want[PREDICATE][None] == 100 and want[COLUMN][None] == 140  # nulls are there
+        window = counts.filter(pl.col("window_start") == hour(h))
+        for expr in EXPRS:
+            got = window.filter(pl.col("slice_key") == expr).select("slice_value", "count")
+            assert dict(got.rows()) == want[expr], (h, expr)
+    # the null slice's numbers are those of the rows where the expression is null
+    null_rows = rows.filter((pl.col("timestamp") < hour(1)) & pl.col("total_events").is_null())
+    amount = table.filter(
+        (pl.col("window_start") == hour(0))
+        & (pl.col("model_version") == "1")
+        & (pl.col("slice_key") == STRINGS)
+        & pl.col("slice_value").is_null()
+        & (pl.col("column_name") == "avg_amount")
+    ).row(0, named=True)
+    assert amount["count"] == null_rows.height == 100
+    assert amount["avg"] == pytest.approx(null_rows["avg_amount"].mean(), rel=1e-12)
+    events = table.filter(
+        (pl.col("window_start") == hour(0))
+        & (pl.col("model_version") == "1")
+        & (pl.col("slice_key") == PREDICATE)
+        & pl.col("slice_value").is_null()
+        & (pl.col("column_name") == "total_events")
+    ).row(0, named=True)
+    assert (events["num_nulls"], events["percent_null"]) == (100, 100.0)
+
+
+def test_drift_keeps_null_values_as_slices_of_their_own(null_home, tmp_path):
+    rows, baselines, options = null_home
+    summary, comp = drift.update(get_settings(), HOURLY, baselines=baselines, options=options)
+    assert summary["baseline_problems"] == {}
+    table = drift_store(get_settings()).read()
+    assert table.height == comp.frame.height
+    null = table.filter(pl.col("slice_key").is_not_null() & pl.col("slice_value").is_null())
+    assert sorted(set(null["slice_key"])) == sorted(EXPRS)
+    base_nulls = len(range(0, BASELINE_ROWS, 9))
+    for expr in EXPRS:
+        amount = null.filter(
+            (pl.col("slice_key") == expr) & (pl.col("column_name") == "avg_amount")
+        )
+        base = amount.filter(pl.col("drift_type") == "BASELINE").sort("window_start")
+        assert base["window_start"].to_list() == [hour(0), hour(1)], expr
+        # current: the window's rows where the expression is null; reference: the baseline's
+        # rows where it is null, or all of the baseline when it cannot be evaluated there
+        assert base["count"].to_list() == ([140, 140] if expr == COLUMN else [100, 100]), expr
+        want_cmp = BASELINE_ROWS if expr == COLUMN else base_nulls
+        assert set(base["count_cmp"]) == {want_cmp}, expr
+        assert base["js_distance"].is_not_null().all(), expr
+        cons = amount.filter(pl.col("drift_type") == "CONSECUTIVE")
+        assert cons.select("window_start", "window_cmp_start", "count", "count_cmp").rows() == [
+            (hour(1), hour(0), *([140, 140] if expr == COLUMN else [100, 100]))
+        ], expr
+    # the samples behind a null slice's row are the null rows
+    ref, cur = comp.samples("1 hour", hour(1), "1", "avg_amount", "BASELINE", None, PREDICATE, None)
+    assert (ref.len(), cur.len()) == (base_nulls, 100)
+    hour1 = rows.filter(pl.col("timestamp") >= hour(1))
+    want = hour1.filter(pl.col("total_events").is_null())["avg_amount"].sort()
+    assert cur.sort().to_list() == want.to_list()
+    # the breaches, the description and the report name the null slice
+    rules = DriftRules(thresholds={"js_distance": Threshold(warn=0.0)}, min_rows=1, alpha=None)
+    found = breaches(table, rules)
+    in_null = found.filter(pl.col("slice_key") == PREDICATE).filter(pl.col("slice_value").is_null())
+    assert not in_null.is_empty()
+    assert f"slice {PREDICATE} = null" in describe(in_null)
+    assert slice_name(PREDICATE, None) == f"slice {PREDICATE} = null"
+    amount = in_null.filter(pl.col("column_name") == "avg_amount")
+    plots = plot_breaches(amount, comp, tmp_path)
+    assert sorted(p.name for p in plots.values()) == [
+        "1-hour_20260301T0100_v1_baseline_avg_amount_slice-total_events-30-null.png",
+        "1-hour_20260301T0100_v1_consecutive_avg_amount_slice-total_events-30-null.png",
+    ]
+
+
+def test_the_slice_cap_counts_the_null_slice_like_any_value(null_home):
+    rows, _, _ = null_home
+    want = _expected(rows)
+    assert want[STRINGS][None] == 200 < min(want[STRINGS]["low"], want[STRINGS]["high"])
+    options = load_options({"slicing_exprs": [STRINGS], "max_slice_values": 2})
+    summary = profile.update(get_settings(), HOURLY, options=options)
+    assert summary["slice_rows_over_cap"] == {STRINGS: 200}  # the null rows, least frequent
+    table = profile_store(get_settings()).read().filter(pl.col("slice_key") == STRINGS)
+    assert set(table["slice_value"]) == {"low", "high"}
+
+
+def test_the_whole_table_rows_do_not_change_with_null_slices(null_home):
+    _, baselines, options = null_home
+    _, plain = drift.update(get_settings(), HOURLY, baselines=baselines)
+    _, sliced = drift.update(
+        get_settings(), HOURLY, full_refresh=True, baselines=baselines, options=options
+    )
+    keep = ["window_start", "drift_type", "column_name", "count", "count_cmp", "js_distance"]
+    whole = sliced.frame.filter(pl.col("slice_key").is_null()).select(keep)
+    assert whole.equals(plain.frame.select(keep))
+    assert set(whole["column_name"]) >= set(FEATURES)
+
+
+def test_an_expression_that_fails_is_named_without_the_data(home):
+    n = 5000
+    rows = inference_rows(n, hour(0), seed=3)
+    append_inference(rows)
+    expr = "CAST(customer_id AS DOUBLE) > 1"  # the engine's error quotes values
+    with pytest.raises(MonitoringConfigError) as err:
+        profile.update(get_settings(), HOURLY, options=load_options({"slicing_exprs": [expr]}))
+    text = str(err.value)
+    assert f"slicing expression {expr!r} cannot be evaluated on 5000 inference rows" in text
+    assert "InvalidOperationError: conversion from `str` to `f64` failed" in text
+    assert len(text) < 600, text
+    assert text.count("c3-") <= 3  # not the column's values
