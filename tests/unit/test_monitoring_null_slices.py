@@ -6,10 +6,12 @@ import math
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mlplatform.catalog import CHURN_TRAINING_SET, FEATURES
 from mlplatform.lakehouse.delta import DeltaStore
-from mlplatform.monitoring import drift, profile
+from mlplatform.monitoring import drift, profile, slices
 from mlplatform.monitoring.baseline import Baselines
 from mlplatform.monitoring.config import DriftRules, MonitoringConfigError, Threshold
 from mlplatform.monitoring.monitor_config import load_options
@@ -213,3 +215,49 @@ def test_an_expression_that_fails_is_named_without_the_data(home):
     assert "InvalidOperationError: conversion from `str` to `f64` failed" in text
     assert len(text) < 600, text
     assert text.count("c3-") <= 3  # not the column's values
+
+
+# ---- every slicing expression kind, over random rows with nulls (no Delta: the slicing alone) ----
+
+KINDS = {
+    "x > 0.5": lambda x, s, b: None if x is None else ("true" if x > 0.5 else "false"),
+    "s": lambda x, s, b: s,
+    "b": lambda x, s, b: None if b is None else str(b).lower(),
+    "floor(x * 3)": lambda x, s, b: None if x is None else str(float(math.floor(x * 3))),
+    "CASE WHEN x > 0.5 THEN 'hi' WHEN x <= 0.5 THEN 'lo' END": lambda x, s, b: (
+        None if x is None else ("hi" if x > 0.5 else "lo")
+    ),
+}
+_rows = st.lists(
+    st.tuples(
+        st.none() | st.floats(0, 1, allow_nan=False),
+        st.none() | st.sampled_from(["a", "b", "c", "d"]),
+        st.none() | st.booleans(),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=_rows, cap=st.integers(1, 5))
+def test_each_row_is_in_exactly_one_slice_per_expression_nulls_included(rows, cap):
+    frame = pl.DataFrame(
+        rows, schema={"x": pl.Float64, "s": pl.String, "b": pl.Boolean}, orient="row"
+    )
+    out = slices.apply(frame, list(KINDS), cap)
+    got = out.frame.group_by("slice_key", "slice_value").len()
+    assert got.filter(pl.col("slice_key").is_null())["len"].to_list() == (
+        [len(rows)] if rows else []
+    )
+    for expr, value_of in KINDS.items():
+        counts: dict[str | None, int] = {}
+        for row in rows:
+            value = value_of(*row)
+            counts[value] = counts.get(value, 0) + 1
+        # the most frequent values are kept, ties by value, the null slice last among equals
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0] is None, kv[0] or ""))
+        kept = dict(ranked[:cap])
+        sliced = got.filter(pl.col("slice_key") == expr).select("slice_value", "len")
+        assert dict(sliced.rows()) == kept, expr
+        assert out.dropped_rows[expr] == len(rows) - sum(kept.values()), expr
+        assert out.dropped_values[expr] == len(counts) - len(kept), expr
