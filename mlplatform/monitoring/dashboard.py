@@ -72,7 +72,7 @@ def _recent(frame: pl.DataFrame, granularity: str) -> pl.DataFrame:
         return frame
     frame = frame.filter(pl.col("granularity") == granularity)
     windows = frame["window_start"].unique().sort().tail(MAX_WINDOWS)
-    return frame.filter(pl.col("window_start").is_in(windows.implode()))
+    return frame.filter(pl.col("window_start").is_in(windows.implode())).sort("window_start")
 
 
 def _whole(frame: pl.DataFrame) -> pl.DataFrame:

@@ -106,6 +106,11 @@ def test_points_over_a_level_without_an_alert_are_drawn_and_said_not_judged(few_
     assert drawn == errors
     judged_x = {x for t in fig.data if t.name != NOT_JUDGED for x in t.x}
     assert _naive(2) not in judged_x  # hour 2 has no judged point at all
+    # every line runs forward in time (the profile rows are not read in window order)
+    shuffled = dashboard.naive_utc(profile_rows.sort("window_start", descending=True))
+    for fig in dashboard.profile_figures(dashboard._recent(shuffled, "1 hour"), OPTIONS, axis):
+        for trace in fig.data:
+            assert list(trace.x) == sorted(trace.x) and len(trace.x) == 3, fig.layout.title.text
 
 
 def test_one_window_gets_an_axis_of_that_window_with_its_date(home):
