@@ -4,14 +4,16 @@ expression that cannot be evaluated is named in a short error, never printed wit
 
 import math
 
+import dagster as dg
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlplatform.catalog import CHURN_TRAINING_SET, FEATURES
+from mlplatform.catalog import CHURN_TRAINING_SET, DRIFT_METRICS, FEATURES, PROFILE_METRICS
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.monitoring import drift, profile, slices
+from mlplatform.monitoring.assets import monitoring_assets
 from mlplatform.monitoring.baseline import Baselines
 from mlplatform.monitoring.config import DriftRules, MonitoringConfigError, Threshold
 from mlplatform.monitoring.monitor_config import load_options
@@ -19,6 +21,7 @@ from mlplatform.monitoring.report import plot_breaches
 from mlplatform.monitoring.tables import drift_store, profile_store
 from mlplatform.monitoring.thresholds import breaches, describe, slice_name
 from mlplatform.settings import get_settings
+from tests.platform_resources import platform_resources
 from tests.serving_models import feature_frame
 from tests.unit.test_monitoring_windows import HOURLY_DAILY, append_inference, hour, inference_rows
 
@@ -215,6 +218,53 @@ def test_an_expression_that_fails_is_named_without_the_data(home):
     assert "InvalidOperationError: conversion from `str` to `f64` failed" in text
     assert len(text) < 600, text
     assert text.count("c3-") <= 3  # not the column's values
+
+
+def test_the_monitoring_assets_materialize_with_a_null_slice(null_home):
+    """The reported failure, through Dagster: the drift asset with a baseline table whose
+    `total_events` is null in some rows and a predicate over it."""
+    frame = pl.from_pandas(feature_frame(BASELINE_ROWS, seed=8)).with_columns(
+        pl.when(pl.int_range(pl.len()) % 4 == 0)
+        .then(None)
+        .otherwise(pl.col("total_events"))
+        .alias("total_events"),
+        pl.lit("1").alias("model_version"),
+    )
+    DeltaStore(get_settings().table_path("ml", "baseline_rows"), "baseline").write(frame, 1)
+    config = {
+        "slicing_exprs": [PREDICATE],
+        "baseline_table_name": "ml/baseline_rows",
+        "granularities": ["1 hour"],
+    }
+    ops = [f"monitoring__{t.name}" for t in (PROFILE_METRICS, DRIFT_METRICS)]
+    result = dg.materialize(
+        monitoring_assets,
+        run_config={"ops": {op: {"config": config} for op in ops}},
+        resources=platform_resources(),
+    )
+    assert result.success
+    table = drift_store(get_settings()).read()
+    null = table.filter(
+        (pl.col("slice_key") == PREDICATE)
+        & pl.col("slice_value").is_null()
+        & (pl.col("drift_type") == "BASELINE")
+        & (pl.col("column_name") == "avg_amount")
+    ).sort("window_start")
+    assert null.select("window_start", "count", "count_cmp").rows() == [
+        (hour(0), 100, BASELINE_ROWS // 4),
+        (hour(1), 100, BASELINE_ROWS // 4),
+    ]
+    profile_rows = (
+        profile_store(get_settings())
+        .read()
+        .filter(
+            (pl.col("slice_key") == PREDICATE)
+            & pl.col("slice_value").is_null()
+            & (pl.col("column_name") == ":table")
+            & (pl.col("model_version") == "1")
+        )
+    )
+    assert profile_rows["count"].to_list() == [100, 100]
 
 
 # ---- every slicing expression kind, over random rows with nulls (no Delta: the slicing alone) ----
