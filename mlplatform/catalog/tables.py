@@ -35,9 +35,14 @@ _DELTA_TYPES = {
 
 
 def delta_type(dtype: pl.DataType) -> str:
-    """The Delta type name of a polars dtype (`timestamp_ntz` for a naive datetime)."""
+    """The Delta type name of a polars dtype (`timestamp_ntz` for a naive datetime; nested types
+    in Spark's DDL form: `array<double>`, `struct<statistic:double,pvalue:double>`)."""
     if isinstance(dtype, pl.Datetime):
         return "timestamp" if dtype.time_zone else "timestamp_ntz"
+    if isinstance(dtype, pl.List):
+        return f"array<{delta_type(dtype.inner)}>"
+    if isinstance(dtype, pl.Struct):
+        return f"struct<{','.join(f'{f.name}:{delta_type(f.dtype)}' for f in dtype.fields)}>"
     return _DELTA_TYPES[dtype.base_type()]
 
 
@@ -92,6 +97,17 @@ class Table(_Named):
     def delta_schema(self) -> dict[str, str]:
         """The fixed columns as Delta type names (the lakehouse's declared `schema`)."""
         return {c: delta_type(t) for c, t in (self.schema or {}).items()}
+
+    def catalog_metadata(self) -> dict:
+        """Definition-time metadata of the table's asset, so the UI shows the table before its
+        first run: `dagster/table_name` and, for a table with fixed columns,
+        `dagster/column_schema`."""
+        meta: dict = {"dagster/table_name": self.table_name}
+        if self.schema:
+            meta["dagster/column_schema"] = dg.TableSchema(
+                columns=[dg.TableColumn(c, t) for c, t in self.delta_schema().items()]
+            )
+        return meta
 
 
 @dataclass(frozen=True)

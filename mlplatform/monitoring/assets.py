@@ -78,6 +78,7 @@ def _table_metadata(store, summary: dict) -> dict:
     "version and over all versions: row counts, null and distinct counts, min/max/mean/stddev/"
     "quantiles of each feature and of the predicted churn probability, the most frequent "
     "predicted labels, and ROC AUC, accuracy, precision and recall where churn labels arrived.",
+    metadata=PROFILE_METRICS.catalog_metadata(),
 )
 def churn_predictor_inference_profile_metrics(
     context: dg.AssetExecutionContext, config: MonitoringConfig, lakehouse: LakehouseResource
@@ -110,6 +111,7 @@ def churn_predictor_inference_profile_metrics(
     "population stability index, Jensen-Shannon distance; chi-squared test, total variation "
     "and L-infinity distance for categorical columns). Checked against thresholds; persistent "
     "drift triggers retraining.",
+    metadata=DRIFT_METRICS.catalog_metadata(),
 )
 def churn_predictor_inference_drift_metrics(
     context: dg.AssetExecutionContext, config: MonitoringConfig, lakehouse: LakehouseResource

@@ -17,6 +17,8 @@ import polars as pl
 from mlplatform.monitoring.config import MonitoringConfigError
 
 SLICE_COLUMNS = ("slice_key", "slice_value")
+ERROR_CHARS = 200
+"""The most an engine's error message adds to ours."""
 
 
 @dataclass
@@ -38,13 +40,22 @@ def slice_values(frame: pl.DataFrame, expr: str) -> pl.Series:
         return frame.select(pl.sql_expr(expr).cast(pl.String).alias("slice_value")).to_series()
     except Exception as err:  # noqa: BLE001 (polars SQL and column errors have several types)
         raise MonitoringConfigError(
-            f"slicing expression {expr!r} cannot be evaluated on the inference rows "
-            f"(columns: {', '.join(frame.columns)}): {err}"
+            f"slicing expression {expr!r} cannot be evaluated on {frame.height} inference rows "
+            f"(columns: {', '.join(frame.columns)}): {brief(err)}"
         ) from err
 
 
+def brief(err: BaseException, limit: int = ERROR_CHARS) -> str:
+    """The first line of an error, at most `limit` characters: what went wrong, never the data
+    (an engine's error may quote values or a whole mask)."""
+    lines = str(err).strip().splitlines()
+    text = f"{type(err).__name__}: {lines[0] if lines else ''}"
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
 def apply(frame: pl.DataFrame, exprs, max_values: int) -> Sliced:
-    """`frame` with `slice_key`/`slice_value`: the whole table, then each expression's slices."""
+    """`frame` with `slice_key`/`slice_value`: the whole table, then each expression's slices
+    (the rows where an expression is null form its slice with `slice_value` null)."""
     whole = frame.with_columns(
         pl.lit(None, pl.String).alias("slice_key"), pl.lit(None, pl.String).alias("slice_value")
     )
@@ -57,23 +68,18 @@ def apply(frame: pl.DataFrame, exprs, max_values: int) -> Sliced:
         kept = counted.head(max_values)
         out.dropped_values[expr] = counted.height - kept.height
         out.dropped_rows[expr] = int(counted["n"].sum() - kept["n"].sum())
-        keep = values.is_in(kept["slice_value"].drop_nulls().implode())
-        if kept["slice_value"].null_count():
-            keep = keep | values.is_null()
-        parts.append(
-            frame.with_columns(pl.lit(expr).alias("slice_key"), values).filter(keep.to_list())
-            if frame.height
-            else frame.with_columns(pl.lit(expr).alias("slice_key"), values)
-        )
+        keep = values.is_in(kept["slice_value"].implode(), nulls_equal=True)
+        parts.append(frame.with_columns(pl.lit(expr).alias("slice_key"), values).filter(keep))
     out.frame = pl.concat(parts, how="vertical_relaxed")
     return out
 
 
 def try_slice(frame: pl.DataFrame, expr: str, value: str | None) -> pl.DataFrame | None:
-    """The rows of `frame` in one slice, or None when the expression does not apply to it
-    (a column it names is missing, as in a baseline without `model_version`)."""
+    """The rows of `frame` in one slice (`value` None: the rows where `expr` is null), or None
+    when the expression does not apply to it (a column it names is missing, as in a baseline
+    without `model_version`)."""
     try:
         values = frame.select(pl.sql_expr(expr).cast(pl.String)).to_series()
     except Exception:  # noqa: BLE001 (the baseline lacks a column: compare with all of it)
         return None
-    return frame.filter((values.is_null() if value is None else values == value).to_list())
+    return frame.filter(values.eq_missing(value))

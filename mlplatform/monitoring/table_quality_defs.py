@@ -179,6 +179,7 @@ def build_table_quality(
         description="Freshness and completeness of every Delta table of the graph, per hourly "
         "check: status (OK, WARN, ERROR, UNKNOWN), what was observed (seconds since the last "
         "commit, rows of the last commit) and the range expected from the table's history.",
+        metadata=TABLE_QUALITY.catalog_metadata(),
     )
     def table_quality(
         context: dg.AssetExecutionContext, lakehouse: LakehouseResource

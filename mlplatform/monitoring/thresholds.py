@@ -37,31 +37,43 @@ def _crosses(value: pl.Expr, level: float, threshold: Threshold) -> pl.Expr:
     return value <= level if threshold.lower_is_worse else value >= level
 
 
-def breaches(drift: pl.DataFrame, rules: DriftRules) -> pl.DataFrame:
-    """One row per (drift row, metric) over its warn or error level, the worse level only.
+FEW_ROWS, NOT_SIGNIFICANT = "few rows", "not significant"
+"""Why a drift row is not judged (`unjudged_reason`)."""
 
-    Rows with fewer than `rules.min_rows` values on either side, and, when `rules.alpha` is set,
-    rows whose KS or chi-squared p-value is above it, never breach.
-    """
+
+def _pvalue() -> pl.Expr:
+    return pl.coalesce(
+        pl.col("ks_test").struct.field("pvalue"), pl.col("chi_squared_test").struct.field("pvalue")
+    )
+
+
+def unjudged_reason(rules: DriftRules) -> pl.Expr:
+    """Why a drift row is not judged (`FEW_ROWS`: fewer than `rules.min_rows` values on a
+    side; `NOT_SIGNIFICANT`: its test's p-value is above `rules.alpha`), null when it is."""
+    few = (pl.min_horizontal("count", "count_cmp") < rules.min_rows).fill_null(True)
+    reason = pl.when(few).then(pl.lit(FEW_ROWS))
+    if rules.alpha is not None:
+        reason = reason.when(_pvalue().fill_null(1.0) > rules.alpha).then(pl.lit(NOT_SIGNIFICANT))
+    return reason.otherwise(pl.lit(None, pl.String)).alias("unjudged")
+
+
+def crossings(drift: pl.DataFrame, rules: DriftRules) -> pl.DataFrame:
+    """One row per (drift row, metric) over its warn or error level, the worse level only,
+    judged or not: `breaches` with a column `unjudged` (`unjudged_reason`, null when judged)."""
+    schema = BREACH_SCHEMA | {"unjudged": pl.String}
     if drift.is_empty():
-        return pl.DataFrame(schema=BREACH_SCHEMA)
+        return pl.DataFrame(schema=schema)
     for column in ("slice_key", "slice_value"):  # a table written before slices existed
         if column not in drift.columns:
             drift = drift.with_columns(pl.lit(None, pl.String).alias(column))
-    judged = drift.filter(pl.min_horizontal("count", "count_cmp") >= rules.min_rows)
-    if rules.alpha is not None:
-        pvalue = pl.coalesce(
-            pl.col("ks_test").struct.field("pvalue"),
-            pl.col("chi_squared_test").struct.field("pvalue"),
-        )
-        judged = judged.filter(pvalue.fill_null(1.0) <= rules.alpha)
-    found = [pl.DataFrame(schema=BREACH_SCHEMA)]
+    drift = drift.with_columns(unjudged_reason(rules))
+    found = [pl.DataFrame(schema=schema)]
     for metric, threshold in rules.thresholds.items():
         value = metric_expr(metric)
         for level, bound in ((ERROR, threshold.error), (WARN, threshold.warn)):
             if bound is None:
                 continue
-            hits = judged.filter(_crosses(value, bound, threshold).fill_null(False))
+            hits = drift.filter(_crosses(value, bound, threshold).fill_null(False))
             if level == WARN and threshold.error is not None:
                 hits = hits.filter(~_crosses(value, threshold.error, threshold).fill_null(False))
             found.append(
@@ -78,11 +90,12 @@ def breaches(drift: pl.DataFrame, rules: DriftRules) -> pl.DataFrame:
                     value.alias("value"),
                     pl.lit(float(bound)).alias("threshold"),
                     pl.lit(level).alias("level"),
+                    "unjudged",
                 )
             )
     return (
         pl.concat(found, how="vertical_relaxed")
-        .cast(BREACH_SCHEMA)
+        .cast(schema)
         .sort(
             "granularity",
             "window_start",
@@ -96,9 +109,22 @@ def breaches(drift: pl.DataFrame, rules: DriftRules) -> pl.DataFrame:
     )
 
 
+def breaches(drift: pl.DataFrame, rules: DriftRules) -> pl.DataFrame:
+    """One row per (drift row, metric) over its warn or error level, the worse level only.
+
+    Rows with fewer than `rules.min_rows` values on either side, and, when `rules.alpha` is set,
+    rows whose KS or chi-squared p-value is above it, never breach (`unjudged_reason`).
+    """
+    found = crossings(drift, rules)
+    return found.filter(pl.col("unjudged").is_null()).drop("unjudged")
+
+
 def slice_name(slice_key: str | None, slice_value: str | None) -> str:
-    """`slice total_events > 50 = true`, or "" for the whole table."""
-    return "" if slice_key is None else f"slice {slice_key} = {slice_value}"
+    """`slice total_events > 50 = true` (`= null` for the rows where the expression is null), or
+    "" for the whole table."""
+    if slice_key is None:
+        return ""
+    return f"slice {slice_key} = {'null' if slice_value is None else slice_value}"
 
 
 def describe(found: pl.DataFrame, limit: int = 12) -> str:

@@ -53,6 +53,7 @@ PAYLOAD_SPEC = dg.AssetSpec(
     "refused: request and client request ids, time, status, latency, request and response JSON, "
     "model name and version. Written by the server in batches; observed here every 15 minutes.",
     automation_condition=dg.AutomationCondition.cron_tick_passed(OBSERVE_CRON).since_last_handled(),
+    metadata=PAYLOAD.catalog_metadata(),
 )
 
 with warnings.catch_warnings():
@@ -76,6 +77,7 @@ with warnings.catch_warnings():
     description="One row per prediction served: the request's features as columns, the "
     "prediction, model version, time, request id, and the customer's churn label once it is "
     "known. What monitoring reads.",
+    metadata=INFERENCE.catalog_metadata(),
 )
 def churn_predictor_inference(
     context: dg.AssetExecutionContext, lakehouse: LakehouseResource

@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from mlplatform import catalog
 from mlplatform.definitions import defs
 from mlplatform.deployment.pause import paused
 
@@ -129,11 +130,39 @@ MONITORING = [
     dg.AssetKey(["monitoring", "churn_predictor_inference_profile_metrics"]),
     dg.AssetKey(["monitoring", "churn_predictor_inference_drift_metrics"]),
 ]
+DRIFT = MONITORING[1]
 MODEL = [dg.AssetKey(["ml", "churn_model"]), dg.AssetKey(["ml", "churn_model_evaluation"])]
 
 
 def _spec(key: dg.AssetKey) -> dg.AssetSpec:
     return next(s for s in defs.resolve_all_asset_specs() if s.key == key)
+
+
+def test_every_delta_table_shows_its_columns_before_its_first_run():
+    """The catalog's schema (or the table's declaration) is in each spec: the UI shows every
+    Delta table's name and columns on a fresh home."""
+    tables = {t.key: t for t in catalog.TABLES}
+    delta = [name for name, (_, kinds, _) in ASSETS.items() if "deltalake" in kinds]
+    assert len(delta) == len(catalog.TABLES) == 12
+    for name in delta:
+        spec = _spec(dg.AssetKey(name.split("/")))
+        layer, table = name.split("/")
+        assert spec.metadata["dagster/table_name"] == f"{layer}.{table}", name
+        schema = spec.metadata.get("dagster/column_schema")
+        assert isinstance(schema, dg.TableSchema) and schema.columns, name
+        declared = tables[name].schema
+        if declared:  # the catalog's fixed columns, in order, with their Delta types
+            got = [(c.name, c.type) for c in schema.columns]
+            assert got == [(c, catalog.delta_type(t)) for c, t in declared.items()], name
+    columns = {c.name: c.type for c in _spec(DRIFT).metadata["dagster/column_schema"].columns}
+    assert columns["ks_test"] == "struct<statistic:double,pvalue:double>"
+    assert columns["window_start"] == "timestamp" and columns["count"] == "long"
+    profile = _spec(MONITORING[0]).metadata["dagster/column_schema"].columns
+    assert {c.name: c.type for c in profile}["frequent_items"] == (
+        "array<struct<item:string,count:long>>"
+    )
+    payload = {c.name for c in _spec(PAYLOAD).metadata["dagster/column_schema"].columns}
+    assert {"request_id", "status_code", "request", "response", "model_version"} <= payload
 
 
 def test_owners_of_the_model_serving_and_monitoring_assets():
