@@ -65,7 +65,7 @@ class OnlineStore:
             self.dialect, self.mark = "sqlite", "?"
         else:
             raise OnlineStoreError(
-                f"{URI_ENV}={uri!r} is not supported: use postgresql://user:password@host/db "
+                f"{URI_ENV}={uri!r} is not supported: use postgresql://user:<password>@host/db "
                 "(or leave it unset for SQLite under $MLPLATFORM_HOME/online)"
             )
         self._local = threading.local()
