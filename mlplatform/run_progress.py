@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 ROW_COUNT = "dagster/row_count"
+MAX_NAMED_ASSETS = 3
+"""A step checking more assets than this is summed up as `N tables`."""
 
 
 @dataclass
@@ -20,6 +22,7 @@ class _Step:
     started: float | None = None
     rows: dict[str, int | None] = field(default_factory=dict)
     checked: list[str] = field(default_factory=list)
+    check_names: list[str] = field(default_factory=list)
     passed: int = 0
     failed: int = 0
     skipped: list[str] = field(default_factory=list)
@@ -36,6 +39,17 @@ def _first_line(error) -> str:
         error = error.cause
     lines = error.message.strip().splitlines() if error is not None else []
     return lines[0] if lines else ""
+
+
+def _checks_label(step: _Step) -> str:
+    """What a step that only ran checks checked: one check by name (two steps checking one asset
+    print two different lines), many tables by count."""
+    if len(step.checked) > MAX_NAMED_ASSETS:
+        return f"{', '.join(step.check_names)} checks of {len(step.checked)} tables"
+    label = f"{', '.join(step.checked)} checks"
+    if len(step.check_names) == 1:
+        label += f" ({step.check_names[0]})"
+    return label
 
 
 class RunProgress:
@@ -73,6 +87,8 @@ class RunProgress:
                 key = evaluation.asset_key.to_user_string()
                 if key not in step.checked:
                     step.checked.append(key)
+                if evaluation.check_name not in step.check_names:
+                    step.check_names.append(evaluation.check_name)
                 if evaluation.passed:
                     step.passed += 1
                 else:
@@ -93,7 +109,7 @@ class RunProgress:
             if counts:
                 parts.append(" + ".join(f"{n:,}" for n in counts) + " rows")
         elif step.checked:
-            label = f"{', '.join(step.checked)} checks"
+            label = _checks_label(step)
         else:
             label = step_key
         if step.checked:

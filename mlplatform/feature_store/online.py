@@ -148,6 +148,18 @@ class OnlineStore:
         finally:
             conn.close()
 
+    def row_count(self, table: str) -> int | None:
+        """The rows of an online table (None: it does not exist)."""
+        conn = self.connect()
+        try:
+            cur = conn.cursor()
+            if self._columns(cur, table) is None:
+                return None
+            cur.execute(f"SELECT COUNT(*) FROM {_ident(table)}")
+            return int(cur.fetchone()[0])
+        finally:
+            conn.close()
+
     def _columns(self, cur, table: str) -> list[str] | None:
         if self.dialect == "sqlite":
             cur.execute(f"PRAGMA table_info({_ident(table)})")
