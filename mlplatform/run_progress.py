@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 ROW_COUNT = "dagster/row_count"
+CHECK_FAILED = "DagsterAssetCheckFailedError"
+"""The class name of the error a step fails with when a blocking check of its asset failed."""
 MAX_NAMED_ASSETS = 3
 """A step checking more assets than this is summed up as `N tables`."""
 
@@ -59,6 +61,10 @@ class RunProgress:
         self._steps: dict[str, _Step] = {}
         self.steps_done = 0
         self.steps_failed = 0
+        self.failed_gates: list[dg.AssetCheckEvaluation] = []
+        """The failed blocking checks (gates) of the run, in order."""
+        self.other_failures = 0
+        """Steps that failed for another reason than a failed gate."""
 
     def feed(self, entries: Iterable[dg.EventLogEntry]) -> list[str]:
         """Take the next entries of the run (in order); return a line per step they finished."""
@@ -93,6 +99,8 @@ class RunProgress:
                     step.passed += 1
                 else:
                     step.failed += 1
+                    if evaluation.blocking:
+                        self.failed_gates.append(evaluation)
             elif kind in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
                 failed = kind == dg.DagsterEventType.STEP_FAILURE
                 failure = event.step_failure_data if failed else None
@@ -116,7 +124,29 @@ class RunProgress:
             parts.append(f"checks {step.passed} passed, {step.failed} failed")
         if failure is not None:
             self.steps_failed += 1
-            message = _first_line(failure.error)
+            gate = failure.error is not None and failure.error.cls_name == CHECK_FAILED
+            self.other_failures += not gate
+            message = "a blocking check failed" if gate else _first_line(failure.error)
             parts.append(f"FAILED: {message}" if message else "FAILED")
         parts.append(f"{seconds:.1f} s")
         return [f"  {label}: {'; '.join(parts)}", *(f"    {r}" for r in step.skipped)]
+
+
+def _value(metadata, name: str):
+    entry = metadata.get(name)
+    value = None if entry is None else entry.value
+    return f"{value:.3f}" if isinstance(value, float) else value
+
+
+def gate_sentence(evaluation: dg.AssetCheckEvaluation) -> str:
+    """`check (metric value < floor value)`: what a failed gate measured, from its metadata."""
+    metadata = evaluation.metadata
+    floor = _value(metadata, "floor")
+    measured = [
+        f"{name} {_value(metadata, name)}"
+        for name in metadata
+        if name not in ("floor", "model_version", "holdout_customers")
+        and not isinstance(metadata[name].value, (dict, list))
+    ]
+    detail = ", ".join(measured) + (f" < floor {floor}" if floor is not None else "")
+    return f"{evaluation.check_name} ({detail})" if detail else evaluation.check_name
