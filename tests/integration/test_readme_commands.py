@@ -212,6 +212,7 @@ def test_bash_block(shell, index):
         (cwd / ".venv").symlink_to(ROOT / ".venv")
     proc = _bash(script, env, cwd=cwd)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "mlplatform: warning" not in proc.stderr, proc.stderr[-3000:]  # homes set as needed
     if "mlplatform deploy" in block:
         assert proc.stdout.count("dry run: nothing applied") == 2, proc.stdout
 
@@ -229,3 +230,8 @@ def test_python_block(shell, index):
 
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+def test_the_blocks_left_no_temporary_dagster_home_in_the_repository(shell):
+    """`dagster dev` without DAGSTER_HOME makes ./.tmp_dagster_home_*: the README sets it."""
+    assert sorted(p.name for p in ROOT.glob(".tmp_dagster_home_*")) == []
