@@ -235,3 +235,17 @@ def _quote(text: str) -> str:
 def test_the_blocks_left_no_temporary_dagster_home_in_the_repository(shell):
     """`dagster dev` without DAGSTER_HOME makes ./.tmp_dagster_home_*: the README sets it."""
     assert sorted(p.name for p in ROOT.glob(".tmp_dagster_home_*")) == []
+
+
+BENCHES = sorted(set(re.findall(r"`(\S*python) (bench/\w+\.py)\b", README)))
+
+
+def test_every_bench_the_readme_names_runs_as_written_with_help():
+    """The benchmarks are run by hand; their commands, as the README writes them, start."""
+    assert {bench for _, bench in BENCHES} == {
+        f"bench/{p.name}" for p in (ROOT / "bench").glob("*.py") if p.name != "http_load.py"
+    }, BENCHES
+    env = {"HOME": str(Path.home()), "PATH": "/usr/bin:/bin"}
+    for python, bench in BENCHES:
+        proc = _bash(f"{python} {bench} --help", env, timeout=120)
+        assert proc.returncode == 0 and "usage:" in proc.stdout.lower(), (bench, proc.stderr)
