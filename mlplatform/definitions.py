@@ -14,6 +14,7 @@ from mlplatform.features.assets import table_assets
 from mlplatform.features.feature_assets import feature_store_assets
 from mlplatform.features.online_assets import online_assets, online_checks
 from mlplatform.features.sensors import build_file_arrival_sensor
+from mlplatform.front_door import warn_on_load
 from mlplatform.lakehouse.engines.spark_resource import PySparkResource
 from mlplatform.lakehouse.engines.spark_session import spark_config
 from mlplatform.lakehouse.resource import LakehouseResource
@@ -27,6 +28,7 @@ from mlplatform.monitoring.table_quality_defs import (
     with_freshness,
 )
 from mlplatform.serving.assets import serving_assets
+from mlplatform.settings import SettingsError, get_settings
 from mlplatform.training.assets import churn_model, churn_model_evaluation
 from mlplatform.training.checks import churn_model_checks
 from mlplatform.training.jobs import ml_training_job, promote_model_job
@@ -86,6 +88,11 @@ _ONE_SHOT = {
     ("api", "execute_step"),
 }
 _one_shot = tuple(sys.argv[1:3]) in _ONE_SHOT
+
+try:
+    warn_on_load(get_settings().home)
+except SettingsError:
+    pass  # a bad setting is reported, naming the variable, when a run or tick reads it
 
 # freshness and completeness checks on every Delta table; hourly freshness where a job sets it
 table_quality_checks, table_quality = build_table_quality(

@@ -27,6 +27,8 @@ QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}
 """Run config that keeps a run's console logger silent (the events still go to the instance)."""
 POLL_SECONDS = 0.25
 TAIL_LINES = 40
+EXIT_MODEL_GATE = 3
+"""Exit status when every table is built but the new model failed a blocking check (a gate)."""
 
 
 def _instance(dagster_home: str):
@@ -89,6 +91,60 @@ def _materialize_quietly(cmd: list[str], env: dict, instance, log_path: Path) ->
             time.sleep(POLL_SECONDS)
 
 
+def _failed_gates(instance, started: datetime) -> list | None:
+    """The failed gates of the graph run, if they are the only reason it failed (else None)."""
+    from mlplatform.run_progress import RunProgress
+
+    run_id = _find_run(instance, started)
+    if run_id is None:
+        return None
+    progress = RunProgress()
+    progress.feed(instance.all_logs(run_id))
+    if progress.failed_gates and not progress.other_failures:
+        return progress.failed_gates
+    return None
+
+
+def _gate_line(gates: list) -> str:
+    """One line: which version failed which gate with what value, and what was not done."""
+    from mlplatform.run_progress import gate_sentence
+
+    first = gates[0]
+    version = first.metadata.get("model_version")
+    what = first.asset_key.to_user_string()
+    if version is not None:
+        what += f" version {version.value}"
+    failed = "; ".join(gate_sentence(g) for g in gates)
+    return (
+        f"model: {what} failed its quality gate: {failed}. It was not evaluated or promoted "
+        f"(the champion is unchanged); every table is built. Exit {EXIT_MODEL_GATE}."
+    )
+
+
+def _command(name: str) -> str:
+    """This environment's `name` command, as a path a user can type from the current folder."""
+    path = Path(sys.executable).parent / name
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _where(settings, dagster_home: str, log_path: Path | None) -> None:
+    """Where everything is, and the commands that open it (runnable without an activated venv)."""
+    homes = f"MLPLATFORM_HOME={settings.home} DAGSTER_HOME={dagster_home}"
+    ui = "dev" if Path("workspace.yaml").is_file() else "dev -m mlplatform.definitions"
+    click.echo("")
+    click.echo(f"Delta tables:   {settings.lakehouse}")
+    click.echo(f"MLflow store:   {settings.tracking_uri}")
+    click.echo(f"Dagster home:   {dagster_home}")
+    if log_path is not None:
+        click.echo(f"Run log:        {log_path}")
+    click.echo(f"Dashboard:      {settings.home / 'monitoring' / 'dashboard.html'}")
+    click.echo(f"Open the UI:    {homes} {_command('dagster')} {ui}")
+    click.echo(f"Serve the model: MLPLATFORM_HOME={settings.home} {_command('mlplatform')} serve")
+
+
 def _tail(path: Path, lines: int = TAIL_LINES) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
@@ -104,7 +160,12 @@ def _tail(path: Path, lines: int = TAIL_LINES) -> str:
 )
 def quickstart_command(customers: int, events: int, verbose: bool) -> None:
     """Generate demo data (if the landing zone is empty), materialize the whole graph, promote the
-    model if its evaluation says so, and say where everything is."""
+    model if its evaluation says so, and say where everything is.
+
+    Exit status: 0 done (promoted or not, as the evaluation decided); 1 a step failed (the tail of
+    the run log is shown); 2 a usage or settings error; 3 every table is built but the new model
+    failed a quality gate (e.g. its ROC AUC floor), so it was not evaluated or promoted.
+    """
     from mlplatform.features.demo_data import generate, landing_has_files
 
     if not verbose:
@@ -123,12 +184,17 @@ def quickstart_command(customers: int, events: int, verbose: bool) -> None:
     cmd = [dagster, "asset", "materialize", "-m", "mlplatform.definitions", "--select", "*"]
     click.echo("$ dagster asset materialize -m mlplatform.definitions --select '*'")
     log_path = Path(dagster_home) / LOG_NAME
-    started = time.monotonic()
+    started, started_at = time.monotonic(), datetime.now(UTC)
     with _instance(dagster_home) as instance:
         if verbose:
             rc = subprocess.call(cmd, env=env)
         else:
             rc = _materialize_quietly(cmd, env, instance, log_path)
+        gates = _failed_gates(instance, started_at) if rc != 0 else None
+        if gates:
+            click.echo(_gate_line(gates))
+            _where(settings, dagster_home, None if verbose else log_path)
+            raise click.exceptions.Exit(EXIT_MODEL_GATE)
         if rc != 0:
             if not verbose:
                 click.echo(_tail(log_path), err=True)
@@ -136,11 +202,4 @@ def quickstart_command(customers: int, events: int, verbose: bool) -> None:
             raise click.ClickException(f"materializing the graph failed (exit {rc}){where}")
         click.echo(f"graph materialized in {time.monotonic() - started:.1f} s")
         click.echo(f"promotion: {_promote_once(instance, verbose)}")
-    click.echo("")
-    click.echo(f"Delta tables:   {settings.lakehouse}")
-    click.echo(f"MLflow store:   {settings.tracking_uri}")
-    click.echo(f"Dagster home:   {dagster_home}")
-    if not verbose:
-        click.echo(f"Run log:        {log_path}")
-    click.echo(f"Open the UI:    DAGSTER_HOME={dagster_home} dagster dev")
-    click.echo("Serve the model: mlplatform serve")
+    _where(settings, dagster_home, None if verbose else log_path)

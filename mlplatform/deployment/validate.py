@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
+import re
 import shlex
+import subprocess
+import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,55 +23,98 @@ from typing import Any
 import yaml
 
 INSTANCE_FILE = "dagster.yaml"
-
-
-def _messages(errors) -> str:
-    return "; ".join(e.message for e in errors)
+WORKSPACE_FILE = "workspace.yaml"
 
 
 def _import_class(module: str, name: str) -> type:
     return getattr(importlib.import_module(module), name)
 
 
-def validate_instance(instance: Mapping[str, Any]) -> list[str]:
-    """dagster.yaml against Dagster's instance schema and each pluggable class's config schema.
+SENTINEL = "mlplatform_validation_sentinel"
+"""An entry no schema has: Dagster reports it beside every real error and builds nothing."""
+CLASS_SECTIONS = {
+    "run_coordinator": "run_coordinator",
+    "run_launcher": "run_launcher",
+    "compute_logs": "compute_log_manager",
+    "scheduler": "scheduler",
+}
+"""Pluggable sections whose class config Dagster checks when the instance builds them (lazily).
+The storage sections are left to the schema and the import check: building a storage connects to
+its database."""
 
-    Dagster 1.13 has no public API that checks an instance config without building the instance
-    (which would connect to its PostgreSQL), so this uses its config module: the one private
-    import the project allows (see tests/unit/test_no_private_apis.py).
-    """
+
+def _instance_errors(instance: Mapping[str, Any], attribute: str | None = None) -> list[str]:
+    """Dagster's own errors for `instance` as a dagster.yaml, through the public
+    `DagsterInstance.from_config` in a temporary home (nothing is built when the schema fails)."""
     import dagster as dg
-    from dagster._core.instance.config import dagster_instance_config, validate_config
 
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, INSTANCE_FILE).write_text(yaml.safe_dump(dict(instance)))
         try:
-            dagster_instance_config(tmp)
+            with dg.DagsterInstance.from_config(tmp) as built:
+                if attribute is not None:
+                    getattr(built, attribute)
         except dg.DagsterInvalidConfigError as err:
-            return [f"dagster.yaml: {_messages(err.errors) or str(err).splitlines()[0]}"]
-    errors = []
+            if not err.errors:
+                return [str(err).splitlines()[0]]
+            return [e.message for e in err.errors if SENTINEL not in e.message]
+    return []
+
+
+def validate_instance(instance: Mapping[str, Any]) -> list[str]:
+    """dagster.yaml against Dagster's instance schema and each pluggable class's config schema.
+
+    The schema is checked by loading the file with `DagsterInstance.from_config` with one extra
+    entry that no schema has, so Dagster reports every error and never builds the instance (which
+    would connect to its PostgreSQL). Each pluggable class is imported, and the run coordinator,
+    run launcher, compute log manager and scheduler are built alone in a temporary home, which
+    checks their config.
+    """
+    errors = _instance_errors({**instance, SENTINEL: True})
+    if errors:
+        return [f"dagster.yaml: {'; '.join(errors)}"]
     for section, value in instance.items():
         if not (isinstance(value, Mapping) and {"module", "class"} <= set(value)):
             continue
         try:
-            cls = _import_class(value["module"], value["class"])
+            _import_class(value["module"], value["class"])
         except Exception as err:  # noqa: BLE001 - an import error of any kind is the finding
             errors.append(
                 f"dagster.yaml: {section}: cannot import {value['module']}.{value['class']}: {err}"
             )
             continue
-        result = validate_config(cls.config_type(), value.get("config") or {})
-        if not result.success:
-            errors.append(f"dagster.yaml: {section}: {_messages(result.errors)}")
+        if section in CLASS_SECTIONS:
+            found = _instance_errors({section: dict(value)}, CLASS_SECTIONS[section])
+            errors += [f"dagster.yaml: {section}: {'; '.join(found)}"] if found else []
     return errors
 
 
 def validate_workspace(workspace: Mapping[str, Any]) -> list[str]:
-    """workspace.yaml against Dagster's workspace schema (no public API offers it either)."""
-    from dagster._core.workspace.config_schema import process_workspace_config
+    """workspace.yaml against Dagster's workspace schema, by Dagster's own CLI.
 
-    result = process_workspace_config(dict(workspace))
-    return [] if result.success else [f"workspace.yaml: {_messages(result.errors)}"]
+    `dagster definitions validate -w` checks the file against the schema before it loads any code
+    location; with one extra entry that no schema has it reports every error and stops there, so
+    it never tries to reach the gRPC servers the file names.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp, WORKSPACE_FILE)
+        path.write_text(yaml.safe_dump({**workspace, SENTINEL: True}))
+        proc = subprocess.run(
+            [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-w", path],
+            cwd=tmp,
+            env=dict(os.environ, DAGSTER_HOME=tmp),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    reported = re.findall(r"^\s*Error \d+: (.*)$", proc.stdout + proc.stderr, re.M)
+    if not any(SENTINEL in message for message in reported):
+        last = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        return [
+            f"{WORKSPACE_FILE}: could not be checked by dagster definitions validate: {last[0]}"
+        ]
+    found = [message for message in reported if SENTINEL not in message]
+    return [f"{WORKSPACE_FILE}: {'; '.join(found)}"] if found else []
 
 
 def validate_helm_values(values: Mapping[str, Any], schema_path: Path) -> list[str]:

@@ -65,7 +65,7 @@ class OnlineStore:
             self.dialect, self.mark = "sqlite", "?"
         else:
             raise OnlineStoreError(
-                f"{URI_ENV}={uri!r} is not supported: use postgresql://user:password@host/db "
+                f"{URI_ENV}={uri!r} is not supported: use postgresql://user:<password>@host/db "
                 "(or leave it unset for SQLite under $MLPLATFORM_HOME/online)"
             )
         self._local = threading.local()
@@ -145,6 +145,18 @@ class OnlineStore:
         conn = self.connect()
         try:
             return self._columns(conn.cursor(), table)
+        finally:
+            conn.close()
+
+    def row_count(self, table: str) -> int | None:
+        """The rows of an online table (None: it does not exist)."""
+        conn = self.connect()
+        try:
+            cur = conn.cursor()
+            if self._columns(cur, table) is None:
+                return None
+            cur.execute(f"SELECT COUNT(*) FROM {_ident(table)}")
+            return int(cur.fetchone()[0])
         finally:
             conn.close()
 

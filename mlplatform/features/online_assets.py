@@ -57,6 +57,7 @@ def customer_ml_features_online(context: dg.AssetExecutionContext, lakehouse: La
     yield dg.MaterializeResult(
         metadata={
             "online_store": store.location,
+            "dagster/row_count": store.row_count(ONLINE.name) or 0,
             "publish": run.mode,
             "reasons": dg.MetadataValue.json(run.reasons),
             "keys_published": run.keys_published,

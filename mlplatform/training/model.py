@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import sys
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -275,7 +276,9 @@ def train_and_register(
     data = load_model_data(settings, as_of=as_of)
     if data.empty or not data.counts.get("holdout_customers"):
         raise NoTrainingData(
-            "no labelled customers in gold/bronze; run `mlplatform demo-data` first", data.counts
+            "no labelled customers in gold/bronze; write landing files first (the demo's: "
+            f"`{Path(sys.executable).parent / 'mlplatform'} demo-data`)",
+            data.counts,
         )
     features = validate_features(hp.features)
     model = train(data, hp, features)

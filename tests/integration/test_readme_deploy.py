@@ -1,4 +1,5 @@
-"""The README's deploy dry-run commands, run as written (with the variables the README sets)."""
+"""The README's deploy dry-run commands, run as written (with the variables the README sets) from a
+clean shell (no activated environment) in a folder of their own with the project's `.venv`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import subprocess
 
 import pytest
 
-from tests.integration._cli import BIN, ROOT
+from tests.integration._cli import ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -28,11 +29,12 @@ def test_the_readme_dry_runs_run_as_written(tmp_path):
     ]
     dry_runs = [line for line in lines if "--dry-run" in line]
     assert [line.split("#")[0].split() for line in dry_runs] == [
-        ["mlplatform", "deploy", "--target", "staging", "--dry-run"],
-        ["mlplatform", "deploy", "--target", "prod", "--dry-run"],
+        [".venv/bin/mlplatform", "deploy", "--target", "staging", "--dry-run"],
+        [".venv/bin/mlplatform", "deploy", "--target", "prod", "--dry-run"],
     ]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLPLATFORM_")}
-    env.update(PATH=f"{BIN}{os.pathsep}{env['PATH']}", MLPLATFORM_HOME=str(tmp_path / "home"))
+    (tmp_path / ".venv").symlink_to(ROOT / ".venv")
+    env = {"HOME": os.environ["HOME"], "PATH": "/usr/bin:/bin"}
+    env.update(MLPLATFORM_HOME=str(tmp_path / "home"))
     proc = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", "\n".join(lines)],
         cwd=tmp_path,

@@ -134,3 +134,16 @@ def test_a_full_history_refresh_republishes_everything_and_drops_vanished_keys(s
 def test_an_unsupported_uri_is_refused_by_name():
     with pytest.raises(OnlineStoreError, match="MLPLATFORM_ONLINE_STORE_URI='mysql://x'"):
         OnlineStore("mysql://x")
+
+
+def test_row_count_of_an_online_table(settings):
+    store = OnlineStore.from_settings(settings)
+    assert store.row_count(ONLINE_TABLE) is None  # never published
+    append_silver(settings, FIRST)
+    refresh(settings)
+    publish(settings)
+    assert store.row_count(ONLINE_TABLE) == 2
+    append_silver(settings, SECOND)
+    refresh(settings)
+    publish(settings)
+    assert store.row_count(ONLINE_TABLE) == 3

@@ -58,10 +58,43 @@ def test_one_line_per_finished_step_with_rows_checks_and_seconds():
         re.M,
     ), text
     assert re.search(rf"^  ml/model: {seconds}$", text, re.M), text
-    assert re.search(rf"^  ml/model checks: checks 1 passed, 0 failed; {seconds}$", text, re.M)
-    assert re.search(rf"^  ml/model checks: checks 0 passed, 1 failed; {seconds}$", text, re.M)
+    # two steps checking one asset: each line names its check, so no line is printed twice
+    assert re.search(
+        rf"^  ml/model checks \(no_nan\): checks 1 passed, 0 failed; {seconds}$", text, re.M
+    ), text
+    assert re.search(
+        rf"^  ml/model checks \(auc_floor\): checks 0 passed, 1 failed; {seconds}$", text, re.M
+    ), text
+    assert len(set(lines)) == len(lines), text
     assert re.search(
         rf"^  ml__broken: FAILED: ValueError: the store is gone; {seconds}$", text, re.M
     )
     assert len(lines) == 5
     assert (progress.steps_done, progress.steps_failed) == (5, 1)
+
+
+@dg.multi_asset_check(
+    specs=[dg.AssetCheckSpec("freshness", asset=["t", f"t{n}"]) for n in range(5)],
+)
+def all_freshness():
+    for n in range(5):
+        yield dg.AssetCheckResult(asset_key=["t", f"t{n}"], check_name="freshness", passed=True)
+
+
+def test_a_step_checking_many_tables_is_one_short_line():
+    specs = [dg.AssetSpec(["t", f"t{n}"]) for n in range(5)]
+
+    @dg.multi_asset(specs=specs)
+    def tables():
+        for spec in specs:
+            yield dg.MaterializeResult(asset_key=spec.key)
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize([tables, all_freshness], instance=instance)
+        entries = instance.all_logs(result.run_id)
+    lines = RunProgress().feed(entries)
+    assert re.search(
+        r"^  freshness checks of 5 tables: checks 5 passed, 0 failed; \d+\.\d s$",
+        "\n".join(lines),
+        re.M,
+    ), lines

@@ -1,7 +1,9 @@
 """Fitting, logging and registering the churn model (a real MLflow sqlite store)."""
 
 import json
+import sys
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -109,6 +111,8 @@ def test_no_labelled_customers_raises_no_training_data(tmp_path, monkeypatch):
     with pytest.raises(NoTrainingData, match="mlplatform demo-data") as info:
         train_and_register(get_settings(), Hyperparameters(), None, "run-1")
     assert info.value.counts == {"gold_customers": 0, "labelled_customers": 0}
+    # the hint is a command that runs without an activated environment
+    assert f"`{Path(sys.executable).parent / 'mlplatform'} demo-data`" in str(info.value)
 
 
 def test_train_and_register_logs_a_loadable_versioned_model(model_settings):
