@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import os
 import sys
 import warnings
 
@@ -27,6 +26,7 @@ from mlplatform.monitoring.table_quality_defs import (
     with_freshness,
 )
 from mlplatform.serving.assets import serving_assets
+from mlplatform.settings.variables import ENV
 from mlplatform.training.assets import churn_model, churn_model_evaluation
 from mlplatform.training.checks import churn_model_checks
 from mlplatform.training.jobs import ml_training_job, promote_model_job
@@ -45,7 +45,7 @@ def platform_resources() -> dict:
     """
     lakehouse = LakehouseResource()
     # a deployed environment's tracking server takes a token; dev's embedded store none
-    deployed = (os.environ.get("MLPLATFORM_ENV") or "dev") != "dev"
+    deployed = ENV.value() != "dev"
     token = dg.EnvVar("MLFLOW_TRACKING_TOKEN") if deployed else None
     return {
         "lakehouse": lakehouse,

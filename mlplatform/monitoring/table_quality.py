@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from mlplatform.lakehouse.delta import DeltaStore
-from mlplatform.lakehouse.location import Location
+from mlplatform.lakehouse.object_location import Location
 from mlplatform.monitoring.config import MonitoringConfigError
 
 OK, WARN, ERROR, UNKNOWN = "OK", "WARN", "ERROR", "UNKNOWN"

@@ -20,7 +20,7 @@ import dagster as dg
 
 from mlplatform.catalog import TABLE_QUALITY
 from mlplatform.lakehouse.assets import table_pool
-from mlplatform.lakehouse.location import Location, as_location
+from mlplatform.lakehouse.object_location import Location
 from mlplatform.lakehouse.resource import LakehouseResource
 from mlplatform.monitoring.alerts import send_alert
 from mlplatform.monitoring.table_quality import (
@@ -76,7 +76,7 @@ def delta_tables(assets: Iterable) -> list[TableRef]:
 
 
 def _resolve(path: Location | Callable[[Settings], Location], settings: Settings) -> Location:
-    return path(settings) if callable(path) else as_location(path)
+    return path(settings) if callable(path) else settings.location(path)
 
 
 def _name(key: dg.AssetKey) -> str:
