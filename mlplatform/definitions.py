@@ -20,7 +20,7 @@ from mlplatform.monitoring.assets import monitoring_assets
 from mlplatform.monitoring.checks import drift_checks
 from mlplatform.monitoring.jobs import monitoring_hourly, monitoring_job
 from mlplatform.monitoring.sensors import build_drift_retrain_sensor
-from mlplatform.monitoring.table_quality_defs import (
+from mlplatform.monitoring.table_health.checks import (
     build_table_quality,
     delta_tables,
     with_freshness,

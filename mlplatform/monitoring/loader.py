@@ -23,7 +23,7 @@ from mlplatform.monitoring.config import (
     threshold_for,
 )
 from mlplatform.monitoring.monitor_config import MonitorOptions, build_options
-from mlplatform.monitoring.table_quality import QualityRules
+from mlplatform.monitoring.table_health.judge import QualityRules
 from mlplatform.settings import variables
 
 _KINDS = {int: "an integer", float: "a number"}  # _boolean names itself

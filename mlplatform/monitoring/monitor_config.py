@@ -22,7 +22,7 @@ YAML form (every key optional)::
     drift: {thresholds: {js_distance: {warn: 0.1, error: 0.2}}, min_rows: 500, alpha: 0.001}
     retrain: {evaluation_windows: 5, violation_windows: 2, granularity: "1 hour",
               cooldown_hours: 24, count_slices: false}
-    table_quality: {floor_minutes: 10}   # see mlplatform.monitoring.table_quality
+    table_quality: {floor_minutes: 10}   # see mlplatform.monitoring.table_health.judge
 """
 
 from __future__ import annotations

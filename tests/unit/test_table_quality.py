@@ -10,11 +10,11 @@ import pytest
 
 from mlplatform.catalog import TABLE_QUALITY
 from mlplatform.lakehouse.delta import DeltaStore
-from mlplatform.monitoring import table_quality as tq
 from mlplatform.monitoring.config import MonitoringConfigError
 from mlplatform.monitoring.loader import load_options, quality_rules
-from mlplatform.monitoring.table_quality_defs import build_table_quality
-from mlplatform.monitoring.table_quality_store import quality_store
+from mlplatform.monitoring.table_health import judge as tq
+from mlplatform.monitoring.table_health.checks import build_table_quality
+from mlplatform.monitoring.table_health.store import quality_store
 from mlplatform.settings import get_settings
 from tests.platform_resources import platform_resources
 from tests.unit.test_monitoring_checks import Receiver

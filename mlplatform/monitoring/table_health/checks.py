@@ -24,7 +24,7 @@ from mlplatform.lakehouse.object_location import Location
 from mlplatform.lakehouse.resource import LakehouseResource
 from mlplatform.monitoring.alerts import send_alert
 from mlplatform.monitoring.loader import quality_rules
-from mlplatform.monitoring.table_quality import (
+from mlplatform.monitoring.table_health.judge import (
     COMPLETENESS,
     ERROR,
     FRESHNESS,
@@ -184,7 +184,7 @@ def build_table_quality(
         context: dg.AssetExecutionContext, lakehouse: LakehouseResource
     ) -> dg.MaterializeResult:
         """Judge every table and append the verdicts."""
-        from mlplatform.monitoring.table_quality_store import append
+        from mlplatform.monitoring.table_health.store import append
 
         rules, now, settings = quality_rules(), clock(), lakehouse.settings
         verdicts = [
