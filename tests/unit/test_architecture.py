@@ -290,3 +290,20 @@ def test_no_import_circle_runs_through(package):
 
 def test_the_circle_finder_finds_a_circle():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+RULE_MODULES = (
+    "mlplatform.monitoring.config",
+    "mlplatform.monitoring.monitor_config",
+    "mlplatform.monitoring.custom_metrics",
+    "mlplatform.monitoring.slices",
+    "mlplatform.monitoring.thresholds",
+    "mlplatform.monitoring.table_health.judge",
+)
+
+
+@pytest.mark.parametrize("module", RULE_MODULES)
+def test_monitoring_rules_read_no_yaml_and_no_environment(module):
+    """Options are pushed: only `mlplatform.monitoring.loader` reads the YAML and the variables."""
+    pulled = {"os", "yaml", "mlplatform.settings.variables", "mlplatform.monitoring.loader"}
+    assert MODULES[module] & pulled == set()
