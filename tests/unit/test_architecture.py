@@ -307,3 +307,11 @@ def test_monitoring_rules_read_no_yaml_and_no_environment(module):
     """Options are pushed: only `mlplatform.monitoring.loader` reads the YAML and the variables."""
     pulled = {"os", "yaml", "mlplatform.settings.variables", "mlplatform.monitoring.loader"}
     assert MODULES[module] & pulled == set()
+
+
+@pytest.mark.parametrize(
+    "module", ["mlplatform.lakehouse.delta", "mlplatform.lakehouse.object_location"]
+)
+def test_a_store_takes_a_location_and_reads_no_settings(module):
+    """The settings own the table root; a `DeltaStore` and a location never ask them."""
+    assert {n for n in MODULES[module] if within(n, "mlplatform.settings")} == set()
