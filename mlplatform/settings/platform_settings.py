@@ -1,4 +1,4 @@
-"""Environment settings, read from environment variables (the one environment switch).
+"""The settings of a process, built from the environment variables (the one environment switch).
 
 `MLPLATFORM_HOME` is the root of everything the embedded default stores, `MLPLATFORM_ENV` selects
 dev, staging or prod, `MLPLATFORM_ENGINE` selects the table engine, and `MLFLOW_TRACKING_URI`
@@ -8,6 +8,10 @@ overrides the embedded sqlite tracking store.
 URI, or an object-store URI (`s3://`, `gs://`, `az://`, `abfss://`) reached with the deltalake
 storage options in `MLPLATFORM_STORAGE_OPTIONS` (a JSON object of strings). Dagster's and
 MLflow's stores, the landing folder and the demo data stay under the local `MLPLATFORM_HOME`.
+
+The settings own the table root: `Settings.location` turns text into a location with the
+settings' storage options; `home_folder` and `table_root` check a home and a root given
+elsewhere (the `lakehouse` resource's fields) the way the variables are checked.
 """
 
 from __future__ import annotations
@@ -20,8 +24,8 @@ from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 from mlplatform.lakehouse.object_location import Location, ObjectLocation, is_object_uri
-from mlplatform.settings import variables
 from mlplatform.settings.errors import SettingsError
+from mlplatform.settings.variables import ENGINE, ENV, HOME, LAKEHOUSE, STORAGE_OPTIONS
 
 ENVIRONMENTS = ("dev", "staging", "prod")
 ENGINES = ("polars", "spark")
@@ -167,23 +171,23 @@ def parse_storage_options(value: str | None) -> dict[str, str]:
 
 def get_settings() -> Settings:
     """Read the settings from the environment (cheap; call where needed)."""
-    home = home_folder(variables.HOME.value())
-    env = variables.ENV.value()
+    home = home_folder(HOME.value())
+    env = ENV.value()
     if env not in ENVIRONMENTS:
         raise SettingsError(
             f"MLPLATFORM_ENV={env!r} is not an environment; use one of {', '.join(ENVIRONMENTS)}"
         )
-    engine = variables.ENGINE.value()
+    engine = ENGINE.value()
     if engine not in ENGINES:
         raise SettingsError(
             f"MLPLATFORM_ENGINE={engine!r} is not an engine; use one of {', '.join(ENGINES)}"
         )
-    options = parse_storage_options(variables.STORAGE_OPTIONS.value())
+    options = parse_storage_options(STORAGE_OPTIONS.value())
     return Settings(
         home=home,
         env=env,
         engine=engine,
         tracking_uri_override=os.environ.get("MLFLOW_TRACKING_URI") or None,
-        lakehouse_root=table_root(variables.LAKEHOUSE.value(), options),
+        lakehouse_root=table_root(LAKEHOUSE.value(), options),
         storage_options=options,
     )
