@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import os
 import sys
 import warnings
 
@@ -22,13 +21,14 @@ from mlplatform.monitoring.assets import monitoring_assets
 from mlplatform.monitoring.checks import drift_checks
 from mlplatform.monitoring.jobs import monitoring_hourly, monitoring_job
 from mlplatform.monitoring.sensors import build_drift_retrain_sensor
-from mlplatform.monitoring.table_quality_defs import (
+from mlplatform.monitoring.table_health.checks import (
     build_table_quality,
     delta_tables,
     with_freshness,
 )
 from mlplatform.serving.assets import serving_assets
 from mlplatform.settings import SettingsError, get_settings
+from mlplatform.settings.variables import ENV
 from mlplatform.training.assets import churn_model, churn_model_evaluation
 from mlplatform.training.checks import churn_model_checks
 from mlplatform.training.jobs import ml_training_job, promote_model_job
@@ -47,7 +47,7 @@ def platform_resources() -> dict:
     """
     lakehouse = LakehouseResource()
     # a deployed environment's tracking server takes a token; dev's embedded store none
-    deployed = (os.environ.get("MLPLATFORM_ENV") or "dev") != "dev"
+    deployed = ENV.value() != "dev"
     token = dg.EnvVar("MLFLOW_TRACKING_TOKEN") if deployed else None
     return {
         "lakehouse": lakehouse,

@@ -13,6 +13,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from mlplatform.settings.variables import HOME
+
 _EPHEMERAL_COMMANDS = {("asset", "materialize"), ("job", "execute")}
 """Dagster commands that run on `DagsterInstance.get()`: ephemeral without DAGSTER_HOME."""
 _CLIS = {"dagster", "dg", "dagster-webserver", "dagster-daemon"}
@@ -41,7 +43,7 @@ def load_warnings(argv: Sequence[str], environ: Mapping[str, str], home: Path) -
     if _new_or_empty(home):
         where = (
             f"MLPLATFORM_HOME={home}"
-            if environ.get("MLPLATFORM_HOME")
+            if HOME.raw(environ)
             else f"MLPLATFORM_HOME is not set, so the data home is ./.mlplatform of this folder, "
             f"{home}, which"
         )

@@ -20,9 +20,10 @@ from typing import Any
 import yaml
 
 from mlplatform.deployment.errors import DeployError
+from mlplatform.settings.variables import BUNDLE_VARIABLE, DEPLOY_USER
 
 DEFAULT_BUNDLE_DIR = Path(__file__).resolve().parents[2] / "deploy"
-VAR_ENV_PREFIX = "MLPLATFORM_VAR_"
+VAR_ENV_PREFIX = BUNDLE_VARIABLE.prefix
 MODES = ("development", "default", "production")
 TOP_LEVEL_KEYS = frozenset(
     {"bundle", "mode", "git", "variables", "code_locations", "image", "resources", "instance"}
@@ -68,7 +69,7 @@ def available_targets(bundle_dir: Path = DEFAULT_BUNDLE_DIR) -> list[str]:
 
 def deploy_user(environ: Mapping[str, str]) -> str:
     """The deploying user as a DNS label fragment (for development-mode name prefixes)."""
-    raw = environ.get("MLPLATFORM_DEPLOY_USER") or environ.get("GITHUB_ACTOR") or getpass.getuser()
+    raw = DEPLOY_USER.raw(environ) or environ.get("GITHUB_ACTOR") or getpass.getuser()
     user = re.sub(r"[^a-z0-9-]+", "-", raw.lower()).strip("-")[:20].strip("-")
     return user or "user"
 
@@ -123,8 +124,8 @@ def _variable_values(
         if value is not None:
             values[name] = value
     for name in declared:
-        if environ.get(VAR_ENV_PREFIX + name):
-            values[name] = environ[VAR_ENV_PREFIX + name]
+        if BUNDLE_VARIABLE.value(environ, name):
+            values[name] = BUNDLE_VARIABLE.value(environ, name)
     return values, descriptions
 
 

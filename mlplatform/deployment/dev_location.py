@@ -9,9 +9,7 @@ definitions in `MLPLATFORM_DEPLOY_DEFINITIONS` (`module:attribute`).
 
 from __future__ import annotations
 
-import os
-
-from mlplatform.deployment.names import DEFAULT_DEFINITIONS, DEFINITIONS_ENV
 from mlplatform.deployment.pause import load_definitions, paused
+from mlplatform.settings.variables import DEPLOY_DEFINITIONS
 
-defs = paused(load_definitions(os.environ.get(DEFINITIONS_ENV) or DEFAULT_DEFINITIONS))
+defs = paused(load_definitions(DEPLOY_DEFINITIONS.value()))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
-DEFINITIONS_ENV = "MLPLATFORM_DEPLOY_DEFINITIONS"
-DEFAULT_DEFINITIONS = "mlplatform.definitions:defs"
+from mlplatform.settings.variables import DEPLOY_DEFINITIONS
+
+DEFINITIONS_ENV = DEPLOY_DEFINITIONS.name
+DEFAULT_DEFINITIONS = DEPLOY_DEFINITIONS.default
 DEV_LOCATION_MODULE = "mlplatform.deployment.dev_location"

@@ -132,7 +132,7 @@ def _dockerfile(bundle: Bundle) -> str:
 def monitor_file(bundle: Bundle) -> tuple[str, str]:
     """(monitor.yaml text, its path in the container), validated like a run would read it."""
     from mlplatform.monitoring.config import MonitoringConfigError
-    from mlplatform.monitoring.monitor_config import validate
+    from mlplatform.monitoring.loader import validate
 
     options = bundle.config.get("monitoring") or {}
     try:

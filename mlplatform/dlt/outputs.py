@@ -83,7 +83,7 @@ def pipeline_definitions(pipeline) -> dg.Definitions:
         event_log.register(defn.key, target, ds.name)
         assets.append(build_table_asset(defn, engine))
     keys = {k for a in assets if isinstance(a, dg.AssetsDefinition) for k in a.keys}
-    from mlplatform.monitoring.table_quality_defs import build_table_quality, delta_tables
+    from mlplatform.monitoring.table_health.checks import build_table_quality, delta_tables
 
     tables = delta_tables(a for a in assets if isinstance(a, dg.AssetsDefinition))
     quality = [build_table_quality(tables, own_table=False)[0]] if tables else []

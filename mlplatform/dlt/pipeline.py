@@ -9,7 +9,6 @@ pipeline schema (the file's stem): asset key ``[<schema>, <name>]``, Delta path
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from mlplatform.dlt.spark_proxy import spark as spark_proxy
 from mlplatform.lakehouse.expectations import Expectation
 from mlplatform.lakehouse.json_lines import SCHEMA_MODES
 from mlplatform.lakehouse.table import FilesInput, TableDefinition, TableInput
+from mlplatform.settings.variables import DLT_SCHEMA, ENGINE
 
 DEFS_NAME = "mlplatform_dlt_definitions"
 _PIPELINES: dict[str, Pipeline] = {}
@@ -33,7 +33,7 @@ _ACTIVE: list[Pipeline] = []  # the pipeline of the spec whose files are loading
 
 def dlt_engine() -> str:
     """DLT code is Spark code: the Spark engine unless MLPLATFORM_ENGINE=polars."""
-    return "polars" if os.environ.get("MLPLATFORM_ENGINE") == "polars" else "spark"
+    return "polars" if ENGINE.raw() == "polars" else "spark"
 
 
 @dataclass
@@ -63,7 +63,7 @@ class Pipeline:
         self.globals = module_globals
         file = module_globals.get("__file__")
         default = Path(file).stem if file else str(module_globals.get("__name__", "dlt"))
-        self.schema = schema or os.environ.get("MLPLATFORM_DLT_SCHEMA") or default
+        self.schema = schema or DLT_SCHEMA.raw() or default
         self.name = name or self.schema
         self.catalog = catalog
         self.datasets: dict[str, Dataset] = {}

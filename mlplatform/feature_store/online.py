@@ -13,7 +13,6 @@ twice.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 from datetime import UTC, datetime
@@ -23,8 +22,9 @@ import polars as pl
 
 from mlplatform.lakehouse.failpoints import failpoint
 from mlplatform.settings import Settings
+from mlplatform.settings.variables import ONLINE_STORE_URI
 
-URI_ENV = "MLPLATFORM_ONLINE_STORE_URI"
+URI_ENV = ONLINE_STORE_URI.name
 VERSIONS_TABLE = "mlplatform_online_versions"
 _TYPES = {
     "sqlite": {"int": "INTEGER", "float": "REAL", "str": "TEXT", "ts": "TIMESTAMP"},
@@ -73,7 +73,7 @@ class OnlineStore:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OnlineStore:
-        uri = os.environ.get(URI_ENV) or f"sqlite:///{settings.home / 'online' / 'features.db'}"
+        uri = ONLINE_STORE_URI.value() or f"sqlite:///{settings.home / 'online' / 'features.db'}"
         return cls(uri)
 
     @property

@@ -38,7 +38,7 @@ from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundErr
 from deltalake.transaction import AddAction, create_table_with_add_actions
 
 from mlplatform.lakehouse.failpoints import failpoint
-from mlplatform.lakehouse.location import (
+from mlplatform.lakehouse.object_location import (
     Location,
     ObjectLocation,
     as_location,
@@ -84,7 +84,8 @@ class DeltaStore:
     """One Delta table (``<table root>/<layer>/<table>``), in a local folder or an object store.
 
     ``path`` is a ``Path``, an ``ObjectLocation`` (which carries its storage options), or text
-    (an object-store URI then gets ``MLPLATFORM_STORAGE_OPTIONS``).
+    (an object-store URI in text carries no options: ``Settings.location`` gives it the
+    settings' own). A store never reads the environment.
     """
 
     path: Location

@@ -17,6 +17,8 @@ import signal
 import time
 from pathlib import Path
 
+from mlplatform.settings.variables import FAILPOINT, FAILPOINT_ACTION, FAILPOINT_DIR
+
 POINTS = (
     "after_ledger_record",  # the batch is recorded, nothing written yet
     "between_files_and_commit",  # a target's data files are written, not yet committed
@@ -29,7 +31,7 @@ _HITS: dict[str, int] = {}
 
 def failpoint(name: str, table: str) -> None:
     """Kill (or pause) this process now if ``MLPLATFORM_FAILPOINT`` names this point."""
-    wanted = os.environ.get("MLPLATFORM_FAILPOINT")
+    wanted = FAILPOINT.raw()
     if not wanted:
         return
     spec, _, nth = wanted.partition("@")
@@ -38,8 +40,8 @@ def failpoint(name: str, table: str) -> None:
     _HITS[spec] = _HITS.get(spec, 0) + 1
     if nth and _HITS[spec] != int(nth):
         return
-    if os.environ.get("MLPLATFORM_FAILPOINT_ACTION") == "pause":
-        folder = Path(os.environ.get("MLPLATFORM_FAILPOINT_DIR", "."))
+    if FAILPOINT_ACTION.value() == "pause":
+        folder = Path(FAILPOINT_DIR.value())
         (folder / f"{name}.paused").touch()
         deadline = time.monotonic() + 600
         while not (folder / f"{name}.release").exists() and time.monotonic() < deadline:

@@ -36,7 +36,7 @@ import polars as pl
 from deltalake import DeltaTable, write_deltalake
 
 from mlplatform.lakehouse.delta import BatchCommittedError, DeltaStore
-from mlplatform.lakehouse.location import Location
+from mlplatform.lakehouse.object_location import Location
 
 LEDGER_SCHEMA = {
     "batch_id": pl.Int64,

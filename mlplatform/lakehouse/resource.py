@@ -9,7 +9,6 @@ resource per environment.
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 
 import dagster as dg
@@ -20,10 +19,11 @@ from mlplatform.settings import (
     ENVIRONMENTS,
     Settings,
     SettingsError,
-    _home_path,
-    _lakehouse,
     get_settings,
+    home_folder,
+    table_root,
 )
+from mlplatform.settings.variables import LAKEHOUSE
 
 RESOURCE_KEY = "lakehouse"
 
@@ -62,12 +62,12 @@ class LakehouseResource(dg.ConfigurableResource):
         base = get_settings()
         changes: dict = {}
         if self.home:
-            changes["home"] = _home_path(self.home)
+            changes["home"] = home_folder(self.home)
         if self.lakehouse or self.storage_options is not None:
             options = base.storage_options if self.storage_options is None else self.storage_options
-            root = self.lakehouse or os.environ.get("MLPLATFORM_LAKEHOUSE")
+            root = self.lakehouse or LAKEHOUSE.value()
             changes["storage_options"] = dict(options)
-            changes["lakehouse_root"] = _lakehouse(root, dict(options))
+            changes["lakehouse_root"] = table_root(root, dict(options))
         if self.env:
             if self.env not in ENVIRONMENTS:
                 raise SettingsError(

@@ -8,12 +8,12 @@ the run or the sensor that raised the alert.
 from __future__ import annotations
 
 import json
-import os
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime
 
-WEBHOOK_ENV = "MLPLATFORM_ALERT_WEBHOOK"
+from mlplatform.settings.variables import ALERT_WEBHOOK
+
 TIMEOUT_SECONDS = 5.0
 
 
@@ -29,7 +29,7 @@ def send_alert(alert: dict, log, url: str | None = None, timeout: float = TIMEOU
     """
     summary = alert.get("summary") or alert.get("event") or "monitoring alert"
     (log.error if alert.get("severity") == "ERROR" else log.warning)(f"ALERT: {summary}")
-    url = url if url is not None else os.environ.get(WEBHOOK_ENV)
+    url = url if url is not None else ALERT_WEBHOOK.value()
     if not url:
         return False
     body = {"source": "mlplatform", "sent_at": datetime.now(UTC).isoformat(), **alert}

@@ -10,8 +10,9 @@ import dagster as dg
 from mlplatform.catalog import DRIFT_METRICS, INFERENCE, PROFILE_METRICS
 from mlplatform.lakehouse.assets import table_pool
 from mlplatform.lakehouse.resource import LakehouseResource
-from mlplatform.monitoring.config import DriftRules, parse_granularities
-from mlplatform.monitoring.monitor_config import MonitorOptions, load_options
+from mlplatform.monitoring.config import parse_granularities
+from mlplatform.monitoring.loader import drift_rules, load_options
+from mlplatform.monitoring.monitor_config import MonitorOptions
 from mlplatform.monitoring.tables import MONITORING, drift_store, profile_store, reports_dir
 from mlplatform.monitoring.thresholds import WARN, breaches
 
@@ -28,7 +29,7 @@ class CustomMetricConfig(dg.Config):
 
 class MonitoringConfig(dg.Config):
     """The monitor's options for one run (left out: `MLPLATFORM_MONITOR_CONFIG`'s YAML, then
-    the defaults; see `mlplatform.monitoring.monitor_config`), and the refresh mode."""
+    the defaults; see `mlplatform.monitoring.loader`), and the refresh mode."""
 
     granularities: list[str] | None = None  # "<n> minute|hour|day|week"; default 1 hour, 1 day
     slicing_exprs: list[str] | None = None  # SQL expressions over the inference table's columns
@@ -132,7 +133,7 @@ def churn_predictor_inference_drift_metrics(
     meta = _table_metadata(drift_store(settings), summary)
     if summary.get("baseline_problems"):
         meta["baseline_problems"] = dg.MetadataValue.json(summary["baseline_problems"])
-    found = breaches(computation.frame, DriftRules.from_env())
+    found = breaches(computation.frame, drift_rules())
     meta["drifted_columns"] = dg.MetadataValue.json(sorted(set(found["column_name"])))
     meta["drift_report"] = dg.MetadataValue.md(
         f"### Drift beyond {WARN} or ERROR levels in this run\n\n{markdown_table(found)}"
@@ -152,7 +153,7 @@ def _dashboard(settings, summary: dict, options: MonitorOptions) -> dict:
     """Render the dashboard (each monitoring asset does: the later one sees both tables)."""
     from mlplatform.monitoring import dashboard
 
-    path = dashboard.write(settings, summary["batch_id"], options, DriftRules.from_env())
+    path = dashboard.write(settings, summary["batch_id"], options, drift_rules())
     return {
         "dashboard": dg.MetadataValue.path(str(path)),
         "dashboard_latest": dg.MetadataValue.path(str(dashboard.latest_path(settings))),

@@ -16,7 +16,7 @@ import polars as pl
 
 from mlplatform.catalog import FEATURES
 from mlplatform.lakehouse.delta import DeltaStore
-from mlplatform.lakehouse.location import Location, as_location, is_object_uri
+from mlplatform.lakehouse.object_location import Location, is_object_uri
 from mlplatform.monitoring.baseline import Baseline, Baselines, BaselineUnavailable
 from mlplatform.monitoring.config import MonitoringConfigError
 from mlplatform.monitoring.metrics import reference
@@ -35,7 +35,7 @@ def table_path(settings: Settings, name: str) -> Location:
     """
     path = Path(name).expanduser()
     if is_object_uri(name):
-        candidate = as_location(name)
+        candidate = settings.location(name)
     elif path.is_absolute() or name.startswith("."):
         candidate = path
     else:

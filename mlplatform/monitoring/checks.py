@@ -4,7 +4,7 @@
 `consecutive_drift_within_thresholds` against the previous window. A check fails with severity
 ERROR when a metric crosses its error level, WARN when only warn levels are crossed; its
 description names the columns, windows and values, and the failure is sent as an alert (run log
-and webhook). Thresholds come from `DriftRules.from_env()`, overridable per run in the config.
+and webhook). Thresholds come from `loader.drift_rules()`, overridable per run in the config.
 """
 
 import dagster as dg
@@ -14,6 +14,7 @@ from mlplatform.catalog import DRIFT_METRICS
 from mlplatform.lakehouse.resource import LakehouseResource
 from mlplatform.monitoring.alerts import send_alert
 from mlplatform.monitoring.config import DriftRules, threshold_for
+from mlplatform.monitoring.loader import drift_rules
 from mlplatform.monitoring.tables import BASELINE, CONSECUTIVE, drift_store
 from mlplatform.monitoring.thresholds import ERROR, breaches, describe, slice_name
 from mlplatform.settings import Settings
@@ -37,7 +38,7 @@ class DriftCheckConfig(dg.Config):
 
 def rules_for(config: DriftCheckConfig) -> DriftRules:
     """The environment's rules with the run config's overrides."""
-    base = DriftRules.from_env()
+    base = drift_rules()
     thresholds = dict(base.thresholds)
     for metric, levels in config.thresholds.items():
         thresholds[metric] = threshold_for(metric, levels.warn, levels.error)

@@ -1,9 +1,9 @@
-"""The monitor's options with Lakehouse Monitoring's names, and where each value comes from.
+"""The monitor's options with Lakehouse Monitoring's names, as plain typed data.
 
-One `MonitorOptions` holds everything a monitoring run is configured with. Each option is taken
-from, in this order: the asset's run config, the YAML file named by `MLPLATFORM_MONITOR_CONFIG`,
-the older environment variables (`MLPLATFORM_DRIFT_*`, `MLPLATFORM_RETRAIN_*`, see
-`mlplatform.monitoring.config`), the defaults below.
+One `MonitorOptions` holds everything a monitoring run is configured with. It reads no file and
+no environment: `mlplatform.monitoring.loader` fills it from, in this order, the asset's run
+config, the YAML file named by `MLPLATFORM_MONITOR_CONFIG`, the environment variables
+(`MLPLATFORM_DRIFT_*`, `MLPLATFORM_RETRAIN_*`) and the defaults below.
 
 YAML form (every key optional)::
 
@@ -22,14 +22,12 @@ YAML form (every key optional)::
     drift: {thresholds: {js_distance: {warn: 0.1, error: 0.2}}, min_rows: 500, alpha: 0.001}
     retrain: {evaluation_windows: 5, violation_windows: 2, granularity: "1 hour",
               cooldown_hours: 24, count_slices: false}
-    table_quality: {floor_minutes: 10}   # see mlplatform.monitoring.table_quality
+    table_quality: {floor_minutes: 10}   # see mlplatform.monitoring.table_health.judge
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 from typing import Any
 
 from mlplatform.monitoring.config import (
@@ -39,7 +37,6 @@ from mlplatform.monitoring.config import (
 )
 from mlplatform.monitoring.custom_metrics import CustomMetric, parse_custom_metrics
 
-CONFIG_ENV = "MLPLATFORM_MONITOR_CONFIG"
 PROBLEM_TYPES = ("classification", "regression")
 MAX_SLICE_VALUES = 100
 """Distinct values profiled per slicing expression (Lakehouse Monitoring's cap)."""
@@ -90,7 +87,9 @@ class MonitorOptions:
 
     def with_overrides(self, overrides: dict[str, Any]) -> MonitorOptions:
         """These options with the non-None values of `overrides` (same names) replacing them."""
-        return _build({**self._as_dict(), **{k: v for k, v in overrides.items() if v is not None}})
+        return build_options(
+            {**self._as_dict(), **{k: v for k, v in overrides.items() if v is not None}}
+        )
 
     def _as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -99,7 +98,7 @@ class MonitorOptions:
 _NAMES = {f.name for f in fields(MonitorOptions)}
 
 
-def _build(values: dict[str, Any]) -> MonitorOptions:
+def build_options(values: dict[str, Any]) -> MonitorOptions:
     unknown = sorted(set(values) - _NAMES)
     if unknown:
         raise MonitoringConfigError(
@@ -120,66 +119,3 @@ def _build(values: dict[str, Any]) -> MonitorOptions:
         return MonitorOptions(**values)
     except TypeError as err:
         raise MonitoringConfigError(f"monitor options: {err}") from err
-
-
-def read_yaml(path: str | Path) -> dict[str, Any]:
-    """The options of a monitor YAML file (a mapping).
-
-    Raises:
-        MonitoringConfigError: the file is missing, not YAML or not a mapping.
-    """
-    import yaml
-
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise MonitoringConfigError(f"{CONFIG_ENV}={path}: no such file") from None
-    except yaml.YAMLError as err:
-        raise MonitoringConfigError(f"{CONFIG_ENV}={path} is not YAML: {err}") from err
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise MonitoringConfigError(f"{CONFIG_ENV}={path} holds {type(data).__name__}, not a map")
-    return data
-
-
-def yaml_options() -> dict[str, Any]:
-    """The options of the file named by `MLPLATFORM_MONITOR_CONFIG` ({} when unset)."""
-    path = os.environ.get(CONFIG_ENV)
-    return read_yaml(path) if path else {}
-
-
-def load_options(overrides: dict[str, Any] | None = None) -> MonitorOptions:
-    """The monitor options: `overrides` (asset config) over the YAML file over the defaults.
-
-    The environment variables of `DriftRules` and `RetrainPolicy` sit between the YAML and the
-    defaults; they are applied by `drift_rules` and `retrain_policy`.
-
-    Raises:
-        MonitoringConfigError: an option has a value that cannot be used (named in the message).
-    """
-    try:
-        return _build(yaml_options()).with_overrides(overrides or {})
-    except MonitoringConfigError as err:
-        raise MonitoringConfigError(f"monitor configuration: {err}") from err
-
-
-def validate(data: dict[str, Any]) -> MonitorOptions:
-    """Check a whole monitor YAML mapping (options and sections) without the environment.
-
-    Raises:
-        MonitoringConfigError: the first problem found, named.
-    """
-    from mlplatform.monitoring.config import DriftRules, RetrainPolicy
-    from mlplatform.monitoring.table_quality import QualityRules
-
-    if not isinstance(data, dict):
-        raise MonitoringConfigError(f"monitor options must be a mapping, got {data!r}")
-    options = _build(data)
-    DriftRules().with_yaml(options.drift)
-    policy = RetrainPolicy.from_env(options.retrain)
-    if not 1 <= policy.violation_windows <= policy.evaluation_windows:
-        raise MonitoringConfigError("retrain: needs 1 <= violation_windows <= evaluation_windows")
-    QualityRules.from_yaml(options.table_quality)
-    return options

@@ -26,13 +26,13 @@ from mlplatform.catalog import FEATURES, INFERENCE
 from mlplatform.catalog.schemas import PROFILE_SCHEMA
 from mlplatform.monitoring import custom_metrics, slices
 from mlplatform.monitoring.metrics import CATEGORICAL, NUMERIC
-from mlplatform.monitoring.monitor_config import MonitorOptions
-from mlplatform.monitoring.quality import (
+from mlplatform.monitoring.model_quality import (
     QUALITY_METRICS,
     REGRESSION_METRICS,
     classification_quality,
     regression_quality,
 )
+from mlplatform.monitoring.monitor_config import MonitorOptions
 from mlplatform.monitoring.tables import ALL_VERSIONS, TABLE_COLUMN, profile_store, replace_windows
 from mlplatform.monitoring.windows import Batch, plan, record
 from mlplatform.settings import Settings

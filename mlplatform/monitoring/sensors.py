@@ -7,7 +7,7 @@ whole table; in any slice too with `count_slices`). Then the sensor requests one
 training job it is built with (`build_drift_retrain_sensor`, wired to `ml_training_job` in
 `mlplatform.definitions`; run key: the latest drifted window, so a window never triggers
 twice), alerts (run log and webhook), and keeps quiet for the cool-down, which the cursor
-remembers: `{"last_request_at": ..., "last_window": ...}`. Settings: `RetrainPolicy.from_env()`.
+remembers: `{"last_request_at": ..., "last_window": ...}`. Settings: `loader.retrain_policy()`.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import polars as pl
 from mlplatform.lakehouse.resource import LakehouseResource
 from mlplatform.monitoring.alerts import send_alert
 from mlplatform.monitoring.config import DriftRules, RetrainPolicy
+from mlplatform.monitoring.loader import drift_rules, retrain_policy
 from mlplatform.monitoring.tables import BASELINE, drift_store
 from mlplatform.monitoring.thresholds import ERROR, breaches
 from mlplatform.settings import Settings
@@ -75,7 +76,7 @@ def _read_drift(settings: Settings) -> pl.DataFrame | None:
 
 def drift_retrain(context: dg.SensorEvaluationContext, lakehouse: LakehouseResource):
     """Retrain on persistent drift, at most once per cool-down."""
-    policy, rules = RetrainPolicy.from_env(), DriftRules.from_env()
+    policy, rules = retrain_policy(), drift_rules()
     drift = _read_drift(lakehouse.settings)
     if drift is None:
         return dg.SkipReason("no drift table yet")

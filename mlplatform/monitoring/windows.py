@@ -21,7 +21,7 @@ from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.lakehouse.errors import TableBusyError
 from mlplatform.lakehouse.ledger import BatchClaimedError, Ledger
 from mlplatform.monitoring.config import Granularity, MonitoringConfigError
-from mlplatform.monitoring.quality import DECISION_THRESHOLD
+from mlplatform.monitoring.model_quality import DECISION_THRESHOLD
 from mlplatform.settings import Settings
 
 UNKNOWN_VERSION = "unknown"

@@ -10,7 +10,7 @@ from mlplatform.dlt import api as dlt_api
 from mlplatform.dlt import cdc_api, names
 from mlplatform.dlt.analysis import DltDefinitionError
 from mlplatform.dlt.pipeline import Dataset, pipeline_for
-from mlplatform.lakehouse.location import ObjectLocation
+from mlplatform.lakehouse.object_location import ObjectLocation
 from mlplatform.settings import get_settings
 
 expect = dlt.expect

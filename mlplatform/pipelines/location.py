@@ -6,8 +6,7 @@
 Without ``MLPLATFORM_PIPELINE_SPEC`` the spec is ``spark-pipeline.yml`` of the current folder.
 """
 
-import os
-
 from mlplatform.pipelines.spec import find_spec, load
+from mlplatform.settings.variables import PIPELINE_SPEC
 
-defs = load(os.environ.get("MLPLATFORM_PIPELINE_SPEC") or find_spec()).pipeline.definitions()
+defs = load(PIPELINE_SPEC.value() or find_spec()).pipeline.definitions()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 
 import click
 
@@ -71,12 +70,13 @@ def serve_command(
     """
     from mlplatform.serving.app import ServingOptions
     from mlplatform.serving.server import ServerConfig, serve
-    from mlplatform.settings import env_number, get_settings
+    from mlplatform.settings import get_settings
+    from mlplatform.settings.variables import SERVING_POLL_S, SERVING_TOKEN
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()
     if poll_seconds is None:
-        poll_seconds = env_number("MLPLATFORM_SERVING_POLL_S", 5.0, error=click.BadParameter)
+        poll_seconds = SERVING_POLL_S.number(float, click.BadParameter)
     cfg = ServerConfig(
         host=host,
         port=port,
@@ -85,9 +85,7 @@ def serve_command(
         flush_rows=log_flush_rows,
         flush_seconds=log_flush_seconds,
         max_buffer_rows=log_buffer_rows,
-        options=ServingOptions(
-            max_batch_rows=max_batch_rows, token=os.environ.get("MLPLATFORM_SERVING_TOKEN") or None
-        ),
+        options=ServingOptions(max_batch_rows=max_batch_rows, token=SERVING_TOKEN.value()),
     )
     try:
         unsaved = serve(settings, cfg, lambda url: click.echo(f"listening on {url}", err=False))

@@ -21,6 +21,7 @@ from pydantic import Field
 from mlplatform.catalog import MODEL_NAME
 from mlplatform.lakehouse.resource import LakehouseResource
 from mlplatform.settings import Settings
+from mlplatform.settings.variables import GIT_COMMIT
 from mlplatform.training.store import ensure_embedded_store
 
 _REPO = Path(__file__).resolve().parents[2]
@@ -68,7 +69,7 @@ def ensure_experiment(settings: Settings, name: str | None = None) -> str:
 
 def git_commit() -> str:
     """The code version: `MLPLATFORM_GIT_COMMIT` (set in images), else `git rev-parse HEAD`."""
-    env = os.environ.get("MLPLATFORM_GIT_COMMIT") or os.environ.get("GIT_COMMIT")
+    env = GIT_COMMIT.value() or os.environ.get("GIT_COMMIT")
     if env:
         return env
     try:

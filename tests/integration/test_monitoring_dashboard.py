@@ -10,7 +10,7 @@ import pytest
 
 from mlplatform.monitoring import dashboard, drift, profile
 from mlplatform.monitoring.config import DriftRules
-from mlplatform.monitoring.monitor_config import load_options
+from mlplatform.monitoring.loader import load_options
 from mlplatform.settings import get_settings
 from tests.integration._services import chromium, require
 from tests.unit.test_monitoring_slices import _triple_in_slice

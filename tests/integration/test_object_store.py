@@ -15,7 +15,7 @@ from polars.testing import assert_frame_equal
 
 from mlplatform.features.demo_data import BadShares, generate
 from mlplatform.lakehouse.delta import BatchCommittedError, DeltaStore
-from mlplatform.lakehouse.location import ObjectLocation
+from mlplatform.lakehouse.object_location import ObjectLocation
 from tests.integration._cli import BIN, run
 from tests.integration._services import free_port, start, stop
 from tests.integration._spark_services import (

@@ -112,3 +112,201 @@ def test_every_delta_table_has_the_contract_path_key_and_app_id(tmp_path):
         assert table.asset_key.path == [table.layer, table.name]
         assert table.app_id == f"{table.layer}/{table.name}"
     assert len({t.key for t in TABLES}) == len(TABLES)
+
+
+# --- nothing outside `mlplatform.settings` reads an MLPLATFORM_* variable ----------------------
+
+ENV_READERS = {"get", "setdefault", "pop", "getenv"}
+
+
+def _string_constants(tree: ast.AST) -> dict[str, str]:
+    """Module-level `NAME = "MLPLATFORM_..."` constants of one module."""
+    found = {}
+    for node in getattr(tree, "body", []):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+            for target in node.targets:
+                if isinstance(target, ast.Name) and isinstance(node.value.value, str):
+                    found[target.id] = node.value.value
+    return found
+
+
+def _names_variable(node: ast.AST, constants: dict[str, str]) -> bool:
+    """Whether `node` is text naming an MLPLATFORM_* variable: a literal, an f-string or a sum
+    starting with one, or a constant (of any module) holding one."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str) and node.value.startswith("MLPLATFORM_")
+    if isinstance(node, ast.JoinedStr):
+        return bool(node.values) and _names_variable(node.values[0], constants)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return _names_variable(node.left, constants)
+    if isinstance(node, ast.Name):
+        return constants.get(node.id, "").startswith("MLPLATFORM_")
+    if isinstance(node, ast.Attribute):
+        return constants.get(node.attr, "").startswith("MLPLATFORM_")
+    return False
+
+
+def _is_os_environ(node: ast.AST) -> bool:
+    """`os.environ` or a bare `environ` (imported from os)."""
+    if isinstance(node, ast.Attribute):
+        return node.attr == "environ" and isinstance(node.value, ast.Name) and node.value.id == "os"
+    return isinstance(node, ast.Name) and node.id == "environ"
+
+
+def environment_reads(source: str, constants: dict[str, str]) -> list[int]:
+    """Lines of `source` that read an MLPLATFORM_* variable from `os.environ` (`[...]` read,
+    `.get`, `.setdefault`, `.pop`, `in`) or with `os.getenv`."""
+    tree, lines = ast.parse(source), []
+    constants = dict(constants)
+    for node in ast.walk(tree):  # a name assigned such text anywhere (`env = f"MLPLATFORM_{x}"`)
+        if isinstance(node, ast.Assign) and _names_variable(node.value, constants):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    constants[target.id] = "MLPLATFORM_"
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args:
+            func = node.func
+            reader = func.attr in ENV_READERS and _is_os_environ(func.value)
+            getenv = func.attr == "getenv" and isinstance(func.value, ast.Name)
+            if (reader or getenv) and _names_variable(node.args[0], constants):
+                lines.append(node.lineno)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args:
+            if node.func.id == "getenv" and _names_variable(node.args[0], constants):
+                lines.append(node.lineno)
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
+            if _is_os_environ(node.value) and _names_variable(node.slice, constants):
+                lines.append(node.lineno)
+        elif isinstance(node, ast.Compare) and len(node.ops) == 1:
+            if isinstance(node.ops[0], ast.In | ast.NotIn) and _is_os_environ(node.comparators[0]):
+                if _names_variable(node.left, constants):
+                    lines.append(node.lineno)
+    return sorted(lines)
+
+
+SOURCES = {module_name(p): p.read_text() for p in sorted(PACKAGE.rglob("*.py"))}
+CONSTANTS = {
+    name: value
+    for source in SOURCES.values()
+    for name, value in _string_constants(ast.parse(source)).items()
+    if value.startswith("MLPLATFORM_")
+}
+
+
+def test_nothing_outside_settings_reads_an_mlplatform_variable():
+    found = [
+        f"{module}:{line}"
+        for module, source in SOURCES.items()
+        if not within(module, "mlplatform.settings")
+        for line in environment_reads(source, CONSTANTS)
+    ]
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        'import os\nx = os.environ.get("MLPLATFORM_HOME")',
+        'import os\nx = os.environ["MLPLATFORM_ENV"]',
+        'import os\nx = os.getenv("MLPLATFORM_ENGINE", "polars")',
+        'from os import getenv\nx = getenv("MLPLATFORM_ENGINE")',
+        'from os import environ\nx = environ.get(f"MLPLATFORM_RETRAIN_{name}")',
+        'import os\nURI = "MLPLATFORM_ONLINE_STORE_URI"\nx = os.environ.get(URI)',
+        'import os\nx = os.environ.setdefault("MLPLATFORM_" + "HOME", ".")',
+        'import os\nx = "MLPLATFORM_HOME" in os.environ',
+        'import os\ndef f(n):\n    env = f"MLPLATFORM_RETRAIN_{n}"\n    return os.environ.get(env)',
+    ],
+)
+def test_the_rule_sees_every_way_to_read_a_variable(code):
+    constants = _string_constants(ast.parse(code))
+    assert environment_reads(code, constants) == [code.count("\n") + 1]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        'import os\nos.environ["MLPLATFORM_HOME"] = "/data"',  # setting one for a child process
+        'import os\nenv = dict(os.environ, MLPLATFORM_HOME="/data")',
+        'import os\nx = os.environ.get("DAGSTER_HOME")',
+    ],
+)
+def test_setting_a_variable_or_reading_another_is_not_a_read(code):
+    assert environment_reads(code, _string_constants(ast.parse(code))) == []
+
+
+# --- no import circle through the settings or monitoring --------------------------------------
+
+
+def _internal_graph() -> dict[str, set[str]]:
+    return {
+        module: {name for name in names if name in MODULES and name != module}
+        for module, names in MODULES.items()
+    }
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm)."""
+    index, low, stack, on_stack, found = {}, {}, [], set(), []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in graph[node]:
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+@pytest.mark.parametrize(
+    "package",
+    ["mlplatform.settings", "mlplatform.monitoring", "mlplatform.lakehouse.object_location"],
+)
+def test_no_import_circle_runs_through(package):
+    circles = [c for c in _cycles(_internal_graph()) if any(within(m, package) for m in c)]
+    assert circles == []
+
+
+def test_the_circle_finder_finds_a_circle():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+RULE_MODULES = (
+    "mlplatform.monitoring.config",
+    "mlplatform.monitoring.monitor_config",
+    "mlplatform.monitoring.custom_metrics",
+    "mlplatform.monitoring.slices",
+    "mlplatform.monitoring.thresholds",
+    "mlplatform.monitoring.table_health.judge",
+)
+
+
+@pytest.mark.parametrize("module", RULE_MODULES)
+def test_monitoring_rules_read_no_yaml_and_no_environment(module):
+    """Options are pushed: only `mlplatform.monitoring.loader` reads the YAML and the variables."""
+    pulled = {"os", "yaml", "mlplatform.settings.variables", "mlplatform.monitoring.loader"}
+    assert MODULES[module] & pulled == set()
+
+
+@pytest.mark.parametrize(
+    "module", ["mlplatform.lakehouse.delta", "mlplatform.lakehouse.object_location"]
+)
+def test_a_store_takes_a_location_and_reads_no_settings(module):
+    """The settings own the table root; a `DeltaStore` and a location never ask them."""
+    assert {n for n in MODULES[module] if within(n, "mlplatform.settings")} == set()

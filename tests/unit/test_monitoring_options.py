@@ -7,9 +7,10 @@ import polars as pl
 import pytest
 
 from mlplatform.monitoring.assets import MonitoringConfig
-from mlplatform.monitoring.config import DriftRules, MonitoringConfigError, RetrainPolicy, Threshold
+from mlplatform.monitoring.config import MonitoringConfigError, Threshold
 from mlplatform.monitoring.custom_metrics import parse_custom_metrics
-from mlplatform.monitoring.monitor_config import MonitorOptions, load_options
+from mlplatform.monitoring.loader import drift_rules, load_options, retrain_policy
+from mlplatform.monitoring.monitor_config import MonitorOptions
 
 YAML = """
 granularities: ["30 minutes"]
@@ -69,13 +70,13 @@ def test_yaml_over_the_environment_over_defaults(monitor_yaml, monkeypatch):
     monkeypatch.setenv("MLPLATFORM_DRIFT_ALPHA", "0.01")
     monkeypatch.setenv("MLPLATFORM_RETRAIN_EVALUATION_WINDOWS", "9")
     monkeypatch.setenv("MLPLATFORM_RETRAIN_COOLDOWN_HOURS", "2")
-    rules = DriftRules.from_env()
+    rules = drift_rules()
     assert (rules.min_rows, rules.alpha) == (20, 0.01)  # YAML's min_rows, the env's alpha
     assert rules.thresholds == {
         "population_stability_index": Threshold(0.1, 0.25),
         "js_distance": Threshold(0.3, 0.5),
     }
-    policy = RetrainPolicy.from_env()
+    policy = retrain_policy()
     assert (policy.evaluation_windows, policy.violation_windows) == (4, 3)
     assert policy.cooldown == timedelta(hours=2) and policy.count_slices is True
 
@@ -99,8 +100,8 @@ def test_bad_yaml_is_named(tmp_path, monkeypatch, text, message):
     monkeypatch.setenv("MLPLATFORM_MONITOR_CONFIG", str(path))
     with pytest.raises(MonitoringConfigError, match=re.escape(message)):
         load_options()
-        DriftRules.from_env()
-        RetrainPolicy.from_env()
+        drift_rules()
+        retrain_policy()
 
 
 def test_missing_file_is_named(tmp_path, monkeypatch):

@@ -14,6 +14,7 @@ from mlplatform.monitoring.config import (
     RetrainPolicy,
     Threshold,
 )
+from mlplatform.monitoring.loader import drift_rules, retrain_policy
 from mlplatform.monitoring.sensors import persistent_drift
 from mlplatform.monitoring.tables import drift_store, replace_windows
 from mlplatform.settings import get_settings
@@ -131,12 +132,12 @@ def test_settings_from_the_environment(monkeypatch):
     monkeypatch.setenv("MLPLATFORM_RETRAIN_VIOLATION_WINDOWS", "1")
     monkeypatch.setenv("MLPLATFORM_RETRAIN_COOLDOWN_HOURS", "1.5")
     monkeypatch.setenv("MLPLATFORM_RETRAIN_GRANULARITY", "1 days")
-    policy = RetrainPolicy.from_env()
+    policy = retrain_policy()
     assert (policy.evaluation_windows, policy.violation_windows) == (3, 1)
     assert (policy.cooldown, policy.granularity) == (timedelta(hours=1.5), "1 day")
     monkeypatch.setenv("MLPLATFORM_RETRAIN_VIOLATION_WINDOWS", "4")
     with pytest.raises(MonitoringConfigError, match=r"got 4 of 3"):
-        RetrainPolicy.from_env()
+        retrain_policy()
 
     monkeypatch.setenv(
         "MLPLATFORM_DRIFT_THRESHOLDS",
@@ -144,7 +145,7 @@ def test_settings_from_the_environment(monkeypatch):
     )
     monkeypatch.setenv("MLPLATFORM_DRIFT_MIN_ROWS", "50")
     monkeypatch.setenv("MLPLATFORM_DRIFT_ALPHA", "none")
-    rules = DriftRules.from_env()
+    rules = drift_rules()
     assert rules.thresholds == {
         "population_stability_index": Threshold(0.1, 0.25),
         "ks_test.pvalue": Threshold(None, 1e-6, lower_is_worse=True),
@@ -153,4 +154,4 @@ def test_settings_from_the_environment(monkeypatch):
     assert (rules.min_rows, rules.alpha) == (50, None)
     monkeypatch.setenv("MLPLATFORM_DRIFT_THRESHOLDS", "[1]")
     with pytest.raises(MonitoringConfigError, match="MLPLATFORM_DRIFT_THRESHOLDS"):
-        DriftRules.from_env()
+        drift_rules()

@@ -9,7 +9,7 @@ from mlplatform.features.model_input import features_for_scoring
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.monitoring import drift, metrics, profile
 from mlplatform.monitoring.config import DriftRules, MonitoringConfigError, RetrainPolicy
-from mlplatform.monitoring.monitor_config import load_options
+from mlplatform.monitoring.loader import load_options
 from mlplatform.monitoring.sensors import persistent_drift
 from mlplatform.monitoring.tables import drift_store, profile_store
 from mlplatform.monitoring.thresholds import ERROR, breaches, describe

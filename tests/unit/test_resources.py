@@ -75,7 +75,7 @@ def test_resource_fields_win_over_the_environment(tmp_path, monkeypatch):
 
 
 def test_an_object_store_root_carries_the_resource_storage_options(tmp_path, monkeypatch):
-    from mlplatform.lakehouse.location import storage_options
+    from mlplatform.lakehouse.object_location import storage_options
 
     monkeypatch.setenv("MLPLATFORM_HOME", str(tmp_path))
     monkeypatch.delenv("MLPLATFORM_LAKEHOUSE", raising=False)

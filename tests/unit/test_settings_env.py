@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 import pytest
 
-from mlplatform.monitoring.config import MonitoringConfigError, RetrainPolicy
+from mlplatform.monitoring.config import MonitoringConfigError
+from mlplatform.monitoring.loader import retrain_policy
 from mlplatform.settings import SettingsError, env_number
 
 
@@ -30,7 +31,7 @@ def test_a_bad_value_is_named_with_the_callers_error(monkeypatch):
 def test_monitoring_keeps_its_own_error(monkeypatch):
     monkeypatch.setenv("MLPLATFORM_RETRAIN_COOLDOWN_HOURS", "soon")
     with pytest.raises(MonitoringConfigError, match="MLPLATFORM_RETRAIN_COOLDOWN_HOURS='soon' is"):
-        RetrainPolicy.from_env()
+        retrain_policy()
 
 
 def test_serve_names_a_bad_poll_interval(monkeypatch, tmp_path):

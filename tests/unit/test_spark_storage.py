@@ -48,7 +48,7 @@ def test_storage_options_map_to_s3a_settings():
 
 
 def test_a_classic_session_gets_them_as_spark_hadoop_settings_for_an_s3_root():
-    from mlplatform.lakehouse.location import ObjectLocation
+    from mlplatform.lakehouse.object_location import ObjectLocation
 
     settings = session_settings(ObjectLocation("s3://bucket/lake"), MOTO)
     assert settings["spark.hadoop.fs.s3a.endpoint"] == "http://127.0.0.1:5000"

@@ -10,11 +10,11 @@ import pytest
 
 from mlplatform.catalog import TABLE_QUALITY
 from mlplatform.lakehouse.delta import DeltaStore
-from mlplatform.monitoring import table_quality as tq
 from mlplatform.monitoring.config import MonitoringConfigError
-from mlplatform.monitoring.monitor_config import load_options
-from mlplatform.monitoring.table_quality_defs import build_table_quality
-from mlplatform.monitoring.table_quality_store import quality_store
+from mlplatform.monitoring.loader import load_options, quality_rules
+from mlplatform.monitoring.table_health import judge as tq
+from mlplatform.monitoring.table_health.checks import build_table_quality
+from mlplatform.monitoring.table_health.store import quality_store
 from mlplatform.settings import get_settings
 from tests.platform_resources import platform_resources
 from tests.unit.test_monitoring_checks import Receiver
@@ -168,10 +168,10 @@ def test_rules_from_the_monitor_yaml(tmp_path, monkeypatch):
         "    gold/x: {warn_after_hours: 26, error_after_hours: 50}\n"
     )
     monkeypatch.setenv("MLPLATFORM_MONITOR_CONFIG", str(path))
-    rules = tq.QualityRules.from_yaml()
+    rules = quality_rules()
     assert rules.floor == timedelta(minutes=30)
     assert rules.overrides == {"gold/x": (timedelta(hours=26), timedelta(hours=50))}
     assert load_options().table_quality["floor_minutes"] == 30  # the monitor reads it too
     path.write_text("table_quality:\n  overrides: {gold/x: {warn_after_hours: 1}}\n")
     with pytest.raises(MonitoringConfigError, match="needs warn_after_hours and error_after"):
-        tq.QualityRules.from_yaml()
+        quality_rules()

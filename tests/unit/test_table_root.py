@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mlplatform.lakehouse.delta import DeltaStore
-from mlplatform.lakehouse.location import ObjectLocation
+from mlplatform.lakehouse.object_location import ObjectLocation
 from mlplatform.settings import SettingsError, get_settings
 
 OPTIONS = '{"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ALLOW_HTTP": "true"}'
@@ -53,8 +53,10 @@ def test_an_object_store_root_joins_uris_and_carries_the_options(monkeypatch, tm
 
     store = DeltaStore(table, "bronze/raw_customer_events")
     assert store.uri == str(table) and store.options == table.storage_options
-    # text URIs (callers that only hold a string) get the settings' options too
-    assert DeltaStore(str(table), "x").options == table.storage_options
+    # text URIs (callers that only hold a string) get the settings' options too, through the
+    # settings: a store never reads the environment
+    assert DeltaStore(settings.location(str(table)), "x").options == table.storage_options
+    assert DeltaStore(str(table), "x").options == {}
     assert DeltaStore(Path("tables/t"), "x").options is None
 
 

@@ -21,11 +21,15 @@ import sys
 
 from mlplatform.lakehouse.engines.spark_executors import mlplatform_zip
 from mlplatform.lakehouse.engines.spark_storage import session_settings
+from mlplatform.settings.variables import (
+    SPARK_DRIVER_MEMORY,
+    SPARK_MASTER,
+    SPARK_REMOTE,
+    SPARK_SHUFFLE_PARTITIONS,
+)
 
 log = logging.getLogger(__name__)
 
-REMOTE_ENV = "MLPLATFORM_SPARK_REMOTE"
-MASTER_ENV = "MLPLATFORM_SPARK_MASTER"
 _SESSION = None
 _SHIPPED: set[str] = set()  # Connect sessions that received mlplatform's code
 
@@ -40,7 +44,7 @@ def runtime_config() -> dict[str, str]:
         # casts of bad text give NULL, as on Databricks' DLT runtime and in polars' strict=False:
         # existing DLT code (col("amount").cast("double")) must run unchanged
         "spark.sql.ansi.enabled": "false",
-        "spark.sql.shuffle.partitions": os.environ.get("MLPLATFORM_SPARK_SHUFFLE_PARTITIONS", "4"),
+        "spark.sql.shuffle.partitions": SPARK_SHUFFLE_PARTITIONS.value(),
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         # Delta readers expect INT64 microsecond timestamps, not Spark's legacy INT96
         "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
@@ -50,10 +54,10 @@ def runtime_config() -> dict[str, str]:
 def spark_config() -> dict[str, str]:
     """Session settings from the environment: ``spark.remote`` and the runtime settings for a
     Connect server, else the master, driver and runtime settings of a classic session."""
-    remote = os.environ.get(REMOTE_ENV)
+    remote = SPARK_REMOTE.value()
     if remote:
         return {"spark.remote": remote} | runtime_config()
-    master = os.environ.get(MASTER_ENV, "local[2]")
+    master = SPARK_MASTER.value()
     extra = {}
     if master.startswith("local"):
         # local Python workers must run this interpreter (with mlplatform and polars), not PATH's
@@ -69,7 +73,7 @@ def spark_config() -> dict[str, str]:
             "spark.ui.showConsoleProgress": "false",
             "spark.driver.host": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
             "spark.driver.bindAddress": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
-            "spark.driver.memory": os.environ.get("MLPLATFORM_SPARK_DRIVER_MEMORY", "2g"),
+            "spark.driver.memory": SPARK_DRIVER_MEMORY.value(),
         }
         | runtime_config()
     )
@@ -88,7 +92,7 @@ def session_from_config(config: dict):
     storage = _storage_settings()
     remote = config.pop("spark.remote", None)
     if remote:
-        master = config.pop("spark.master", None) or os.environ.get(MASTER_ENV)
+        master = config.pop("spark.master", None) or SPARK_MASTER.raw()
         if master:
             log.warning("Spark engine: Spark Connect at %s (master %s ignored)", remote, master)
         else:

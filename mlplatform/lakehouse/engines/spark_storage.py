@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from mlplatform.lakehouse.location import is_object_uri
+from mlplatform.lakehouse.object_location import is_object_uri
 
 FILE_SYSTEMS = {
     "s3a": ("org.apache.hadoop.fs.s3a.S3AFileSystem", "hadoop-aws and its AWS SDK bundle"),

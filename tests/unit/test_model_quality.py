@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as sk
 
-from mlplatform.monitoring.quality import classification_quality, roc_auc
+from mlplatform.monitoring.model_quality import classification_quality, roc_auc
 
 
 def test_quality_equals_scikit_learn_with_ties_and_nulls():

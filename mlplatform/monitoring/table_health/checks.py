@@ -10,7 +10,7 @@
   hourly run (`table`, `checked_at`, `check`, `status`, `observed`, `expected_low`,
   `expected_high`, `detail`).
 
-`clock` (default: now in UTC) is injectable for tests. Rules: `QualityRules.from_yaml()`.
+`clock` (default: now in UTC) is injectable for tests. Rules: `loader.quality_rules()`.
 """
 
 from collections.abc import Callable, Iterable
@@ -20,14 +20,14 @@ import dagster as dg
 
 from mlplatform.catalog import TABLE_QUALITY
 from mlplatform.lakehouse.assets import table_pool
-from mlplatform.lakehouse.location import Location, as_location
+from mlplatform.lakehouse.object_location import Location
 from mlplatform.lakehouse.resource import LakehouseResource
 from mlplatform.monitoring.alerts import send_alert
-from mlplatform.monitoring.table_quality import (
+from mlplatform.monitoring.loader import quality_rules
+from mlplatform.monitoring.table_health.judge import (
     COMPLETENESS,
     ERROR,
     FRESHNESS,
-    QualityRules,
     Verdict,
     judge,
 )
@@ -76,7 +76,7 @@ def delta_tables(assets: Iterable) -> list[TableRef]:
 
 
 def _resolve(path: Location | Callable[[Settings], Location], settings: Settings) -> Location:
-    return path(settings) if callable(path) else as_location(path)
+    return path(settings) if callable(path) else settings.location(path)
 
 
 def _name(key: dg.AssetKey) -> str:
@@ -146,7 +146,7 @@ def build_table_quality(
         description="Freshness and completeness of the Delta tables, from their commit history.",
     )
     def table_quality_checks(context: dg.AssetCheckExecutionContext, lakehouse: LakehouseResource):
-        rules, now, settings = QualityRules.from_yaml(), clock(), lakehouse.settings
+        rules, now, settings = quality_rules(), clock(), lakehouse.settings
         selected = context.selected_asset_check_keys
         for key in dict.fromkeys(k.asset_key for k in selected):
             for verdict in judge(_name(key), _resolve(paths[key], settings), now, rules):
@@ -185,9 +185,9 @@ def build_table_quality(
         context: dg.AssetExecutionContext, lakehouse: LakehouseResource
     ) -> dg.MaterializeResult:
         """Judge every table and append the verdicts."""
-        from mlplatform.monitoring.table_quality_store import append
+        from mlplatform.monitoring.table_health.store import append
 
-        rules, now, settings = QualityRules.from_yaml(), clock(), lakehouse.settings
+        rules, now, settings = quality_rules(), clock(), lakehouse.settings
         verdicts = [
             v
             for key in paths

@@ -4,7 +4,8 @@ The table root (``MLPLATFORM_LAKEHOUSE``) may be a URI such as ``s3://bucket/lak
 under it is an ``ObjectLocation``, which joins its parts as a URI (never with ``pathlib``) and
 carries the storage options (credentials, endpoint) deltalake and polars need to reach it. So a
 ``DeltaStore`` built from ``settings.table_path(layer, name)`` reaches the table without its
-caller passing options.
+caller passing options. The settings own the root (``mlplatform.settings``); this module reads
+no environment.
 """
 
 from __future__ import annotations
@@ -78,15 +79,14 @@ def is_object_uri(text: str) -> bool:
     return bool(sep) and scheme.lower() in OBJECT_STORE_SCHEMES
 
 
-def as_location(value: Location | str) -> Location:
-    """A ``Path``, an ``ObjectLocation``, or text: an object-store URI in text gets the storage
-    options of the settings (``MLPLATFORM_STORAGE_OPTIONS``), anything else is a local path."""
+def as_location(value: Location | str, options: dict[str, str] | None = None) -> Location:
+    """A ``Path``, an ``ObjectLocation``, or text: an object-store URI in text reaches its store
+    with ``options`` (none given: none; ``Settings.location`` gives the settings' options),
+    anything else is a local path."""
     if isinstance(value, (Path, ObjectLocation)):
         return value
     if is_object_uri(value):
-        from mlplatform.settings import get_settings
-
-        return ObjectLocation(value, tuple(sorted(get_settings().storage_options.items())))
+        return ObjectLocation(value, tuple(sorted((options or {}).items())))
     return Path(value)
 
 

@@ -1,4 +1,4 @@
-"""Environment settings, read from environment variables (the one environment switch).
+"""The settings of a process, built from the environment variables (the one environment switch).
 
 `MLPLATFORM_HOME` is the root of everything the embedded default stores, `MLPLATFORM_ENV` selects
 dev, staging or prod, `MLPLATFORM_ENGINE` selects the table engine, and `MLFLOW_TRACKING_URI`
@@ -8,6 +8,10 @@ overrides the embedded sqlite tracking store.
 URI, or an object-store URI (`s3://`, `gs://`, `az://`, `abfss://`) reached with the deltalake
 storage options in `MLPLATFORM_STORAGE_OPTIONS` (a JSON object of strings). Dagster's and
 MLflow's stores, the landing folder and the demo data stay under the local `MLPLATFORM_HOME`.
+
+The settings own the table root: `Settings.location` turns text into a location with the
+settings' storage options; `home_folder` and `table_root` check a home and a root given
+elsewhere (the `lakehouse` resource's fields) the way the variables are checked.
 """
 
 from __future__ import annotations
@@ -16,39 +20,15 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
-from mlplatform.lakehouse.location import Location, ObjectLocation, is_object_uri
-
-N = TypeVar("N", int, float)
+from mlplatform.lakehouse.object_location import Location, ObjectLocation, is_object_uri
+from mlplatform.settings.errors import SettingsError
+from mlplatform.settings.variables import ENGINE, ENV, HOME, LAKEHOUSE, STORAGE_OPTIONS
 
 ENVIRONMENTS = ("dev", "staging", "prod")
 ENGINES = ("polars", "spark")
-
-
-class SettingsError(ValueError):
-    """An environment variable holds a value mlplatform cannot use."""
-
-
-def env_number(
-    name: str, default: N, kind: type[N] = float, error: type[Exception] = SettingsError
-) -> N:
-    """The number in the environment variable `name` (`default` when unset or empty).
-
-    Args:
-        name: The variable.
-        default: Its value when the variable is unset or empty.
-        kind: `int` or `float`.
-        error: What to raise (with the variable and its value) when it is not such a number.
-    """
-    value = os.environ.get(name)
-    try:
-        return kind(value) if value else default
-    except ValueError:
-        what = "an integer" if kind is int else "a number"
-        raise error(f"{name}={value!r} is not {what}") from None
 
 
 @dataclass(frozen=True)
@@ -118,8 +98,17 @@ class Settings:
         ``ObjectLocation`` (a URI with the storage options) for an object store."""
         return self.lakehouse / layer / name
 
+    def location(self, value: Location | str) -> Location:
+        """A table location from a ``Path``, an ``ObjectLocation`` or text: an object-store URI
+        in text gets these settings' storage options, other text is a local path."""
+        if isinstance(value, (Path, ObjectLocation)):
+            return value
+        if is_object_uri(value):
+            return ObjectLocation(value, tuple(sorted(self.storage_options.items())))
+        return Path(value)
 
-def _home_path(value: str) -> Path:
+
+def home_folder(value: str) -> Path:
     """``MLPLATFORM_HOME`` as a local folder: a path or a ``file://`` URI (a folder that every
     Spark process sees, such as a shared mount)."""
     parsed = urlparse(value)
@@ -138,7 +127,7 @@ def _home_path(value: str) -> Path:
     return Path(value).expanduser().resolve()
 
 
-def _lakehouse(value: str | None, options: dict[str, str]) -> Location | None:
+def table_root(value: str | None, options: dict[str, str]) -> Location | None:
     """``MLPLATFORM_LAKEHOUSE``: a local folder (path or ``file://`` URI) or an object-store URI."""
     if not value:
         return None
@@ -153,12 +142,12 @@ def _lakehouse(value: str | None, options: dict[str, str]) -> Location | None:
             "path, a file:// URI or an object store (s3://, gs://, az://, abfss://)"
         )
     try:
-        return _home_path(value)
+        return home_folder(value)
     except SettingsError as err:
         raise SettingsError(str(err).replace("MLPLATFORM_HOME", "MLPLATFORM_LAKEHOUSE")) from None
 
 
-def _storage_options(value: str | None) -> dict[str, str]:
+def parse_storage_options(value: str | None) -> dict[str, str]:
     """``MLPLATFORM_STORAGE_OPTIONS``: a JSON object of deltalake storage options (strings)."""
     if not value:
         return {}
@@ -182,23 +171,23 @@ def _storage_options(value: str | None) -> dict[str, str]:
 
 def get_settings() -> Settings:
     """Read the settings from the environment (cheap; call where needed)."""
-    home = _home_path(os.environ.get("MLPLATFORM_HOME") or ".mlplatform")
-    env = os.environ.get("MLPLATFORM_ENV") or "dev"
+    home = home_folder(HOME.value())
+    env = ENV.value()
     if env not in ENVIRONMENTS:
         raise SettingsError(
             f"MLPLATFORM_ENV={env!r} is not an environment; use one of {', '.join(ENVIRONMENTS)}"
         )
-    engine = os.environ.get("MLPLATFORM_ENGINE") or "polars"
+    engine = ENGINE.value()
     if engine not in ENGINES:
         raise SettingsError(
             f"MLPLATFORM_ENGINE={engine!r} is not an engine; use one of {', '.join(ENGINES)}"
         )
-    options = _storage_options(os.environ.get("MLPLATFORM_STORAGE_OPTIONS"))
+    options = parse_storage_options(STORAGE_OPTIONS.value())
     return Settings(
         home=home,
         env=env,
         engine=engine,
         tracking_uri_override=os.environ.get("MLFLOW_TRACKING_URI") or None,
-        lakehouse_root=_lakehouse(os.environ.get("MLPLATFORM_LAKEHOUSE"), options),
+        lakehouse_root=table_root(LAKEHOUSE.value(), options),
         storage_options=options,
     )

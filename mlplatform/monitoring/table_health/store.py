@@ -8,7 +8,7 @@ import polars as pl
 
 from mlplatform.catalog import TABLE_QUALITY
 from mlplatform.lakehouse.delta import DeltaStore
-from mlplatform.monitoring.table_quality import Verdict
+from mlplatform.monitoring.table_health.judge import Verdict
 from mlplatform.settings import Settings
 
 

@@ -25,8 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from mlplatform.lakehouse.delta import DeltaStore
-from mlplatform.lakehouse.location import Location
-from mlplatform.monitoring.config import MonitoringConfigError
+from mlplatform.lakehouse.object_location import Location
 
 OK, WARN, ERROR, UNKNOWN = "OK", "WARN", "ERROR", "UNKNOWN"
 FRESHNESS, COMPLETENESS = "freshness", "completeness"
@@ -65,42 +64,6 @@ class QualityRules:
     high_warn: float = 2.0
     high_error: float = 5.0
     overrides: dict[str, tuple[timedelta, timedelta]] = field(default_factory=dict)
-
-    @classmethod
-    def from_yaml(cls, section: dict | None = None) -> QualityRules:
-        """The `table_quality:` section of the monitor YAML over the defaults::
-
-        table_quality:
-          floor_minutes: 10
-          warn_factor: 2
-          overrides: {gold/customer_ml_features: {warn_after_hours: 26, error_after_hours: 50}}
-        """
-        from mlplatform.monitoring.monitor_config import yaml_options
-
-        if section is None:
-            section = yaml_options().get("table_quality") or {}
-        if not isinstance(section, dict):
-            raise MonitoringConfigError(f"table_quality must be a mapping, got {section!r}")
-        names = {"history", "min_history", "warn_factor", "error_factor", "low_warn"}
-        names |= {"low_error", "high_warn", "high_error", "floor_minutes", "overrides"}
-        unknown = sorted(set(section) - names)
-        if unknown:
-            raise MonitoringConfigError(f"table_quality: unknown option(s) {', '.join(unknown)}")
-        values = {k: v for k, v in section.items() if k not in ("floor_minutes", "overrides")}
-        if "floor_minutes" in section:
-            values["floor"] = timedelta(minutes=float(section["floor_minutes"]))
-        overrides = {}
-        for table, limits in (section.get("overrides") or {}).items():
-            try:
-                warn = timedelta(hours=float(limits["warn_after_hours"]))
-                error = timedelta(hours=float(limits["error_after_hours"]))
-            except (KeyError, TypeError, ValueError):
-                raise MonitoringConfigError(
-                    f"table_quality.overrides.{table} needs warn_after_hours and "
-                    "error_after_hours (numbers)"
-                ) from None
-            overrides[table] = (warn, error)
-        return cls(**values, overrides=overrides)
 
 
 @dataclass(frozen=True)
