@@ -8,7 +8,7 @@ import pytest
 from mlplatform.monitoring import dashboard, drift, profile
 from mlplatform.monitoring.charts import NOT_JUDGED
 from mlplatform.monitoring.config import DriftRules, Granularity
-from mlplatform.monitoring.monitor_config import load_options
+from mlplatform.monitoring.loader import load_options
 from mlplatform.monitoring.tables import drift_store, profile_store
 from mlplatform.monitoring.thresholds import ERROR, breaches
 from mlplatform.settings import get_settings

@@ -16,7 +16,7 @@ from mlplatform.monitoring import drift, profile, slices
 from mlplatform.monitoring.assets import monitoring_assets
 from mlplatform.monitoring.baseline import Baselines
 from mlplatform.monitoring.config import DriftRules, MonitoringConfigError, Threshold
-from mlplatform.monitoring.monitor_config import load_options
+from mlplatform.monitoring.loader import load_options
 from mlplatform.monitoring.report import plot_breaches
 from mlplatform.monitoring.tables import drift_store, profile_store
 from mlplatform.monitoring.thresholds import breaches, describe, slice_name
