@@ -7,11 +7,13 @@ source files added since the version it consumed last, finds each touched key's 
 period, recomputes those keys from the source at the new version and replaces their rows from
 that period on.
 
-Exactly once: the table is committed with the app transaction
-`(table, consumed source version + 1)`; the transaction version is the ledger, committed atomically
-with the rows, so a crash before the commit redoes the same refresh and one after it finds nothing
-new. Every row carries `_batch_id`, the batch that last (re)computed it: the online publish reads it
-to find the keys that changed since the version it published.
+Exactly once: a refresh is a batch numbered by the source version it consumed
+(`batch_of_version`, the protocol of `mlplatform.lakehouse.update.batch`) and committed with that
+app transaction; the transaction version is the ledger, committed atomically with the rows, so a
+crash before the commit redoes the same refresh, one after it finds nothing new, and a second run
+committing the same batch stops with `TableBusyError`. Every row carries `_batch_id`, the batch
+that last (re)computed it: the online publish reads it to find the keys that changed since the
+version it published.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from mlplatform.lakehouse.delta import DeltaStore
+from mlplatform.lakehouse.update.batch import batch_of_version, committing, version_of_batch
 
 BATCH_COLUMN = "_batch_id"
 SETTINGS_KEY = "series_settings"
@@ -82,8 +85,8 @@ def refresh_series(
     if end is None:
         return SeriesRefresh("no_source", reasons=[f"{source.app_id} does not exist yet"])
     done = target.committed_batch()
-    consumed = done - 1 if done > 0 else None
-    run = SeriesRefresh("incremental", end + 1, consumed, end)
+    consumed = version_of_batch(done)
+    run = SeriesRefresh("incremental", batch_of_version(end), consumed, end)
     stored = _stored_settings(target)
     if full_refresh:
         run.reasons.append("full_refresh requested")
@@ -159,4 +162,5 @@ def _commit(target: DeltaStore, rows: pl.DataFrame, run: SeriesRefresh, spec: Se
     }
     # a full recomputation may restate the silver version the table already reflects
     again = run.mode == "full"
-    return target.write(rows, run.batch_id, mode="overwrite", metadata=meta, again=again)
+    with committing(target.app_id, run.batch_id):
+        return target.write(rows, run.batch_id, mode="overwrite", metadata=meta, again=again)
