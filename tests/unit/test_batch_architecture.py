@@ -94,7 +94,7 @@ def cycles() -> list[list[str]]:
 
 def test_a_reach_in_is_seen():
     tree = ast.parse("from mlplatform.dlt.api import _sql\nrunner._commit(1)\nself._commit(2)")
-    assert private_reach_ins("mlplatform.x", tree) == [
+    assert private_reach_ins("mlplatform.x", tree, {"_commit"}) == [
         "mlplatform.x imports mlplatform.dlt.api._sql",
         "mlplatform.x:2 uses runner._commit",
     ]
@@ -124,7 +124,7 @@ def private_names() -> set[str]:
 PRIVATE = private_names()
 
 
-def private_reach_ins(module: str, tree: ast.AST) -> list[str]:
+def private_reach_ins(module: str, tree: ast.AST, private: set[str] = PRIVATE) -> list[str]:
     """Private names of another module imported, or the area's private methods and attributes
     used on something other than `self`/`cls` (`runner._commit(...)`)."""
     found = []
@@ -140,7 +140,7 @@ def private_reach_ins(module: str, tree: ast.AST) -> list[str]:
                 if a.name.startswith("_") and node.module != module
             ]
         elif isinstance(node, ast.Attribute) and node.attr.startswith("_"):
-            if node.attr not in PRIVATE or not isinstance(node.value, ast.Name):
+            if node.attr not in private or not isinstance(node.value, ast.Name):
                 continue
             if node.value.id not in ("self", "cls"):
                 found.append(f"{module}:{node.lineno} uses {node.value.id}.{node.attr}")

@@ -129,19 +129,25 @@ class Batches:
     def final(self) -> DeltaStore:
         return self.targets[-1]
 
-    def last(self, log: pl.DataFrame) -> int:
-        """The last batch recorded in ``log`` or committed to the table."""
-        return max(int(log.get_column("batch_id").max() or 0), self.final.committed_batch())
+    def committed(self) -> list[int]:
+        """Each target's last committed batch (0: none), in commit order."""
+        return [t.committed_batch() for t in self.targets]
 
-    def behind(self, batch_id: int) -> list[DeltaStore]:
+    def last(self, log: pl.DataFrame, committed: list[int] | None = None) -> int:
+        """The last batch recorded in ``log`` or committed to the table."""
+        committed = self.committed() if committed is None else committed
+        return max(int(log.get_column("batch_id").max() or 0), committed[-1])
+
+    def behind(self, batch_id: int, committed: list[int] | None = None) -> list[DeltaStore]:
         """The targets that have not committed ``batch_id`` (in commit order)."""
         if batch_id == 0:
             return []
-        final_done = self.final.committed_batch() >= batch_id
+        committed = self.committed() if committed is None else committed
+        final_done = committed[-1] >= batch_id
         return [
             t
-            for t in self.targets
-            if t.committed_batch() < batch_id and (t.exists() or not final_done)
+            for t, done in zip(self.targets, committed, strict=True)
+            if done < batch_id and (not final_done or t.exists())
         ]
 
     def claim(self, planner: Planner) -> Claim:
@@ -154,8 +160,9 @@ class Batches:
         tried: set[int] = set()
         while True:
             log = self.ledger.read()
-            last = self.last(log)
-            behind = self.behind(last)
+            committed = self.committed()
+            last = self.last(log, committed)
+            behind = self.behind(last, committed)
             if behind:
                 rows = log.filter(pl.col("batch_id") == last).to_dicts()
                 first = rows[0] if rows else {"owner": None, "lease_until": None}
