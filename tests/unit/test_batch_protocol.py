@@ -1,12 +1,14 @@
 """The one batch protocol (`lakehouse/update/batch.py`) on real Delta tables and ledgers: redo a
 dead run's batch with its recorded input, wait for or refuse a live run's, never loop, never
-commit a batch twice; and its users that redo a dead run's batch (monitoring, feature history)."""
+commit a batch twice; and its users that redo a dead run's batch (monitoring, feature history, a
+change target fed by a view)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import time
 
 import polars as pl
 import pytest
@@ -18,11 +20,13 @@ from mlplatform.lakehouse import TableBusyError
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.lakehouse.ledger import Ledger
 from mlplatform.lakehouse.update.batch import Batches, Plan
+from mlplatform.lakehouse.update.changes import ChangeRunner
 from mlplatform.monitoring import profile, windows
 from mlplatform.monitoring.config import parse_granularities
 from mlplatform.monitoring.tables import profile_store
 from mlplatform.settings import get_settings
 from tests.feature_store_data import append_silver, events
+from tests.unit.test_dlt_cdc import spec, target
 from tests.unit.test_monitoring_windows import append_inference, hour, inference_rows
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -143,3 +147,68 @@ def test_a_feature_history_refresh_killed_after_its_claim_is_redone(home):
     assert run.source_end == 0 and run.rows == 1
     nxt = refresh_series(*stores, series_spec("1 day"), checkpoints=settings.checkpoints)
     assert (nxt.mode, nxt.batch_id, nxt.rows) == ("incremental", 2, 2)
+
+
+def test_a_view_fed_change_target_killed_between_its_commits_is_completed_then_fed(home):
+    rows = [(1, "a", "INSERT", 1), (2, "b", "INSERT", 1), (1, "a2", "UPDATE", 3)]
+    code = (
+        "import polars as pl\n"
+        "from mlplatform.lakehouse.update.changes import ChangeRunner\n"
+        "from mlplatform.settings import get_settings\n"
+        "from tests.unit.test_batch_protocol import view_feed\n"
+        "from tests.unit.test_dlt_cdc import spec\n"
+        f"ChangeRunner(spec(1), 'cdc', get_settings()).run_frame(view_feed({rows!r}))\n"
+    )
+    env = dict(os.environ, MLPLATFORM_FAILPOINT="before_commit:cdc/customers")
+    killed = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=False)
+    assert killed.returncode == -9
+    runner = ChangeRunner(spec(1), "cdc", get_settings())
+    assert (runner.storage.committed_batch(), runner.target.committed_batch()) == (1, 0)
+    out = runner.run_frame(view_feed([*rows, (3, "c", "INSERT", 4)]))
+    assert (out["batch_id"], out["changes"], out["rows"]) == (2, 4, 3)  # batch 1 completed
+    assert target(home) == [(1, "a2", 3), (2, "b", 1), (3, "c", 4)]
+    assert runner.run_frame(view_feed(rows))["batch_id"] == 3
+    assert target(home) == [(1, "a2", 3), (2, "b", 1), (3, "c", 4)]  # nothing twice
+
+
+def view_feed(rows) -> pl.DataFrame:
+    schema = {"id": pl.Int64, "name": pl.String, "op": pl.String, "ts": pl.Int64}
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def test_a_view_fed_change_target_is_busy_while_another_run_holds_its_batch(home, tmp_path):
+    rows = [(1, "a", "INSERT", 1), (2, "b", "INSERT", 1)]
+    code = (
+        "from mlplatform.lakehouse.update.changes import ChangeRunner\n"
+        "from mlplatform.settings import get_settings\n"
+        "from tests.unit.test_batch_protocol import view_feed\n"
+        "from tests.unit.test_dlt_cdc import spec\n"
+        f"print(ChangeRunner(spec(1), 'cdc', get_settings()).run_frame(view_feed({rows!r})))\n"
+    )
+    env = dict(
+        os.environ,
+        MLPLATFORM_FAILPOINT="after_ledger_record:cdc/customers",
+        MLPLATFORM_FAILPOINT_ACTION="pause",
+        MLPLATFORM_FAILPOINT_DIR=str(tmp_path),
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        paused = tmp_path / "after_ledger_record.paused"
+        deadline = time.monotonic() + 60
+        while not paused.exists() and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert paused.exists()
+        runner = ChangeRunner(spec(1), "cdc", get_settings())
+        with pytest.raises(TableBusyError, match=r"cdc/customers is being updated .* \(batch 1\)"):
+            runner.run_frame(view_feed(rows))
+        (tmp_path / "after_ledger_record.release").touch()
+        out, _ = child.communicate(timeout=120)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 0 and "'batch_id': 1" in out
+    assert runner.run_frame(view_feed(rows))["batch_id"] == 2
+    assert target(home) == [(1, "a", 1), (2, "b", 1)]

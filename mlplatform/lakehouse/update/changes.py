@@ -15,7 +15,7 @@ import polars as pl
 
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.lakehouse.ledger import Ledger
-from mlplatform.lakehouse.update.batch import Batches, Plan
+from mlplatform.lakehouse.update.batch import Batches, Claim, Plan
 from mlplatform.settings import Settings
 
 IS_DELETE = "__is_delete"
@@ -90,14 +90,21 @@ class ChangeRunner:
         self.batches = Batches(self.target.app_id, ledger, [self.storage, self.target])
 
     def run_frame(self, frame: pl.DataFrame, full_refresh: bool = False) -> dict:
-        """Apply a change feed computed in this update (a view's rows): every change is merged
-        once (on keys and sequence), so feeding the whole feed again adds nothing twice."""
-        batch = max(self.storage.committed_batch(), self.target.committed_batch()) + 1
+        """Apply a change feed computed in this update (a view's rows) as one batch of the
+        protocol: every change is merged once (on keys and sequence), so feeding the whole feed
+        again adds nothing twice. A batch left unfinished by a run that died is completed first.
+
+        Raises:
+            TableBusyError: another run is applying changes to the target.
+        """
         changes = self._prepare(frame)
-        self._merge(changes, batch, full_refresh)
-        out = self._derive(self.storage.read())
-        self.target.write(out, batch, mode="overwrite")
-        return {"batch_id": batch, "changes": len(changes), "rows": len(out)}
+        view = {"source": f"{self.target.app_id}#view"}
+        mode = "overwrite" if full_refresh else "append"
+        while True:
+            claim = self.batches.claim(lambda log, last: Plan([view], mode))
+            out = self._apply(changes, claim)
+            if not claim.redo:
+                return {"batch_id": claim.batch_id, "changes": len(changes), "rows": len(out)}
 
     def run(self, full_refresh: bool = False) -> dict:
         """Apply the source's changes since the last batch (a batch of the protocol in
@@ -121,16 +128,21 @@ class ChangeRunner:
         claim = self.batches.claim(planner)
         if claim.nothing_new:
             return {"batch_id": claim.batch_id, "changes": 0, "rows": self.target.table().count()}
-        row, batch = claim.rows[0], claim.batch_id
+        row = claim.rows[0]
         changes = self._changes(row["start_version"], row["end_version"])
-        with self.batches.committing(batch):
+        out = self._apply(changes, claim)
+        return {"batch_id": claim.batch_id, "changes": len(changes), "rows": len(out)}
+
+    def _apply(self, changes: pl.DataFrame, claim: Claim) -> pl.DataFrame:
+        """Commit the claimed batch: the changes into the storage table, then the target derived
+        from it (each only where it lacks the batch); the target's rows."""
+        with self.batches.committing(claim.batch_id):
             if self.storage in claim.targets:
-                self._merge(changes, batch, claim.mode == "overwrite")
-            events = self.storage.read()
-            out = self._derive(events)
+                self._merge(changes, claim.batch_id, claim.mode == "overwrite")
+            out = self._derive(self.storage.read())
             if self.target in claim.targets:
-                self.target.write(out, batch, mode="overwrite")
-        return {"batch_id": batch, "changes": len(changes), "rows": len(out)}
+                self.target.write(out, claim.batch_id, mode="overwrite")
+        return out
 
     def _changes(self, start, end) -> pl.DataFrame:
         files = self.source.added_files(start, end)
