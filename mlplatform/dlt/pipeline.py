@@ -19,6 +19,7 @@ import dagster as dg
 
 from mlplatform.dlt import names, runtime
 from mlplatform.dlt.analysis import DltDefinitionError, QueryAnalysis, analyze, strip_live
+from mlplatform.dlt.outputs import pipeline_definitions
 from mlplatform.dlt.spark_proxy import spark as spark_proxy
 from mlplatform.lakehouse.expectations import Expectation
 from mlplatform.lakehouse.json_lines import SCHEMA_MODES
@@ -189,8 +190,6 @@ class Pipeline:
         return defn
 
     def definitions(self) -> dg.Definitions:
-        from mlplatform.dlt.outputs import pipeline_definitions
-
         return pipeline_definitions(self, dlt_engine())
 
 
