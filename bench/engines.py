@@ -40,7 +40,7 @@ def run_engine(name: str, landing: Path, home: Path) -> dict:
     """In this process: the four tables on ``name`` (polars, or spark as the environment says)."""
     from mlplatform.features.assets import TABLES
     from mlplatform.lakehouse.engines import get_engine
-    from mlplatform.lakehouse.runner import TableRunner
+    from mlplatform.lakehouse.update.runner import TableRunner
     from mlplatform.settings import get_settings
 
     shutil.rmtree(home, ignore_errors=True)

@@ -226,7 +226,11 @@ def main() -> None:
     silver, gen_s = timed(generate_silver, args.events, args.customers, args.days)
     silver_store(settings).write(silver, 1)
     run, hist_s = timed(
-        refresh_series, history_store(settings), silver_store(settings), series_spec("1 day")
+        refresh_series,
+        history_store(settings),
+        silver_store(settings),
+        series_spec("1 day"),
+        checkpoints=settings.checkpoints,
     )
     print(
         f"{args.events} events, {args.customers} customers: history of {run.rows} rows "

@@ -5,10 +5,10 @@ from __future__ import annotations
 from mlplatform.dlt import names
 from mlplatform.dlt.analysis import DltDefinitionError
 from mlplatform.dlt.api import _caller_globals, _sql, _unsupported
-from mlplatform.dlt.cdc import ChangeSpec
 from mlplatform.dlt.columns import to_names
 from mlplatform.dlt.pipeline import pipeline_for
-from mlplatform.dlt.snapshot import SnapshotSpec
+from mlplatform.lakehouse.update.changes import ChangeSpec
+from mlplatform.lakehouse.update.snapshot import SnapshotSpec
 
 
 def apply_changes(

@@ -4,11 +4,11 @@ from functools import partial
 
 import dagster as dg
 
-from mlplatform.dlt.cdc import ChangeRunner, ChangeSpec
-from mlplatform.dlt.snapshot import SnapshotRunner, SnapshotSpec
 from mlplatform.lakehouse import event_log
 from mlplatform.lakehouse.engines.spark_resource import PySparkResource
 from mlplatform.lakehouse.resource import LakehouseResource
+from mlplatform.lakehouse.update.changes import ChangeRunner, ChangeSpec
+from mlplatform.lakehouse.update.snapshot import SnapshotRunner, SnapshotSpec
 
 
 class ChangesConfig(dg.Config):
@@ -28,9 +28,10 @@ def _log(target, context, dataset, flow_type, inputs, metrics=None, error=None, 
 
 def view_frame(view, engine_name: str, settings, pyspark):
     """The whole change feed a view computes in this update, as a polars frame."""
-    from mlplatform.dlt.snapshot import to_polars
     from mlplatform.lakehouse.engines import get_engine
-    from mlplatform.lakehouse.runner import TableRunner, UpstreamMissingError
+    from mlplatform.lakehouse.update.runner import TableRunner
+    from mlplatform.lakehouse.update.runs import UpstreamMissingError
+    from mlplatform.lakehouse.update.snapshot import to_polars
 
     session = pyspark.spark_session if engine_name == "spark" else None
     engine = get_engine(engine_name, session)

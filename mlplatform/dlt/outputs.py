@@ -44,15 +44,14 @@ def update_sensors(schema: str, keys: set, target: EventLogTarget) -> list:
     return [completed, failed]
 
 
-def pipeline_definitions(pipeline) -> dg.Definitions:
-    """Assets for every dataset that is stored (views are not), on the pipeline's engine."""
-    from mlplatform.dlt.pipeline import dlt_engine
+def pipeline_definitions(pipeline, engine: str) -> dg.Definitions:
+    """Assets for every dataset that is stored (views are not), on ``engine`` (the pipeline's:
+    ``polars`` or ``spark``)."""
     from mlplatform.lakehouse.assets import build_table_asset
     from mlplatform.lakehouse.engines.spark_resource import PySparkResource
     from mlplatform.lakehouse.engines.spark_session import spark_config
     from mlplatform.lakehouse.resource import LakehouseResource
 
-    engine = dlt_engine()
     target = event_log_target(pipeline)
     assets: list = [
         dg.AssetSpec(

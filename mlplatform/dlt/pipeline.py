@@ -18,12 +18,13 @@ import dagster as dg
 
 from mlplatform.dlt import names, runtime
 from mlplatform.dlt.analysis import DltDefinitionError, QueryAnalysis, analyze, strip_live
-from mlplatform.dlt.cdc import ChangeSpec
-from mlplatform.dlt.snapshot import SnapshotSpec
+from mlplatform.dlt.outputs import pipeline_definitions
 from mlplatform.dlt.spark_proxy import spark as spark_proxy
 from mlplatform.lakehouse.expectations import Expectation
 from mlplatform.lakehouse.json_lines import SCHEMA_MODES
 from mlplatform.lakehouse.table import FilesInput, TableDefinition, TableInput
+from mlplatform.lakehouse.update.changes import ChangeSpec
+from mlplatform.lakehouse.update.snapshot import SnapshotSpec
 from mlplatform.settings.variables import DLT_SCHEMA, ENGINE
 
 DEFS_NAME = "mlplatform_dlt_definitions"
@@ -189,9 +190,7 @@ class Pipeline:
         return defn
 
     def definitions(self) -> dg.Definitions:
-        from mlplatform.dlt.outputs import pipeline_definitions
-
-        return pipeline_definitions(self)
+        return pipeline_definitions(self, dlt_engine())
 
 
 def _files_input(cloud: dict, name: str) -> FilesInput:

@@ -7,11 +7,13 @@ source files added since the version it consumed last, finds each touched key's 
 period, recomputes those keys from the source at the new version and replaces their rows from
 that period on.
 
-Exactly once: the table is committed with the app transaction
-`(table, consumed source version + 1)`; the transaction version is the ledger, committed atomically
-with the rows, so a crash before the commit redoes the same refresh and one after it finds nothing
-new. Every row carries `_batch_id`, the batch that last (re)computed it: the online publish reads it
-to find the keys that changed since the version it published.
+Exactly once: a refresh is a batch of the protocol in `mlplatform.lakehouse.update.batch`,
+numbered by the source version it consumes (`batch_of_version`): recorded in the table's ledger
+first (a second run at once waits or stops with `TableBusyError`), then committed with that app
+transaction, atomically with the rows, so a crash before the commit redoes the same refresh (at
+the recorded version) and one after it finds nothing new. Every row carries `_batch_id`, the batch
+that last (re)computed it: the online publish reads it to find the keys that changed since the
+version it published.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from mlplatform.lakehouse.delta import DeltaStore
+from mlplatform.lakehouse.ledger import Ledger
+from mlplatform.lakehouse.object_location import Location
+from mlplatform.lakehouse.update.batch import Batches, Plan, batch_of_version, version_of_batch
 
 BATCH_COLUMN = "_batch_id"
 SETTINGS_KEY = "series_settings"
@@ -75,15 +80,60 @@ def _stored_settings(target: DeltaStore) -> dict | None:
 
 
 def refresh_series(
-    target: DeltaStore, source: DeltaStore, spec: SeriesSpec, full_refresh: bool = False
+    target: DeltaStore,
+    source: DeltaStore,
+    spec: SeriesSpec,
+    full_refresh: bool = False,
+    *,
+    checkpoints: Location,
 ) -> SeriesRefresh:
-    """Bring `target` up to the source's current version (see the module docstring)."""
+    """Bring `target` up to the source's current version (see the module docstring); the
+    refresh is claimed in the target's ledger under `checkpoints` (the lakehouse's).
+
+    Raises:
+        TableBusyError: another run is refreshing the table.
+    """
     end = source.version()
     if end is None:
         return SeriesRefresh("no_source", reasons=[f"{source.app_id} does not exist yet"])
+    ledger = Ledger(checkpoints / target.app_id, target.app_id)
+    batches = Batches(target.app_id, ledger, [target])
+    decided: dict = {}
+
+    def planner(log: pl.DataFrame, last: int) -> Plan | None:
+        run, decided["files"] = _decide(target, source, spec, end, full_refresh)
+        decided["run"] = run
+        if run.mode == "nothing_new":
+            return None
+        row = {"source": source.app_id, "start_version": run.source_start_exclusive}
+        again = run.mode == "full" and run.batch_id == target.committed_batch()
+        mode = "overwrite" if run.mode == "full" else "append"
+        return Plan([row | {"end_version": end}], mode, run.batch_id, again=again)
+
+    claim = batches.claim(planner)
+    if claim.nothing_new:
+        return decided["run"]
+    run, files = decided.get("run"), decided.get("files")
+    if claim.redo:  # a refresh of a run that died: again, at the version it recorded
+        row = claim.rows[0]
+        start, end = row["start_version"], row["end_version"]
+        mode = "full" if claim.mode == "overwrite" else "incremental"
+        run = SeriesRefresh(mode, claim.batch_id, start, end, reasons=["redo of a run that died"])
+        files = source.added_files(start, end) if mode == "incremental" else None
+    with batches.committing(run.batch_id):
+        if run.mode == "incremental":
+            return _incremental(target, source, spec, run, files)
+        return _full(target, source, spec, run)
+
+
+def _decide(
+    target: DeltaStore, source: DeltaStore, spec: SeriesSpec, end: int, full_refresh: bool
+) -> tuple[SeriesRefresh, list[str] | None]:
+    """What the refresh to source version `end` is (nothing new, incremental or full), and the
+    source files an incremental one reads."""
     done = target.committed_batch()
-    consumed = done - 1 if done > 0 else None
-    run = SeriesRefresh("incremental", end + 1, consumed, end)
+    consumed = version_of_batch(done)
+    run = SeriesRefresh("incremental", batch_of_version(end), consumed, end)
     stored = _stored_settings(target)
     if full_refresh:
         run.reasons.append("full_refresh requested")
@@ -95,16 +145,18 @@ def refresh_series(
         run.mode, run.batch_id = "nothing_new", done
         run.version = target.version()
         run.rows = target.table().count()
-        return run
+        return run, None
     if not run.reasons:
         try:
-            files = source.added_files(consumed, end)
+            return run, source.added_files(consumed, end)
         except RuntimeError as err:  # the source was rewritten: only a recomputation is right
             run.reasons.append(str(err))
-        else:
-            return _incremental(target, source, spec, run, files)
     run.mode = "full"
-    events = source.read(end)
+    return run, None
+
+
+def _full(target, source, spec: SeriesSpec, run: SeriesRefresh) -> SeriesRefresh:
+    events = source.read(run.source_end)
     run.source_rows_read = events.height
     rows = spec.compute(events).with_columns(pl.lit(run.batch_id, pl.Int64).alias(BATCH_COLUMN))
     run.keys_changed = rows[spec.key].n_unique()

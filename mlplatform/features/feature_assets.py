@@ -81,7 +81,13 @@ def customer_ml_features_history(
     except ValueError as err:
         raise dg.Failure(description=str(err), allow_retries=False) from err
     target = history_store(settings)
-    run: SeriesRefresh = refresh_series(target, silver_store(settings), spec, config.full_refresh)
+    run: SeriesRefresh = refresh_series(
+        target,
+        silver_store(settings),
+        spec,
+        config.full_refresh,
+        checkpoints=settings.checkpoints,
+    )
     if run.mode == "no_source":
         context.log.warning(f"{HISTORY.key} not materialized: {run.reasons[0]}")
         context.log_event(

@@ -13,8 +13,9 @@ from mlplatform.lakehouse.errors import MissingFileError, TableBusyError
 from mlplatform.lakehouse.expectations import Action, ExpectationFailed, RuleResult
 from mlplatform.lakehouse.ingest import CorruptFileError
 from mlplatform.lakehouse.resource import LakehouseResource
-from mlplatform.lakehouse.runner import RunOptions, TableRun, TableRunner, peak_rss_mib
 from mlplatform.lakehouse.table import QUARANTINE_COLUMNS, TableDefinition
+from mlplatform.lakehouse.update.runner import TableRunner
+from mlplatform.lakehouse.update.runs import RunOptions, TableRun, peak_rss_mib
 
 
 class SchemaMode(Enum):

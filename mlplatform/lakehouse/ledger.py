@@ -1,25 +1,9 @@
 """Batch ledgers: what each batch of a table consumed, recorded before the batch is written.
 
-The protocol, which holds for runs on one machine and for runs on several machines sharing object
-storage (it rests on Delta's optimistic concurrency, not on a local lock):
-
-1. A run reads the ledger and the targets' app transaction versions (the table, and its quarantine
-   when it has one). If the last recorded batch ``b`` is above a target's version, that batch is
-   unfinished: when the run that recorded it is alive (``owner``: host, pid and process start; or,
-   from another host, its ``lease_until`` has not passed), the table is busy and the run waits
-   (``busy_timeout_s``) or stops with ``TableBusyError``, having written nothing. When its owner
-   is gone (a crash), the run redoes batch ``b`` with exactly the recorded input.
-2. Otherwise the run plans batch ``b + 1`` (the files with the bytes taken, mtime and a hash of
-   their end, or the upstream Delta version range) and records it here, in one commit carrying
-   the app transaction ``(<table>#ledger, b + 1)`` against the snapshot it planned from. A
-   second run recording the same batch finds the ledger's transaction version at ``b + 1``, or
-   fails Delta's conflict check against the first commit: exactly one run records a batch, and
-   the other is told the table is busy.
-3. Each target commits the batch with the app transaction ``(<layer>/<table>, b + 1)``; the commit
-   is refused when the target's transaction version already reached the batch (``DeltaStore``), so
-   even a run that took over a batch from an owner thought dead cannot commit it twice.
-
-So a crash at any point, or two runs at once, neither loses nor duplicates rows.
+A ledger is a small Delta table per table (under the checkpoints folder), one row per input of a
+batch, with the run that recorded it (``owner``, ``lease_until``). Recording a batch commits the
+app transaction ``(<table>#ledger, batch)``, so exactly one run records a batch. How runs use it
+(the batch protocol: redo, wait, record, commit) is in ``mlplatform.lakehouse.update.batch``.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from mlplatform.monitoring.metrics import drift, reference
 from mlplatform.monitoring.monitor_config import MonitorOptions
 from mlplatform.monitoring.slices import SLICE_COLUMNS
 from mlplatform.monitoring.tables import BASELINE, CONSECUTIVE, drift_store, replace_windows
-from mlplatform.monitoring.windows import Batch, plan, record
+from mlplatform.monitoring.windows import Batch, claim
 from mlplatform.settings import Settings
 
 CONSECUTIVE_COLUMNS = [*FEATURES, "prediction", "predicted_label"]
@@ -237,7 +237,7 @@ def update(
     if baselines is None and options.baseline_table_name:
         baselines = TableBaselines(settings, options, log)
     baselines = baselines or Baselines(settings, log)
-    batch = plan(settings, store, granularities, full_refresh, options.columns)
+    batch = claim(settings, store, granularities, full_refresh, options.columns)
     if batch is None:
         summary = {
             "nothing_new": True,
@@ -247,7 +247,6 @@ def update(
         }
         return summary, DriftComputation(None, baselines, options=options)
     computation = compute(batch, baselines, options)
-    record(settings, store.app_id, batch)
     version = replace_windows(
         store,
         computation.frame,

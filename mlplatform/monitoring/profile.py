@@ -34,7 +34,7 @@ from mlplatform.monitoring.model_quality import (
 )
 from mlplatform.monitoring.monitor_config import MonitorOptions
 from mlplatform.monitoring.tables import ALL_VERSIONS, TABLE_COLUMN, profile_store, replace_windows
-from mlplatform.monitoring.windows import Batch, plan, record
+from mlplatform.monitoring.windows import Batch, claim
 from mlplatform.settings import Settings
 
 NUMERIC_COLUMNS = [*FEATURES, "prediction"]
@@ -224,12 +224,11 @@ def update(
     """Bring the profile table up to the current inference table; return what was done."""
     options = options or MonitorOptions()
     store = profile_store(settings)
-    batch = plan(settings, store, granularities, full_refresh, options.columns)
+    batch = claim(settings, store, granularities, full_refresh, options.columns)
     if batch is None:
         return {"nothing_new": True, "batch_id": store.committed_batch(), "windows": 0, "rows": 0}
     dropped: dict[str, int] = {}
     frame = compute(batch, options, dropped)
-    record(settings, store.app_id, batch)
     version = replace_windows(
         store,
         frame,

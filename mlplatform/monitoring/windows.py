@@ -1,10 +1,13 @@
 """Which windows a monitoring run recomputes, and the inference rows it needs for them.
 
-A monitoring table has consumed the inference table up to version `batch_id - 1` (its app
-transaction). A run reads the data files added or removed between that version and the current
-one (new predictions, and files rewritten when labels arrive); the windows of their rows are the
-touched windows. A window is recomputed when it was touched or when its previous window (the
-latest earlier window with rows of the same model version, its CONSECUTIVE comparison) was.
+A monitoring table's batch is numbered by the inference version it reflects
+(`batch_of_version`), claimed in its ledger and committed with the protocol of
+`mlplatform.lakehouse.update.batch`; so the table has consumed the inference table up to version
+`batch_id - 1` (its app transaction). A run reads the data files added or removed between that
+version and the current one (new predictions, and files rewritten when labels arrive); the
+windows of their rows are the touched windows. A window is recomputed when it was touched or
+when its previous window (the latest earlier window with rows of the same model version, its
+CONSECUTIVE comparison) was.
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ import polars as pl
 from mlplatform.catalog import INFERENCE
 from mlplatform.catalog.schemas import UTC_US
 from mlplatform.lakehouse.delta import DeltaStore
-from mlplatform.lakehouse.errors import TableBusyError
-from mlplatform.lakehouse.ledger import BatchClaimedError, Ledger
+from mlplatform.lakehouse.ledger import Ledger
+from mlplatform.lakehouse.update.batch import Batches, Plan, batch_of_version, version_of_batch
 from mlplatform.monitoring.config import Granularity, MonitoringConfigError
 from mlplatform.monitoring.model_quality import DECISION_THRESHOLD
 from mlplatform.settings import Settings
@@ -124,25 +127,30 @@ def plan(
     granularities: list[Granularity],
     full_refresh: bool,
     columns: dict[str, str] | None = None,
+    end: int | None = None,
 ) -> Batch | None:
     """What `target` must recompute to reflect the current inference table (None: nothing).
 
     `columns` maps each role (`timestamp`, `model_version`, `prediction`, `label`) to the
-    inference table's column holding it (the monitor's `*_col` options).
+    inference table's column holding it (the monitor's `*_col` options); `end` pins the
+    inference version (a batch redone at its recorded version), else the current one.
     """
     inference = INFERENCE.store(settings)
     done = target.committed_batch()
-    start = done - 1 if done > 0 else None
-    end = inference.version()
+    start = version_of_batch(done)
+    end = inference.version() if end is None else end
     if end is None:
-        return Batch(0, None, None, True, granularities) if not target.exists() else None
+        if target.exists():
+            return None
+        return Batch(0, None, None, True, granularities, again=True)  # the empty table
     if start == end and not full_refresh:
         return None
     ts = (columns or {}).get("timestamp", "timestamp")
     touched = (
         None if full_refresh or start is None else changed_timestamps(inference, start, end, ts)
     )
-    batch = Batch(end + 1, start, end, touched is None, granularities, again=end + 1 == done)
+    batch_id = batch_of_version(end)
+    batch = Batch(batch_id, start, end, touched is None, granularities, again=batch_id == done)
     scan = with_roles(inference.scan(end), columns)
     for g in granularities:
         index = window_index(scan, g)
@@ -169,14 +177,39 @@ def plan(
     return batch
 
 
-def record(settings: Settings, table: str, batch: Batch) -> None:
-    """Write the batch to the table's ledger before the table commits it (an audit trail)."""
-    ledger = Ledger(settings.checkpoints / table, table)
-    rows = [{"source": INFERENCE.app_id, "start_version": batch.start, "end_version": batch.end}]
-    try:
-        ledger.record(rows, batch.batch_id, mode="overwrite" if batch.full else "append")
-    except BatchClaimedError as err:
-        if not batch.again:
-            raise TableBusyError(table, batch.batch_id) from err
-        # a full refresh of the version the table already reflects: record it again
-        ledger.record(rows, batch.batch_id, mode="overwrite", again=True)
+def claim(
+    settings: Settings,
+    target: DeltaStore,
+    granularities: list[Granularity],
+    full_refresh: bool,
+    columns: dict[str, str] | None = None,
+) -> Batch | None:
+    """Plan the batch `target` must commit and record it in the table's ledger (the protocol of
+    `mlplatform.lakehouse.update.batch`); None: nothing new.
+
+    A batch recorded by a run that died is redone at the inference version it recorded.
+
+    Raises:
+        TableBusyError: another run is updating the table.
+    """
+    table = target.app_id
+    batches = Batches(table, Ledger(settings.checkpoints / table, table), [target])
+
+    def planner(log: pl.DataFrame, last: int) -> Plan | None:
+        batch = plan(settings, target, granularities, full_refresh, columns)
+        if batch is None:
+            return None
+        rows = [
+            {"source": INFERENCE.app_id, "start_version": batch.start, "end_version": batch.end}
+        ]
+        mode = "overwrite" if batch.full else "append"
+        # again: a full refresh of the inference version the table already reflects
+        return Plan(rows, mode, batch.batch_id, again=batch.again, extra={"batch": batch})
+
+    held = batches.claim(planner)
+    if held.nothing_new:
+        return None
+    if held.redo:
+        end = held.rows[0]["end_version"]
+        return plan(settings, target, granularities, held.mode == "overwrite", columns, end)
+    return held.extra["batch"]

@@ -21,7 +21,7 @@ from polars.testing import assert_frame_equal
 
 from mlplatform.features.assets import TABLES
 from mlplatform.lakehouse.engines import get_engine
-from mlplatform.lakehouse.runner import TableRunner
+from mlplatform.lakehouse.update.runner import TableRunner
 from mlplatform.settings import get_settings
 from tests.integration._services import free_port, require, start, stop
 

@@ -20,7 +20,7 @@ import pytest
 
 from mlplatform.lakehouse import TableBusyError
 from mlplatform.lakehouse.delta import BatchCommittedError, DeltaStore
-from mlplatform.lakehouse.runner import TableRunner
+from mlplatform.lakehouse.update.runner import TableRunner
 from mlplatform.settings import get_settings
 from tests.integration._cli import ROOT, env_for, materialize_args
 from tests.integration.test_pipeline_cli import oracle
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.integration
 
 _CHILD = """
 import json, sys
-from mlplatform.lakehouse.runner import RunOptions, TableRunner
+from mlplatform.lakehouse.update.runner import RunOptions, TableRunner
 from mlplatform.settings import get_settings
 from tests.unit.test_incremental_tables import raw, _clean
 from tests.integration.test_concurrent_runs import spend
@@ -381,12 +381,12 @@ def test_monitoring_table_busy_while_another_run_commits_its_batch(home):
 
 
 def test_apply_changes_busy_while_another_run_applies_the_batch(home):
-    from mlplatform.dlt.cdc import ChangeRunner
+    from mlplatform.lakehouse.update.changes import ChangeRunner
     from tests.unit.test_dlt_cdc import BATCH_1, feed, spec, target
 
     feed(home, 1, BATCH_1)
     code = (
-        "from mlplatform.dlt.cdc import ChangeRunner\n"
+        "from mlplatform.lakehouse.update.changes import ChangeRunner\n"
         "from mlplatform.settings import get_settings\n"
         "from tests.unit.test_dlt_cdc import spec\n"
         "print(ChangeRunner(spec(1), 'cdc', get_settings()).run())\n"

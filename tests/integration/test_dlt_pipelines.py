@@ -19,7 +19,7 @@ from mlplatform.features.assets import TABLES
 from mlplatform.features.demo_data import generate
 from mlplatform.lakehouse.engines.spark_session import spark_config
 from mlplatform.lakehouse.resource import LakehouseResource
-from mlplatform.lakehouse.runner import TableRunner
+from mlplatform.lakehouse.update.runner import TableRunner
 from mlplatform.settings import get_settings
 from tests.integration._cli import BIN, run
 

@@ -199,7 +199,7 @@ def test_the_example_spec_equals_the_native_tables(tmp_path, monkeypatch):
 
     from mlplatform.features.assets import TABLES
     from mlplatform.features.demo_data import generate
-    from mlplatform.lakehouse.runner import TableRunner
+    from mlplatform.lakehouse.update.runner import TableRunner
     from mlplatform.settings import get_settings
 
     home = tmp_path / "home"

@@ -71,7 +71,7 @@ from mlplatform.features.assets import TABLES
 from mlplatform.lakehouse.engines import get_engine
 from mlplatform.lakehouse.engines.spark_executors import ExecutorEnvironmentError
 from mlplatform.lakehouse.engines.spark_session import session_from_config, spark_config
-from mlplatform.lakehouse.runner import TableRunner
+from mlplatform.lakehouse.update.runner import TableRunner
 from mlplatform.settings import get_settings
 
 spark = session_from_config(spark_config() | {"spark.task.maxFailures": "1"})  # fail fast

@@ -16,7 +16,7 @@ from mlplatform.features.assets import TABLES
 from mlplatform.features.demo_data import BadShares, generate
 from mlplatform.lakehouse.engines import get_engine
 from mlplatform.lakehouse.expectations import ExpectationFailed
-from mlplatform.lakehouse.runner import TableRunner
+from mlplatform.lakehouse.update.runner import TableRunner
 from mlplatform.settings import get_settings
 from tests.unit.test_expectations import ROWS
 from tests.unit.test_incremental_tables import raw, rows, write_file
@@ -143,7 +143,7 @@ def test_killed_between_parquet_files_and_commit_leaves_nothing_visible(home, sp
     write_file(home, "a.json", rows(5))
     code = (
         "from tests.unit.test_incremental_tables import raw\n"
-        "from mlplatform.lakehouse.runner import TableRunner\n"
+        "from mlplatform.lakehouse.update.runner import TableRunner\n"
         "from mlplatform.lakehouse.engines import get_engine\n"
         "from mlplatform.settings import get_settings\n"
         "TableRunner(raw, get_settings(), get_engine('spark')).run()\n"

@@ -17,7 +17,7 @@ import pytest
 
 from mlplatform.lakehouse import MissingFileError
 from mlplatform.lakehouse.ingest import CorruptFileError, parse_size
-from mlplatform.lakehouse.runner import RunOptions, TableRunner
+from mlplatform.lakehouse.update.runner import RunOptions, TableRunner
 from mlplatform.settings import get_settings
 from tests.unit.test_incremental_tables import raw, read, rows, write_file
 
@@ -92,7 +92,7 @@ def test_ignore_corrupt_files_skips_counts_and_never_retries_silently(home):
 def _crash_after_recording(home):
     code = (
         "from tests.unit.test_incremental_tables import raw\n"
-        "from mlplatform.lakehouse.runner import TableRunner\n"
+        "from mlplatform.lakehouse.update.runner import TableRunner\n"
         "from mlplatform.settings import get_settings\n"
         "TableRunner(raw, get_settings()).run()\n"
     )
@@ -139,7 +139,7 @@ def test_a_crash_in_a_later_micro_batch_keeps_the_earlier_ones(home):
         write_file(home, f"f{i}.json", rows(5, start=10 * i))
     code = (
         "from tests.unit.test_incremental_tables import raw\n"
-        "from mlplatform.lakehouse.runner import RunOptions, TableRunner\n"
+        "from mlplatform.lakehouse.update.runner import RunOptions, TableRunner\n"
         "from mlplatform.settings import get_settings\n"
         "TableRunner(raw, get_settings()).run(RunOptions(max_files_per_trigger=1))\n"
     )

@@ -3,8 +3,8 @@
 import polars as pl
 import pytest
 
-from mlplatform.dlt.cdc import ChangeRunner, ChangeSpec
 from mlplatform.lakehouse.delta import DeltaStore
+from mlplatform.lakehouse.update.changes import ChangeRunner, ChangeSpec
 from mlplatform.settings import get_settings
 
 BATCH_1 = [

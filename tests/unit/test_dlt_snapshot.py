@@ -6,8 +6,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from mlplatform.dlt.snapshot import SnapshotError, SnapshotRunner, SnapshotSpec
 from mlplatform.lakehouse.delta import DeltaStore
+from mlplatform.lakehouse.update.snapshot import SnapshotError, SnapshotRunner, SnapshotSpec
 from mlplatform.settings import get_settings
 
 SNAPSHOTS = {

@@ -35,7 +35,8 @@ def settings(tmp_path, monkeypatch):
 
 
 def refresh(settings, spec=DAY, full=False):
-    return refresh_series(history_store(settings), silver_store(settings), spec, full)
+    stores = history_store(settings), silver_store(settings)
+    return refresh_series(*stores, spec, full, checkpoints=settings.checkpoints)
 
 
 def test_the_declaration_is_registered_with_its_keys_and_documented_features():
@@ -83,7 +84,11 @@ def test_incremental_refresh_with_a_late_event_equals_a_full_recomputation(setti
     assert run.rows_restated == 3 + 1 + 1
     after = history(settings)
     full = refresh_series(
-        DeltaStore(tmp_path / "full", "full"), silver_store(settings), DAY, full_refresh=True
+        DeltaStore(tmp_path / "full", "full"),
+        silver_store(settings),
+        DAY,
+        full_refresh=True,
+        checkpoints=settings.checkpoints,
     )
     assert full.rows == after.height == 6
     recomputed = (

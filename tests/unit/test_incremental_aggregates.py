@@ -11,8 +11,8 @@ from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.lakehouse.engines import get_engine
 from mlplatform.lakehouse.engines.base import sql
 from mlplatform.lakehouse.engines.polars_sql import execute
-from mlplatform.lakehouse.runner import RunOptions, TableRunner
 from mlplatform.lakehouse.table import expect_or_fail, read, table
+from mlplatform.lakehouse.update.runner import RunOptions, TableRunner
 from mlplatform.settings import get_settings
 from tests.unit.test_incremental_tables import raw, rows, write_file
 
@@ -127,13 +127,13 @@ def test_a_rewritten_input_or_a_state_ahead_of_its_table_rebuilds_the_state(home
 
 
 def test_tables_defined_by_a_function_are_recomputed(home):
-    assert TableRunner(spend, get_settings(), get_engine("polars"))._aggregate_plan() is not None
+    assert TableRunner(spend, get_settings(), get_engine("polars")).aggregate_plan() is not None
 
     @table(layer="gold", name="counts", inputs=[read("bronze/raw")])
     def counts(raw):
         return raw.group_by("customer_id").len()
 
-    assert TableRunner(counts, get_settings())._aggregate_plan() is None
+    assert TableRunner(counts, get_settings()).aggregate_plan() is None
 
 
 def test_a_changed_query_recomputes_the_table_and_rebuilds_its_state(home):

@@ -10,7 +10,6 @@ import polars as pl
 import pytest
 
 from mlplatform.lakehouse.expectations import ExpectationFailed
-from mlplatform.lakehouse.runner import RunOptions, TableRunner
 from mlplatform.lakehouse.table import (
     expect_or_fail,
     expect_or_quarantine,
@@ -19,6 +18,7 @@ from mlplatform.lakehouse.table import (
     table,
 )
 from mlplatform.lakehouse.table import read as read_table
+from mlplatform.lakehouse.update.runner import RunOptions, TableRunner
 from mlplatform.settings import get_settings
 
 FIELDS = ["customer_id", "amount"]
@@ -176,7 +176,7 @@ def _run_in_child(home, failpoint, key="bronze/raw"):
     """Run one update of the test table in a child process that kills itself at ``failpoint``."""
     code = (
         "from tests.unit.test_incremental_tables import raw, _clean\n"
-        "from mlplatform.lakehouse.runner import TableRunner\n"
+        "from mlplatform.lakehouse.update.runner import TableRunner\n"
         "from mlplatform.settings import get_settings\n"
         f"t = raw if {key!r} == 'bronze/raw' else _clean('amount > 0')\n"
         "TableRunner(t, get_settings()).run()\n"

@@ -18,7 +18,7 @@ import pytest
 from mlplatform.lakehouse import MissingFileError
 from mlplatform.lakehouse.assets import build_table_asset
 from mlplatform.lakehouse.landing import QUIET_S
-from mlplatform.lakehouse.runner import RunOptions, TableRunner
+from mlplatform.lakehouse.update.runner import RunOptions, TableRunner
 from mlplatform.settings import get_settings
 from tests.platform_resources import platform_resources
 from tests.unit.test_incremental_tables import raw, read, rows, write_file

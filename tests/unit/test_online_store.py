@@ -41,7 +41,8 @@ def settings(tmp_path, monkeypatch):
 
 
 def refresh(settings):
-    return refresh_series(history_store(settings), silver_store(settings), series_spec("1 day"))
+    stores = history_store(settings), silver_store(settings)
+    return refresh_series(*stores, series_spec("1 day"), checkpoints=settings.checkpoints)
 
 
 def publish(settings):

@@ -1,4 +1,5 @@
-"""``dlt.apply_changes``: change data capture into SCD type 1 or 2 tables, exactly once.
+"""Change data capture into SCD type 1 or 2 tables, exactly once (``dlt.apply_changes``,
+``dp.create_auto_cdc_flow``).
 
 Each batch of new source rows (by the source table's Delta version) is merged into a storage
 table that keeps every change event once (a Delta merge on keys and sequence), like DLT's hidden
@@ -13,9 +14,8 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from mlplatform.lakehouse.delta import DeltaStore
-from mlplatform.lakehouse.errors import TableBusyError
-from mlplatform.lakehouse.failpoints import failpoint
-from mlplatform.lakehouse.ledger import BatchClaimedError, Ledger, owner_alive
+from mlplatform.lakehouse.ledger import Ledger
+from mlplatform.lakehouse.update.batch import Batches, Claim, Plan
 from mlplatform.settings import Settings
 
 IS_DELETE = "__is_delete"
@@ -86,50 +86,63 @@ class ChangeRunner:
         self.target = DeltaStore(
             settings.table_path(schema, spec.target), f"{schema}/{spec.target}"
         )
-        self.ledger = Ledger(settings.checkpoints / schema / spec.target, f"{schema}/{spec.target}")
+        ledger = Ledger(settings.checkpoints / schema / spec.target, f"{schema}/{spec.target}")
+        self.batches = Batches(self.target.app_id, ledger, [self.storage, self.target])
 
     def run_frame(self, frame: pl.DataFrame, full_refresh: bool = False) -> dict:
-        """Apply a change feed computed in this update (a view's rows): every change is merged
-        once (on keys and sequence), so feeding the whole feed again adds nothing twice."""
-        batch = max(self.storage.committed_batch(), self.target.committed_batch()) + 1
+        """Apply a change feed computed in this update (a view's rows) as one batch of the
+        protocol: every change is merged once (on keys and sequence), so feeding the whole feed
+        again adds nothing twice. A batch left unfinished by a run that died is completed first.
+
+        Raises:
+            TableBusyError: another run is applying changes to the target.
+        """
         changes = self._prepare(frame)
-        self._merge(changes, batch, full_refresh)
-        out = self._derive(self.storage.read())
-        self.target.write(out, batch, mode="overwrite")
-        return {"batch_id": batch, "changes": len(changes), "rows": len(out)}
+        view = {"source": f"{self.target.app_id}#view"}
+        mode = "overwrite" if full_refresh else "append"
+        while True:
+            claim = self.batches.claim(lambda log, last: Plan([view], mode))
+            out = self._apply(changes, claim)
+            if not claim.redo:
+                return {"batch_id": claim.batch_id, "changes": len(changes), "rows": len(out)}
 
     def run(self, full_refresh: bool = False) -> dict:
+        """Apply the source's changes since the last batch (a batch of the protocol in
+        ``batch.py``: the storage table commits it, then the target).
+
+        Raises:
+            TableBusyError: another run is applying changes to the target.
+        """
         if not self.source.exists():
             raise RuntimeError(f"apply_changes source {self.source.app_id} was not materialized")
-        log = self.ledger.read()
-        last = int(log.get_column("batch_id").max() or 0)
-        pending = self.storage.committed_batch() < last or self.target.committed_batch() < last
-        if pending:
-            row = log.filter(pl.col("batch_id") == last).to_dicts()[0]
-            if owner_alive(row["owner"], row["lease_until"]):
-                raise TableBusyError(self.target.app_id, last)
-        else:
+
+        def planner(log: pl.DataFrame, last: int) -> Plan | None:
             done = log.filter(pl.col("source") == self.source.app_id)["end_version"]
             start = None if full_refresh or done.is_empty() else int(done.max())
             end = self.source.version()
             if start == end and self.target.exists():
-                return {"batch_id": last, "changes": 0, "rows": self.target.table().count()}
+                return None
             row = {"source": self.source.app_id, "start_version": start, "end_version": end}
-            mode = "overwrite" if full_refresh else "append"
-            try:
-                row = self.ledger.record([row], last + 1, mode).to_dicts()[0]
-            except BatchClaimedError as err:
-                raise TableBusyError(self.target.app_id, last + 1) from err
-            last += 1
-            failpoint("after_ledger_record", self.target.app_id)
+            return Plan([row], "overwrite" if full_refresh else "append")
+
+        claim = self.batches.claim(planner)
+        if claim.nothing_new:
+            return {"batch_id": claim.batch_id, "changes": 0, "rows": self.target.table().count()}
+        row = claim.rows[0]
         changes = self._changes(row["start_version"], row["end_version"])
-        if self.storage.committed_batch() < last:
-            self._merge(changes, last, row["mode"] == "overwrite")
-        events = self.storage.read()
-        out = self._derive(events)
-        if self.target.committed_batch() < last:
-            self.target.write(out, last, mode="overwrite")
-        return {"batch_id": last, "changes": len(changes), "rows": len(out)}
+        out = self._apply(changes, claim)
+        return {"batch_id": claim.batch_id, "changes": len(changes), "rows": len(out)}
+
+    def _apply(self, changes: pl.DataFrame, claim: Claim) -> pl.DataFrame:
+        """Commit the claimed batch: the changes into the storage table, then the target derived
+        from it (each only where it lacks the batch); the target's rows."""
+        with self.batches.committing(claim.batch_id):
+            if self.storage in claim.targets:
+                self._merge(changes, claim.batch_id, claim.mode == "overwrite")
+            out = self._derive(self.storage.read())
+            if self.target in claim.targets:
+                self.target.write(out, claim.batch_id, mode="overwrite")
+        return out
 
     def _changes(self, start, end) -> pl.DataFrame:
         files = self.source.added_files(start, end)

@@ -3,10 +3,13 @@
 Each new snapshot is compared with the current state (the latest row per key): rows that are new
 or changed become upserts, keys missing from the snapshot become deletes, all sequenced by the
 snapshot version. They are appended to the same kind of storage table as ``apply_changes`` keeps
-and the target is derived from it with the same SCD 1 / SCD 2 derivation, so ``__START_AT`` /
-``__END_AT`` of a type 2 target are snapshot versions. The storage and the target commit each
-snapshot with the app transaction ``version + 1``: a crash between the two is completed next time
-and a snapshot is never applied twice.
+(``changes.py``) and the target is derived from it with the same SCD 1 / SCD 2 derivation, so
+``__START_AT`` / ``__END_AT`` of a type 2 target are snapshot versions. A snapshot is a batch
+numbered by its version (``batch.batch_of_version``): the storage and the target commit it with
+that app transaction, the target last (step 3 of the protocol in ``batch.py``), so a crash between
+the two is completed next time and a snapshot is never applied twice. No ledger is kept: the
+snapshot itself (its version) is what a batch consumed, and a callable source is asked again for
+the snapshot after the last one applied.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from mlplatform.dlt.cdc import IS_DELETE, ChangeSpec, derive_scd1, derive_scd2
 from mlplatform.lakehouse.delta import DeltaStore
+from mlplatform.lakehouse.update.batch import batch_of_version, committing, version_of_batch
+from mlplatform.lakehouse.update.changes import IS_DELETE, ChangeSpec, derive_scd1, derive_scd2
 from mlplatform.settings import Settings
 
 SNAPSHOT_VERSION = "__snapshot_version"
@@ -72,8 +76,7 @@ class SnapshotRunner:
         )
 
     def latest_version(self) -> int | None:
-        done = self.storage.committed_batch()
-        return done - 1 if done else None
+        return version_of_batch(self.storage.committed_batch())
 
     def run(self, full_refresh: bool = False) -> dict:
         if full_refresh:
@@ -143,9 +146,10 @@ class SnapshotRunner:
             ],
             how="diagonal_relaxed",
         ).with_columns(pl.lit(version, pl.Int64).alias(SNAPSHOT_VERSION))
-        batch = version + 1
-        self.storage.write(new, batch, mode="append", evolve_schema=True)
-        self._refresh_target(self.storage.read(), batch)
+        batch = batch_of_version(version)
+        with committing(self.target.app_id, batch):
+            self.storage.write(new, batch, mode="append", evolve_schema=True)
+            self._refresh_target(self.storage.read(), batch)
         return len(new)
 
     def _refresh_target(self, events: pl.DataFrame, batch: int) -> None:
