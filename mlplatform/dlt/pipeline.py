@@ -2,9 +2,10 @@
 
 Each file (module) that uses ``mlplatform.dlt`` gets its own pipeline. Its tables live under the
 pipeline schema (the file's stem): asset key ``[<schema>, <name>]``, Delta path
-``lakehouse/<schema>/<name>``. After every declaration the module's globals get an up-to-date
-``Definitions`` (``mlplatform_dlt_definitions``), so ``dagster asset materialize -f file.py`` and
-``dagster dev -f file.py`` load the file as it is; ``spark`` is provided as a lazy proxy.
+``lakehouse/<schema>/<name>``. Declarations only register datasets; when the module finishes
+loading, its globals get the pipeline's ``Definitions`` (``mlplatform_dlt_definitions``), built
+once, so ``dagster asset materialize -f file.py`` and ``dagster dev -f file.py`` load the file as
+it is; ``spark`` is provided as a lazy proxy.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import dagster as dg
 from mlplatform.dlt import names, runtime
 from mlplatform.dlt.analysis import DltDefinitionError, QueryAnalysis, analyze, strip_live
 from mlplatform.dlt.cdc import ChangeSpec
+from mlplatform.dlt.module_end import call_when_loaded
 from mlplatform.dlt.snapshot import SnapshotSpec
 from mlplatform.dlt.spark_proxy import spark as spark_proxy
 from mlplatform.lakehouse.expectations import Expectation
@@ -70,6 +72,7 @@ class Pipeline:
         self.hooks: list = []  # on_event_hook functions
         self.deferred = False  # a spec builds its Definitions once all its files loaded
         self.configuration: dict[str, str] = {}  # a spec's Spark settings
+        self._build_scheduled = False
 
     def add(self, dataset: Dataset) -> Dataset:
         dataset.name = names.check_dataset_name(dataset.name, self.schema, self.catalog)
@@ -81,13 +84,23 @@ class Pipeline:
             existing.expectations += dataset.expectations
             dataset = existing
         self.datasets[dataset.name] = dataset
-        self.install()
+        self.changed()
         return dataset
 
-    def install(self) -> None:
+    def changed(self) -> None:
+        """A declaration changed the pipeline. A file's Definitions are built once, when its
+        module finishes loading (a spec's once all its files loaded); a declaration made after
+        the module loaded rebuilds them at once."""
         self.globals.setdefault("spark", spark_proxy)
-        if not self.deferred:
-            self.globals[DEFS_NAME] = self.definitions()
+        if self.deferred or self._build_scheduled:
+            return
+        self._build_scheduled = call_when_loaded(self.globals, self._install)
+        if not self._build_scheduled:
+            self._install()
+
+    def _install(self) -> None:
+        self._build_scheduled = False
+        self.globals[DEFS_NAME] = self.definitions()
 
     # ---- building ------------------------------------------------------------------------
     def key(self, name: str) -> str:
