@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlplatform.dlt import names
+from mlplatform.dlt import dataset_names
 from mlplatform.dlt.analysis import DltDefinitionError
 from mlplatform.dlt.cdc import ChangeSpec
 from mlplatform.dlt.columns import to_names
@@ -122,7 +122,9 @@ def apply_changes_from_snapshot(
             f"create_streaming_table({target!r}) first"
         )
     if source is not None:
-        kind, ref = names.resolve(source, pipeline.schema, pipeline.catalog, pipeline.datasets)
+        kind, ref = dataset_names.resolve(
+            source, pipeline.schema, pipeline.catalog, pipeline.datasets
+        )
         source = pipeline.key(ref) if kind == "dataset" else ref
     ds.snapshot = SnapshotSpec(
         target=target,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from mlplatform.dlt import names, runtime
+from mlplatform.dlt import dataset_names, runtime
 from mlplatform.dlt.analysis import DltDefinitionError, QueryAnalysis, analyze, strip_live
 from mlplatform.dlt.cdc import ChangeSpec
 from mlplatform.dlt.module_end import call_when_loaded
@@ -75,7 +75,7 @@ class Pipeline:
         self._build_scheduled = False
 
     def add(self, dataset: Dataset) -> Dataset:
-        dataset.name = names.check_dataset_name(dataset.name, self.schema, self.catalog)
+        dataset.name = dataset_names.check_dataset_name(dataset.name, self.schema, self.catalog)
         existing = self.datasets.get(dataset.name)
         if existing is not None and existing.kind != "streaming_table":
             raise DltDefinitionError(f"dataset {dataset.name!r} is defined twice")
@@ -120,7 +120,7 @@ class Pipeline:
                     raise DltDefinitionError(f"dataset {name!r} reads two cloudFiles sources")
                 merged.cloud_files = found.cloud_files
             for dep in found.reads + found.streams:
-                kind, ref = names.resolve(dep, self.schema, self.catalog, self.datasets)
+                kind, ref = dataset_names.resolve(dep, self.schema, self.catalog, self.datasets)
                 ds = self.datasets.get(ref) if kind == "dataset" else None
                 if kind == "dataset" and (ds is None or ds.kind == "sink"):
                     raise DltDefinitionError(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mlplatform import dlt
 from mlplatform.dlt import api as dlt_api
-from mlplatform.dlt import cdc_api, names
+from mlplatform.dlt import cdc_api, dataset_names
 from mlplatform.dlt.analysis import DltDefinitionError
 from mlplatform.dlt.declare import caller_globals, dataset_decorator
 from mlplatform.dlt.pipeline import Dataset, pipeline_for
@@ -169,7 +169,7 @@ def _sink_key(name: str, options: dict, schema: str) -> str:
         parts = parts if len(parts) == 2 else [schema, parts[0]]
         return "/".join(parts)
     parts = _parts_under(get_settings().lakehouse, str(options["path"]))
-    if len(parts) != 2 or parts[1] == names.EVENT_LOG:
+    if len(parts) != 2 or parts[1] == dataset_names.EVENT_LOG:
         raise DltDefinitionError(
             f"sink {name!r}: path {options['path']!r} must be a table folder "
             "<schema>/<table> under $MLPLATFORM_HOME/lakehouse (or the table root "

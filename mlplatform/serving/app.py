@@ -32,8 +32,8 @@ from mlplatform.serving.logger import InferenceLogger
 from mlplatform.serving.lookup import OnlineFeatures
 from mlplatform.serving.model_holder import LoadedModel, ModelHolder
 from mlplatform.serving.openapi import install_openapi, invocations_openapi
+from mlplatform.serving.payload_row import PayloadRow
 from mlplatform.serving.payloads import PayloadError, check_ids, parse_json, to_columns, validate
-from mlplatform.serving.tables import PayloadRow
 
 log = logging.getLogger(__name__)
 CLIENT_REQUEST_ID = "x-client-request-id"

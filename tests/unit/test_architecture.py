@@ -3,8 +3,8 @@ functions and under `TYPE_CHECKING` count too).
 
 The lakehouse is the bottom and knows no domain; the catalog sits on it and every domain reads
 its names from the catalog, not from each other: serving knows no training code, monitoring no
-serving or training code, and features know nothing of their consumers. Cross-domain wiring
-(the drift sensor launching the training job) lives in `mlplatform.definitions`.
+serving or training code, and the customer pipeline knows nothing of its consumers. Cross-domain
+wiring (the drift sensor launching the training job) lives in `mlplatform.definitions`.
 """
 
 import ast
@@ -18,13 +18,13 @@ import pytest
 import mlplatform
 
 PACKAGE = Path(mlplatform.__file__).parent
-DOMAINS = ("features", "training", "serving", "monitoring", "feature_store")
+DOMAINS = ("customers", "training", "serving", "monitoring", "feature_store")
 NEVER = {
     "mlplatform.lakehouse": (*DOMAINS, "catalog"),
     "mlplatform.catalog": DOMAINS,
     "mlplatform.serving": ("training",),
     "mlplatform.monitoring": ("serving", "training"),
-    "mlplatform.features": ("training", "serving", "monitoring"),
+    "mlplatform.customers": ("training", "serving", "monitoring"),
 }
 CATALOG_MAY_IMPORT = ("dagster", "polars", "mlplatform.settings", "mlplatform.lakehouse")
 
