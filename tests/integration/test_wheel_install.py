@@ -15,21 +15,34 @@ from tests.integration._cli import ROOT
 pytestmark = pytest.mark.integration
 
 
+def _uv() -> list[str]:
+    """The uv command: on PATH, else the module of the Python `.ci/run` installed it into."""
+    if shutil.which("uv"):
+        return [shutil.which("uv")]
+    for python in ("python3.11", "python3"):
+        exe = shutil.which(python)
+        if (
+            exe
+            and subprocess.run([exe, "-m", "uv", "--version"], capture_output=True).returncode == 0
+        ):
+            return [exe, "-m", "uv"]
+    pytest.fail("uv is needed to build and install the wheel: python3.11 -m pip install uv")
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     """A fresh virtualenv (outside the checkout) with the wheel `uv build` made installed."""
-    uv = shutil.which("uv")
-    assert uv, "uv is needed to build and install the wheel (pip install uv)"
+    uv = _uv()
     root = tmp_path_factory.mktemp("wheel")
     run = dict(capture_output=True, text=True, timeout=900, cwd=root)
-    built = subprocess.run([uv, "build", "-q", "--out-dir", str(root / "dist"), str(ROOT)], **run)
+    built = subprocess.run([*uv, "build", "-q", "--out-dir", str(root / "dist"), str(ROOT)], **run)
     assert built.returncode == 0, built.stderr
     wheels = sorted((root / "dist").glob("mlplatform-*.whl"))
     assert len(wheels) == 1, wheels
     venv = root / "venv"
     for args in (
-        [uv, "venv", "-q", "-p", "python3.11", str(venv)],
-        [uv, "pip", "install", "-q", "-p", str(venv / "bin" / "python"), str(wheels[0])],
+        [*uv, "venv", "-q", "-p", "python3.11", str(venv)],
+        [*uv, "pip", "install", "-q", "-p", str(venv / "bin" / "python"), str(wheels[0])],
     ):
         proc = subprocess.run(args, **run)
         assert proc.returncode == 0, proc.stderr
