@@ -165,16 +165,16 @@ def test_read_outside_an_update_is_a_clear_error():
 
 
 def test_a_file_builds_its_definitions_once_after_its_last_declaration(tmp_path, monkeypatch):
-    from mlplatform.dlt import outputs
+    from mlplatform.dlt.pipeline import Pipeline
 
     built = []
-    real = outputs.pipeline_definitions
+    real = Pipeline.definitions
 
     def counting(pipeline):
         built.append(sorted(pipeline.datasets))
         return real(pipeline)
 
-    monkeypatch.setattr(outputs, "pipeline_definitions", counting)
+    monkeypatch.setattr(Pipeline, "definitions", counting)
     tables = "\n".join(
         f"@dlt.table\n@dlt.expect('positive', 'n > 0')\ndef t{i}():\n"
         f"    return dlt.read('t{i - 1}')\n"
@@ -196,10 +196,10 @@ def test_a_file_builds_its_definitions_once_after_its_last_declaration(tmp_path,
 
 
 def test_a_file_that_raises_keeps_its_own_error_and_builds_nothing(tmp_path, monkeypatch):
-    from mlplatform.dlt import outputs
+    from mlplatform.dlt.pipeline import Pipeline
 
     built = []
-    monkeypatch.setattr(outputs, "pipeline_definitions", built.append)
+    monkeypatch.setattr(Pipeline, "definitions", built.append)
     with pytest.raises(ZeroDivisionError):
         load(
             tmp_path,
