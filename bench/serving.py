@@ -88,7 +88,7 @@ def logger_cost(work: Path, request: bytes, n: int = 20_000) -> float:
     import uuid
 
     from mlplatform.serving.logger import InferenceLogger
-    from mlplatform.serving.tables import PayloadRow
+    from mlplatform.serving.payload_row import PayloadRow
 
     body = request.split(b"\r\n\r\n", 1)[1]
     logger = InferenceLogger(work / f"logger_bench_{len(body)}")

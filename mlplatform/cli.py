@@ -55,8 +55,8 @@ def main() -> None:
 
 
 def _register_commands() -> None:
+    from mlplatform.customers.demo_data import demo_data_command
     from mlplatform.deployment.command import deploy_command
-    from mlplatform.features.demo_data import demo_data_command
     from mlplatform.pipelines.commands import pipelines_group
     from mlplatform.quickstart import quickstart_command
     from mlplatform.serving.commands import serve_command

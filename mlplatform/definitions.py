@@ -9,10 +9,10 @@ import warnings
 import dagster as dg
 
 from mlplatform.catalog import INFERENCE, PAYLOAD
-from mlplatform.features.assets import table_assets
-from mlplatform.features.feature_assets import feature_store_assets
-from mlplatform.features.online_assets import online_assets, online_checks
-from mlplatform.features.sensors import build_file_arrival_sensor
+from mlplatform.customers.assets import table_assets
+from mlplatform.customers.feature_assets import feature_store_assets
+from mlplatform.customers.online_assets import online_assets, online_checks
+from mlplatform.customers.sensors import build_file_arrival_sensor
 from mlplatform.front_door import warn_on_load
 from mlplatform.lakehouse.engines.spark_resource import PySparkResource
 from mlplatform.lakehouse.engines.spark_session import spark_config

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import fcntl
-import shutil
+from importlib.resources import files
 from pathlib import Path
 
 from mlplatform.settings import Settings
 
-_REPO_DAGSTER_YAML = Path(__file__).resolve().parent.parent / "dagster.yaml"
+INSTANCE_TEMPLATE = files("mlplatform") / "templates" / "dagster.yaml"
+"""The instance configuration shipped with the package (the repository's dagster.yaml)."""
 
 
 def ensure_dagster_home(settings: Settings) -> Path:
-    """Create $MLPLATFORM_HOME/dagster with the project's dagster.yaml (kept if already there)
+    """Create $MLPLATFORM_HOME/dagster with the packaged dagster.yaml (kept if already there)
     and its storage, once, under a lock: two first runs at once would otherwise both migrate the
     fresh sqlite databases and leave them broken ('more than one head present')."""
     home = settings.dagster_home
@@ -21,7 +22,7 @@ def ensure_dagster_home(settings: Settings) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         target = home / "dagster.yaml"
         if not target.exists():
-            shutil.copyfile(_REPO_DAGSTER_YAML, target)
+            target.write_bytes(INSTANCE_TEMPLATE.read_bytes())
         marker = home / ".initialized"
         if not marker.exists():
             initialize_storage(home)

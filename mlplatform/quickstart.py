@@ -166,7 +166,7 @@ def quickstart_command(customers: int, events: int, verbose: bool) -> None:
     the run log is shown); 2 a usage or settings error; 3 every table is built but the new model
     failed a quality gate (e.g. its ROC AUC floor), so it was not evaluated or promoted.
     """
-    from mlplatform.features.demo_data import generate, landing_has_files
+    from mlplatform.customers.demo_data import generate, landing_has_files
 
     if not verbose:
         warnings.simplefilter("ignore")

@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,9 @@ import yaml
 from mlplatform.deployment.errors import DeployError
 from mlplatform.settings.variables import BUNDLE_VARIABLE, DEPLOY_USER
 
-DEFAULT_BUNDLE_DIR = Path(__file__).resolve().parents[2] / "deploy"
+# mlplatform is installed as files (never zipped): the packaged folder is a real directory
+DEFAULT_BUNDLE_DIR = Path(str(files("mlplatform") / "templates" / "deploy"))
+"""The bundle shipped with the package (a copy of the repository's deploy/)."""
 VAR_ENV_PREFIX = BUNDLE_VARIABLE.prefix
 MODES = ("development", "default", "production")
 TOP_LEVEL_KEYS = frozenset(
@@ -60,6 +63,13 @@ def display_path(path: Path, bundle_dir: Path) -> str:
         return str(path.relative_to(bundle_dir.parent))
     except ValueError:
         return str(path)
+
+
+def default_bundle_dir(cwd: Path | None = None) -> Path:
+    """`deploy/` of the current folder when it holds a bundle (`base.yaml`), as `databricks
+    bundle` reads the project it runs in; else the bundle shipped with the package."""
+    here = Path(cwd or Path.cwd()) / "deploy"
+    return here if (here / "base.yaml").is_file() else DEFAULT_BUNDLE_DIR
 
 
 def available_targets(bundle_dir: Path = DEFAULT_BUNDLE_DIR) -> list[str]:
@@ -169,7 +179,7 @@ def load_bundle(
         DeployError: for an unknown target, invalid YAML, an unknown key or reference, or a
             variable without a value.
     """
-    bundle_dir = Path(bundle_dir or DEFAULT_BUNDLE_DIR)
+    bundle_dir = Path(bundle_dir) if bundle_dir else default_bundle_dir()
     environ = os.environ if environ is None else environ
     targets = available_targets(bundle_dir)
     if target not in targets:

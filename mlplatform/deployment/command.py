@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from mlplatform.deployment.bundle import DEFAULT_BUNDLE_DIR
 from mlplatform.deployment.errors import DeployError
 
 TARGETS = ("dev", "staging", "prod")
@@ -40,13 +39,13 @@ TARGETS = ("dev", "staging", "prod")
 @click.option(
     "--bundle-dir",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
-    default=DEFAULT_BUNDLE_DIR,
-    show_default=False,
+    default=None,
     hidden=True,
-    help="Folder holding base.yaml and targets/ (default: the repository's deploy/).",
+    help="Folder holding base.yaml and targets/ (default: ./deploy when it holds base.yaml, "
+    "else the bundle shipped with mlplatform).",
 )
 def deploy_command(
-    target: str, image_tag: str | None, out: Path | None, dry_run: bool, bundle_dir: Path
+    target: str, image_tag: str | None, out: Path | None, dry_run: bool, bundle_dir: Path | None
 ) -> None:
     """Deploy the platform to TARGET (dev, staging or prod), like `databricks bundle deploy`.
 

@@ -145,101 +145,157 @@ def monitor_file(bundle: Bundle) -> tuple[str, str]:
 
 def render(bundle: Bundle, image_tag: str, inventory: Mapping[str, Inventory]) -> Rendering:
     """Render every file of the target. `inventory` maps location keys to what they load."""
-    helm, image, res = bundle.config["helm"], bundle.config["image"], bundle.config["resources"]
-    prefix = name_prefix(bundle)
-    release = prefix + helm["release"]
-    instance_map = f"{release}-instance"
     locs = locations(bundle)
     instance = bundle.config["instance"]
-    workspace = {
+    workspace = workspace_config(locs)
+    instance_text = _yaml(instance, f"Dagster instance of target {bundle.target}.")
+    workspace_text = _yaml(workspace, f"Dagster workspace of target {bundle.target}.")
+    monitor_text, monitor_path = monitor_file(bundle)
+    values = helm_values(bundle, image_tag, locs, monitor_path)
+    values["extraManifests"] = [
+        instance_config_map(
+            bundle,
+            {
+                "dagster.yaml": instance_text,
+                "workspace.yaml": workspace_text,
+                "monitor.yaml": monitor_text,
+            },
+        )
+    ]
+    helm = bundle.config["helm"]
+    files = {
+        "values.yaml": _yaml(
+            values, f"Helm values of chart {helm['chart']} for target {bundle.target}."
+        ),
+        "dagster.yaml": instance_text,
+        "workspace.yaml": workspace_text,
+        "automation.yaml": _yaml(
+            automation(locs, inventory),
+            "Schedules and sensors per code location, with the status they start in.",
+        ),
+        "Dockerfile": _dockerfile(bundle),
+        "monitor.yaml": monitor_text,
+    }
+    return Rendering(
+        files=files,
+        manifest=deploy_manifest(bundle, image_tag, locs),
+        values=values,
+        instance=instance,
+        workspace=workspace,
+    )
+
+
+def workspace_config(locs: list[Location]) -> dict[str, Any]:
+    """workspace.yaml: one gRPC server per code location."""
+    return {
         "load_from": [
             {"grpc_server": {"host": loc.deployment, "port": loc.port, "location_name": loc.name}}
             for loc in locs
         ]
     }
-    base_env = container_env(bundle)
-    labels = {
+
+
+def _labels(bundle: Bundle) -> dict[str, str]:
+    return {
         "app.kubernetes.io/part-of": bundle.config["bundle"]["name"],
         "mlplatform/target": bundle.target,
     }
-    monitor_text, monitor_path = monitor_file(bundle)
-    deployments = []
-    for loc in locs:
-        env = list(base_env)
-        if loc.wrapped:
-            env.append({"name": DEFINITIONS_ENV, "value": loc.wrapped})
-        env.append({"name": "MLPLATFORM_MONITOR_CONFIG", "value": monitor_path})
-        deployments.append(
-            {
-                "name": loc.deployment,
-                "image": {
-                    "repository": image["repository"],
-                    "tag": image_tag,
-                    "pullPolicy": image["pull_policy"],
-                },
-                "dagsterApiGrpcArgs": ["-m", loc.module, "-a", loc.attribute],
-                "port": loc.port,
-                "includeConfigInLaunchedRuns": {"enabled": True},
-                "env": env,
-                "labels": dict(labels),
-                "resources": helm.get("resources") or {},
-                "volumes": [
-                    {
-                        "name": "data",
-                        "persistentVolumeClaim": {"claimName": prefix + helm["storage_claim"]},
-                    },
-                    {"name": "instance", "configMap": {"name": instance_map}},
-                ],
-                "volumeMounts": [
-                    {"name": "data", "mountPath": str(res["storage_root"])},
-                    {
-                        "name": "instance",
-                        "mountPath": f"{helm['dagster_home']}/dagster.yaml",
-                        "subPath": "dagster.yaml",
-                        "readOnly": True,
-                    },
-                    {
-                        "name": "instance",
-                        "mountPath": monitor_path,
-                        "subPath": "monitor.yaml",
-                        "readOnly": True,
-                    },
-                ],
-            }
-        )
-    instance_text = _yaml(instance, f"Dagster instance of target {bundle.target}.")
-    workspace_text = _yaml(workspace, f"Dagster workspace of target {bundle.target}.")
-    values = {
+
+
+def _instance_map(bundle: Bundle) -> str:
+    return f"{name_prefix(bundle)}{bundle.config['helm']['release']}-instance"
+
+
+def helm_values(
+    bundle: Bundle, image_tag: str, locs: list[Location], monitor_path: str
+) -> dict[str, Any]:
+    """The Helm values of the code locations (without the extra manifests)."""
+    helm = bundle.config["helm"]
+    return {
         "dagsterHome": helm["dagster_home"],
         "postgresqlSecretName": postgresql_secret(bundle),
         "imagePullSecrets": [{"name": n} for n in helm.get("image_pull_secrets") or []],
-        "deployments": deployments,
-        "extraManifests": [
+        "deployments": [location_deployment(bundle, image_tag, loc, monitor_path) for loc in locs],
+    }
+
+
+def location_deployment(
+    bundle: Bundle, image_tag: str, loc: Location, monitor_path: str
+) -> dict[str, Any]:
+    """One code location's deployment: its image, gRPC arguments, environment and volumes."""
+    helm, image, res = bundle.config["helm"], bundle.config["image"], bundle.config["resources"]
+    env = list(container_env(bundle))
+    if loc.wrapped:
+        env.append({"name": DEFINITIONS_ENV, "value": loc.wrapped})
+    env.append({"name": "MLPLATFORM_MONITOR_CONFIG", "value": monitor_path})
+    return {
+        "name": loc.deployment,
+        "image": {
+            "repository": image["repository"],
+            "tag": image_tag,
+            "pullPolicy": image["pull_policy"],
+        },
+        "dagsterApiGrpcArgs": ["-m", loc.module, "-a", loc.attribute],
+        "port": loc.port,
+        "includeConfigInLaunchedRuns": {"enabled": True},
+        "env": env,
+        "labels": _labels(bundle),
+        "resources": helm.get("resources") or {},
+        "volumes": [
             {
-                "apiVersion": "v1",
-                "kind": "ConfigMap",
-                "metadata": {"name": instance_map, "labels": dict(labels)},
-                "data": {
-                    "dagster.yaml": instance_text,
-                    "workspace.yaml": workspace_text,
-                    "monitor.yaml": monitor_text,
-                },
-            }
+                "name": "data",
+                "persistentVolumeClaim": {"claimName": name_prefix(bundle) + helm["storage_claim"]},
+            },
+            {"name": "instance", "configMap": {"name": _instance_map(bundle)}},
+        ],
+        "volumeMounts": [
+            {"name": "data", "mountPath": str(res["storage_root"])},
+            {
+                "name": "instance",
+                "mountPath": f"{helm['dagster_home']}/dagster.yaml",
+                "subPath": "dagster.yaml",
+                "readOnly": True,
+            },
+            {
+                "name": "instance",
+                "mountPath": monitor_path,
+                "subPath": "monitor.yaml",
+                "readOnly": True,
+            },
         ],
     }
-    automation = {
+
+
+def instance_config_map(bundle: Bundle, data: dict[str, str]) -> dict[str, Any]:
+    """The ConfigMap mounted into every code location: instance, workspace, monitor options."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": _instance_map(bundle), "labels": _labels(bundle)},
+        "data": data,
+    }
+
+
+def automation(locs: list[Location], inventory: Mapping[str, Inventory]) -> dict[str, Any]:
+    """automation.yaml: each location's schedules and sensors with the status they start in."""
+    return {
         loc.name: {
             "schedules": dict(inventory[loc.key].schedules),
             "sensors": dict(inventory[loc.key].sensors),
         }
         for loc in locs
     }
-    manifest = {
+
+
+def deploy_manifest(bundle: Bundle, image_tag: str, locs: list[Location]) -> dict[str, Any]:
+    """deploy.json: what was deployed where (release, chart, image, code locations)."""
+    helm, image = bundle.config["helm"], bundle.config["image"]
+    return {
         "bundle": bundle.config["bundle"]["name"],
         "target": bundle.target,
         "mode": bundle.mode,
         "image": f"{image['repository']}:{image_tag}",
-        "release": release,
+        "release": name_prefix(bundle) + helm["release"],
         "namespace": helm["namespace"],
         "chart": {
             "repository": helm["repository"],
@@ -259,21 +315,6 @@ def render(bundle: Bundle, image_tag: str, inventory: Mapping[str, Inventory]) -
         "workflows": bundle.config.get("workflows") or {},
         "warnings": list(bundle.warnings),
     }
-    files = {
-        "values.yaml": _yaml(
-            values, f"Helm values of chart {helm['chart']} for target {bundle.target}."
-        ),
-        "dagster.yaml": instance_text,
-        "workspace.yaml": workspace_text,
-        "automation.yaml": _yaml(
-            automation, "Schedules and sensors per code location, with the status they start in."
-        ),
-        "Dockerfile": _dockerfile(bundle),
-        "monitor.yaml": monitor_text,
-    }
-    return Rendering(
-        files=files, manifest=manifest, values=values, instance=instance, workspace=workspace
-    )
 
 
 def write(rendering: Rendering, out: Path) -> list[Path]:

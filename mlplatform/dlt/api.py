@@ -2,69 +2,24 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 
 from mlplatform.dlt import runtime
 from mlplatform.dlt.analysis import DltDefinitionError
-from mlplatform.dlt.columns import install_load_time_columns, to_sql
+from mlplatform.dlt.columns import install_load_time_columns
+from mlplatform.dlt.declare import (
+    DATASET_ATTRIBUTE,
+    EXPECTATIONS_ATTRIBUTE,
+    caller_globals,
+    dataset_decorator,
+    sql_text,
+    unsupported,
+)
 from mlplatform.dlt.pipeline import Dataset, pipeline_for
 from mlplatform.lakehouse.event_log import EventHook
 from mlplatform.lakehouse.expectations import Action, Expectation, expectations_from_dict
 
 install_load_time_columns()  # col()/expr() at module load: Spark Connect expressions, no JVM
-
-_EXPECTATIONS = "__mlplatform_dlt_expectations__"
-_DATASET = "__mlplatform_dlt_dataset__"
-
-
-def _caller_globals() -> dict:
-    """The globals of the user's module that called into mlplatform.dlt (or .pipelines)."""
-    frame = inspect.currentframe()
-    while frame is not None and str(frame.f_globals.get("__name__", "")).startswith(
-        ("mlplatform.dlt", "mlplatform.pipelines", "pyspark.pipelines")
-    ):
-        frame = frame.f_back
-    if frame is None:
-        raise DltDefinitionError("mlplatform.dlt must be called from a pipeline module")
-    return frame.f_globals
-
-
-def _unsupported(name: str, instead: str) -> DltDefinitionError:
-    return DltDefinitionError(f"dlt.{name} is not supported by mlplatform: {instead}")
-
-
-def _sql(value, where: str) -> str:
-    if isinstance(value, str):
-        return value
-    return to_sql(value, where)
-
-
-def _dataset_decorator(kind: str, query_function, name, comment, table_properties, extra: dict):
-    for option, value in extra.items():
-        if value:
-            raise _unsupported(
-                f"{kind}({option}=...)",
-                "remove the option; mlplatform stores "
-                "every table as an unpartitioned Delta table under the pipeline "
-                "schema",
-            )
-
-    def decorate(func: Callable):
-        pipeline = pipeline_for(func.__globals__)
-        ds = Dataset(
-            name=name or func.__name__,
-            kind=kind,
-            func=func,
-            comment=comment or "",
-            properties=dict(table_properties or {}),
-            expectations=list(getattr(func, _EXPECTATIONS, [])),
-        )
-        ds = pipeline.add(ds)
-        setattr(func, _DATASET, (pipeline, ds))
-        return func
-
-    return decorate(query_function) if callable(query_function) else decorate
 
 
 def table(
@@ -81,7 +36,7 @@ def table(
     row_filter=None,
 ):
     """A materialized table (a streaming table when its query reads a stream)."""
-    return _dataset_decorator(
+    return dataset_decorator(
         "table",
         query_function,
         name,
@@ -99,18 +54,20 @@ def table(
 
 def view(query_function=None, name=None, comment=None, spark_conf=None):
     """A view: computed inside the tables that read it, never stored."""
-    return _dataset_decorator("view", query_function, name, comment, None, {})
+    return dataset_decorator("view", query_function, name, comment, None, {})
 
 
 def _expect(new: list[Expectation]):
     def decorate(func):
-        registered = getattr(func, _DATASET, None)
+        registered = getattr(func, DATASET_ATTRIBUTE, None)
         if registered is not None:  # applied above @dlt.table
             pipeline, ds = registered
             ds.expectations = [*new, *ds.expectations]
-            pipeline.install()
+            pipeline.changed()
         else:
-            setattr(func, _EXPECTATIONS, [*new, *getattr(func, _EXPECTATIONS, [])])
+            setattr(
+                func, EXPECTATIONS_ATTRIBUTE, [*new, *getattr(func, EXPECTATIONS_ATTRIBUTE, [])]
+            )
         return func
 
     return decorate
@@ -118,21 +75,21 @@ def _expect(new: list[Expectation]):
 
 def expect(name: str, inv) -> Callable:
     """Keep rows that fail ``inv`` and record them."""
-    return _expect([Expectation(name, _sql(inv, f"expect({name!r})"), Action.WARN)])
+    return _expect([Expectation(name, sql_text(inv, f"expect({name!r})"), Action.WARN)])
 
 
 def expect_or_drop(name: str, inv) -> Callable:
     """Drop rows that fail ``inv``; the update succeeds."""
-    return _expect([Expectation(name, _sql(inv, f"expect_or_drop({name!r})"), Action.DROP)])
+    return _expect([Expectation(name, sql_text(inv, f"expect_or_drop({name!r})"), Action.DROP)])
 
 
 def expect_or_fail(name: str, inv) -> Callable:
     """Fail the update (nothing is committed) if a row fails ``inv``."""
-    return _expect([Expectation(name, _sql(inv, f"expect_or_fail({name!r})"), Action.FAIL)])
+    return _expect([Expectation(name, sql_text(inv, f"expect_or_fail({name!r})"), Action.FAIL)])
 
 
 def _rules(expectations: dict, where: str) -> dict:
-    return {k: _sql(v, f"{where}[{k!r}]") for k, v in (expectations or {}).items()}
+    return {k: sql_text(v, f"{where}[{k!r}]") for k, v in (expectations or {}).items()}
 
 
 def expect_all(expectations: dict) -> Callable:
@@ -185,7 +142,7 @@ def create_streaming_table(
         "row_filter": row_filter,
     }.items():
         if value:
-            raise _unsupported(f"create_streaming_table({option}=...)", "remove the option")
+            raise unsupported(f"create_streaming_table({option}=...)", "remove the option")
     exps = []
     for rules, action in (
         (expect_all, Action.WARN),
@@ -194,7 +151,7 @@ def create_streaming_table(
     ):
         if rules:
             exps += expectations_from_dict(_rules(rules, "create_streaming_table"), action)
-    pipeline = pipeline_for(_caller_globals())
+    pipeline = pipeline_for(caller_globals())
     pipeline.add(
         Dataset(
             name=name,
@@ -209,7 +166,7 @@ def create_streaming_table(
 def append_flow(name=None, target=None, comment=None, spark_conf=None, once=False):
     """Add a flow (a query appending to ``target``) to a streaming table."""
     if once:
-        raise _unsupported(
+        raise unsupported(
             "append_flow(once=True)",
             "run a one-off backfill with the table's full_refresh config instead",
         )
@@ -225,7 +182,7 @@ def append_flow(name=None, target=None, comment=None, spark_conf=None, once=Fals
                 f"dlt.create_streaming_table({target!r}) first"
             )
         ds.flows.append(func)
-        pipeline.install()
+        pipeline.changed()
         return func
 
     return decorate
@@ -239,9 +196,9 @@ def on_event_hook(user_event_hook_fn=None, max_allowable_consecutive_failures=No
     def decorate(func):
         if not callable(func):
             raise DltDefinitionError("on_event_hook decorates a function of one event")
-        pipeline = pipeline_for(getattr(func, "__globals__", None) or _caller_globals())
+        pipeline = pipeline_for(getattr(func, "__globals__", None) or caller_globals())
         pipeline.hooks.append(EventHook(func, max_allowable_consecutive_failures))
-        pipeline.install()
+        pipeline.changed()
         return func
 
     if user_event_hook_fn is None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from mlplatform.dlt import names
+from mlplatform.dlt import dataset_names
 from mlplatform.dlt.analysis import DltDefinitionError
-from mlplatform.dlt.api import _caller_globals, _sql, _unsupported
 from mlplatform.dlt.columns import to_names
+from mlplatform.dlt.declare import caller_globals, sql_text, unsupported
 from mlplatform.dlt.pipeline import pipeline_for
 from mlplatform.lakehouse.update.changes import ChangeSpec
 from mlplatform.lakehouse.update.snapshot import SnapshotSpec
@@ -32,7 +32,7 @@ def apply_changes(
     columns_to_update=None,
 ):
     """Apply a change-data-capture feed to ``target`` (SCD type 1 or 2) with a Delta merge."""
-    unsupported = {
+    refused = {
         "where": where,
         "ignore_null_updates": ignore_null_updates,
         "apply_as_truncates": apply_as_truncates,
@@ -41,9 +41,9 @@ def apply_changes(
         "ignore_null_updates_except_column_list": ignore_null_updates_except_column_list,
         "columns_to_update": columns_to_update,
     }
-    for option, value in unsupported.items():
+    for option, value in refused.items():
         if value:
-            raise _unsupported(
+            raise unsupported(
                 f"apply_changes({option}=...)",
                 "filter or transform the source in a @dlt.view and apply its changes instead",
             )
@@ -59,7 +59,7 @@ def apply_changes(
     track_history_except_column_list = to_names(
         track_history_except_column_list, "track_history_except_column_list"
     )
-    pipeline = pipeline_for(_caller_globals())
+    pipeline = pipeline_for(caller_globals())
     ds = pipeline.datasets.get(target)
     if ds is None or ds.kind != "streaming_table":
         raise DltDefinitionError(
@@ -71,7 +71,7 @@ def apply_changes(
         source=source.split(".")[-1],
         keys=list(keys),
         sequence_by=to_names([sequence_by], "apply_changes(sequence_by)")[0],
-        apply_as_deletes=_sql(apply_as_deletes, "apply_changes(apply_as_deletes)")
+        apply_as_deletes=sql_text(apply_as_deletes, "apply_changes(apply_as_deletes)")
         if apply_as_deletes is not None
         else None,
         column_list=list(column_list) if column_list else None,
@@ -82,7 +82,7 @@ def apply_changes(
         else None,
         track_history_except_column_list=list(track_history_except_column_list or []),
     )
-    pipeline.install()
+    pipeline.changed()
 
 
 def apply_changes_from_snapshot(
@@ -114,7 +114,7 @@ def apply_changes_from_snapshot(
     scd = int(str(stored_as_scd_type))
     if scd not in (1, 2):
         raise DltDefinitionError(f"stored_as_scd_type must be 1 or 2, got {stored_as_scd_type}")
-    pipeline = pipeline_for(_caller_globals())
+    pipeline = pipeline_for(caller_globals())
     ds = pipeline.datasets.get(target)
     if ds is None or ds.kind != "streaming_table":
         raise DltDefinitionError(
@@ -122,7 +122,9 @@ def apply_changes_from_snapshot(
             f"create_streaming_table({target!r}) first"
         )
     if source is not None:
-        kind, ref = names.resolve(source, pipeline.schema, pipeline.catalog, pipeline.datasets)
+        kind, ref = dataset_names.resolve(
+            source, pipeline.schema, pipeline.catalog, pipeline.datasets
+        )
         source = pipeline.key(ref) if kind == "dataset" else ref
     ds.snapshot = SnapshotSpec(
         target=target,
@@ -135,4 +137,4 @@ def apply_changes_from_snapshot(
         )
         or [],
     )
-    pipeline.install()
+    pipeline.changed()

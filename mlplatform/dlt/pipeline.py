@@ -2,9 +2,10 @@
 
 Each file (module) that uses ``mlplatform.dlt`` gets its own pipeline. Its tables live under the
 pipeline schema (the file's stem): asset key ``[<schema>, <name>]``, Delta path
-``lakehouse/<schema>/<name>``. After every declaration the module's globals get an up-to-date
-``Definitions`` (``mlplatform_dlt_definitions``), so ``dagster asset materialize -f file.py`` and
-``dagster dev -f file.py`` load the file as it is; ``spark`` is provided as a lazy proxy.
+``lakehouse/<schema>/<name>``. Declarations only register datasets; when the module finishes
+loading, its globals get the pipeline's ``Definitions`` (``mlplatform_dlt_definitions``), built
+once, so ``dagster asset materialize -f file.py`` and ``dagster dev -f file.py`` load the file as
+it is; ``spark`` is provided as a lazy proxy.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from mlplatform.dlt import names, runtime
+from mlplatform.dlt import dataset_names, runtime
 from mlplatform.dlt.analysis import DltDefinitionError, QueryAnalysis, analyze, strip_live
+from mlplatform.dlt.module_end import call_when_loaded
 from mlplatform.dlt.outputs import pipeline_definitions
 from mlplatform.dlt.spark_proxy import spark as spark_proxy
 from mlplatform.lakehouse.expectations import Expectation
@@ -71,9 +73,10 @@ class Pipeline:
         self.hooks: list = []  # on_event_hook functions
         self.deferred = False  # a spec builds its Definitions once all its files loaded
         self.configuration: dict[str, str] = {}  # a spec's Spark settings
+        self._build_scheduled = False
 
     def add(self, dataset: Dataset) -> Dataset:
-        dataset.name = names.check_dataset_name(dataset.name, self.schema, self.catalog)
+        dataset.name = dataset_names.check_dataset_name(dataset.name, self.schema, self.catalog)
         existing = self.datasets.get(dataset.name)
         if existing is not None and existing.kind != "streaming_table":
             raise DltDefinitionError(f"dataset {dataset.name!r} is defined twice")
@@ -82,13 +85,23 @@ class Pipeline:
             existing.expectations += dataset.expectations
             dataset = existing
         self.datasets[dataset.name] = dataset
-        self.install()
+        self.changed()
         return dataset
 
-    def install(self) -> None:
+    def changed(self) -> None:
+        """A declaration changed the pipeline. A file's Definitions are built once, when its
+        module finishes loading (a spec's once all its files loaded); a declaration made after
+        the module loaded rebuilds them at once."""
         self.globals.setdefault("spark", spark_proxy)
-        if not self.deferred:
-            self.globals[DEFS_NAME] = self.definitions()
+        if self.deferred or self._build_scheduled:
+            return
+        self._build_scheduled = call_when_loaded(self.globals, self._install)
+        if not self._build_scheduled:
+            self._install()
+
+    def _install(self) -> None:
+        self._build_scheduled = False
+        self.globals[DEFS_NAME] = self.definitions()
 
     # ---- building ------------------------------------------------------------------------
     def key(self, name: str) -> str:
@@ -108,7 +121,7 @@ class Pipeline:
                     raise DltDefinitionError(f"dataset {name!r} reads two cloudFiles sources")
                 merged.cloud_files = found.cloud_files
             for dep in found.reads + found.streams:
-                kind, ref = names.resolve(dep, self.schema, self.catalog, self.datasets)
+                kind, ref = dataset_names.resolve(dep, self.schema, self.catalog, self.datasets)
                 ds = self.datasets.get(ref) if kind == "dataset" else None
                 if kind == "dataset" and (ds is None or ds.kind == "sink"):
                     raise DltDefinitionError(

@@ -26,7 +26,9 @@ def update_context(reads: dict, streams: dict, files, views: dict):
         _STATE.frames = previous
 
 
-def _frames() -> dict:
+def current_frames() -> dict:
+    """The frames of the running update, by how they are read (``read``, ``stream``, ``files``,
+    ``views``); a clear error outside an update."""
     frames = getattr(_STATE, "frames", None)
     if frames is None:
         raise DltRuntimeError(
@@ -37,7 +39,7 @@ def _frames() -> dict:
 
 
 def resolve(name: str, stream: bool):
-    frames = _frames()
+    frames = current_frames()
     name = strip_live(name)
     if name in frames["views"]:
         return frames["views"][name]()
@@ -51,7 +53,7 @@ def resolve(name: str, stream: bool):
 
 
 def cloud_files_frame():
-    frame = _frames()["files"]
+    frame = current_frames()["files"]
     if frame is None:
         raise DltRuntimeError("this query function has no cloudFiles source")
     return frame

@@ -1,3 +1,3 @@
 """The feature store: feature tables (keys, timestamp key, documented features), point-in-time
 training sets and the online store. Generic machinery; the customer tables live in
-`mlplatform.features`."""
+`mlplatform.customers`."""

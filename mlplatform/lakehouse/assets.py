@@ -84,60 +84,12 @@ def build_table_asset(
     both engines' kinds. It requires the ``lakehouse`` and ``pyspark`` resources; on spark it
     runs on the ``pyspark`` resource's session, which starts only when a Spark step uses it.
     """
-    key = asset_key(defn.key)
-    qkey = dg.AssetKey([defn.layer, defn.quarantine_name])
-    static = {"table_properties": dg.MetadataValue.json(defn.properties)} | {
-        f"table_property/{k}": v for k, v in defn.properties.items()
-    }
-    # a table over upstream tables follows them (as a DLT pipeline's tables do); bronze is
-    # requested by the file-arrival sensor
-    automation = dg.AutomationCondition.eager() if defn.upstream else None
-    specs = [
-        dg.AssetSpec(
-            key,
-            deps=[asset_key(u.key) for u in defn.upstream],
-            group_name=defn.group,
-            description=defn.comment,
-            kinds=table_kinds(engine),
-            metadata=static | _catalog_metadata(defn.layer, defn.name, defn.column_schema()),
-            owners=owners,
-            automation_condition=automation,
-        )
-    ]
-    if defn.has_quarantine:
-        source = (upstream_schemas or {}).get(defn.upstream[0].key) if defn.upstream else None
-        if defn.files_input is not None:
-            source = defn.column_schema()
-        qschema = source | QUARANTINE_COLUMNS if source else None
-        specs.append(
-            dg.AssetSpec(
-                qkey,
-                deps=[asset_key(u.key) for u in defn.upstream],
-                group_name=defn.group,
-                description=f"Rows of {defn.key} that broke a quarantine expectation, with the "
-                "source columns as they were, the rules broken, and when. Replay them with "
-                "the `replay_quarantine` config flag after a fix.",
-                kinds=table_kinds(engine),
-                metadata=_catalog_metadata(defn.layer, defn.quarantine_name, qschema),
-                owners=owners,
-                automation_condition=automation,
-            )
-        )
-    check_specs = [
-        dg.AssetCheckSpec(
-            name=e.name,
-            asset=key,
-            description=f"expect ({e.action.value}): {e.predicate}",
-            blocking=e.action is Action.FAIL,
-        )
-        for e in defn.expectations
-    ]
     config_cls = IngestConfig if defn.files_input is not None else TableConfig
 
     @dg.multi_asset(
         name=f"{defn.layer}__{defn.name}",
-        specs=specs,
-        check_specs=check_specs,
+        specs=table_specs(defn, engine, upstream_schemas, owners),
+        check_specs=expectation_check_specs(defn),
         description=defn.comment,
         can_subset=True,  # selecting the table alone still keeps its quarantine in step
         pool=table_pool(defn.key),
@@ -149,61 +101,134 @@ def build_table_asset(
         pyspark: PySparkResource,
     ):
         settings = lakehouse.settings
-        name = config.engine or engine or settings.engine
-        runner = TableRunner(defn, settings, _engine(name, pyspark))
-        runner.progress = context.log.info  # a line per micro-batch in the CLI and the UI
-        opts = RunOptions(
-            full_refresh=config.full_refresh,
-            replay_quarantine=config.replay_quarantine,
-            schema_evolution_mode=_mode(getattr(config, "schema_evolution_mode", None)),
-            allow_overwrites=getattr(config, "allow_overwrites", False),
-            max_files_per_trigger=getattr(config, "max_files_per_trigger", None),
-            max_bytes_per_trigger=config.max_bytes_per_trigger,
-            ignore_corrupt_files=getattr(config, "ignore_corrupt_files", None),
-            ignore_missing_files=getattr(config, "ignore_missing_files", None),
-            busy_timeout_s=config.busy_timeout_s,
+        runner = TableRunner(
+            defn, settings, _engine(config.engine or engine or settings.engine, pyspark)
         )
-        selected = context.selected_asset_keys
+        runner.progress = context.log.info  # a line per micro-batch in the CLI and the UI
         checks = {k.name for k in context.selected_asset_check_keys}
-        try:
-            run = runner.run(opts)
-        except ExpectationFailed as err:
-            event_log.record_table_update(
-                context, defn, error=err, settings=settings
-            )  # event log (never raises)
-            for res in err.results:
-                if res.expectation.name in checks:
-                    yield _check_result(key, res, config.warn_failed_fraction)
-            raise dg.Failure(description=str(err)) from err
-        except (TableBusyError, MissingFileError, CorruptFileError) as err:
-            event_log.record_table_update(
-                context, defn, error=err, settings=settings
-            )  # event log (never raises)
-            raise dg.Failure(description=f"{type(err).__name__}: {err}") from err
-        except Exception as err:
-            event_log.record_table_update(
-                context, defn, error=err, settings=settings
-            )  # event log (never raises)
-            raise
-        event_log.record_table_update(
-            context, defn, run, settings=settings
-        )  # event log (never raises)
-        for warning in run.warnings:
-            context.log.warning(warning)
-        if key in selected:
-            yield dg.MaterializeResult(asset_key=key, metadata=_table_metadata(runner.main, run))
-        if defn.has_quarantine and qkey in selected:
-            yield dg.MaterializeResult(asset_key=qkey, metadata=_quarantine_metadata(runner, run))
-        elif defn.has_quarantine:
-            context.log.info(f"{qkey.to_user_string()} was updated together with its table")
-        evaluated = run.rule_results()
-        results = {r.expectation.name: r for r in evaluated}
-        for exp in defn.expectations:
-            if exp.name in checks:
-                res = results.get(exp.name, RuleResult(exp, 0, 0))
-                yield _check_result(key, res, config.warn_failed_fraction)
+        run = yield from _update(context, runner, run_options(config), checks, config)
+        yield from _results(context, runner, run, checks, config.warn_failed_fraction)
 
     return _table_asset
+
+
+def table_specs(
+    defn: TableDefinition,
+    engine: str | None,
+    upstream_schemas: dict[str, dict[str, str]] | None,
+    owners: list[str] | None,
+) -> list[dg.AssetSpec]:
+    """The table's asset spec and, when it quarantines, its quarantine table's."""
+    static = {"table_properties": dg.MetadataValue.json(defn.properties)} | {
+        f"table_property/{k}": v for k, v in defn.properties.items()
+    }
+    # a table over upstream tables follows them (as a DLT pipeline's tables do); bronze is
+    # requested by the file-arrival sensor
+    automation = dg.AutomationCondition.eager() if defn.upstream else None
+    common = dict(
+        deps=[asset_key(u.key) for u in defn.upstream],
+        group_name=defn.group,
+        kinds=table_kinds(engine),
+        owners=owners,
+        automation_condition=automation,
+    )
+    specs = [
+        dg.AssetSpec(
+            asset_key(defn.key),
+            description=defn.comment,
+            metadata=static | _catalog_metadata(defn.layer, defn.name, defn.column_schema()),
+            **common,
+        )
+    ]
+    if defn.has_quarantine:
+        source = (upstream_schemas or {}).get(defn.upstream[0].key) if defn.upstream else None
+        if defn.files_input is not None:
+            source = defn.column_schema()
+        qschema = source | QUARANTINE_COLUMNS if source else None
+        specs.append(
+            dg.AssetSpec(
+                _quarantine_key(defn),
+                description=f"Rows of {defn.key} that broke a quarantine expectation, with the "
+                "source columns as they were, the rules broken, and when. Replay them with "
+                "the `replay_quarantine` config flag after a fix.",
+                metadata=_catalog_metadata(defn.layer, defn.quarantine_name, qschema),
+                **common,
+            )
+        )
+    return specs
+
+
+def expectation_check_specs(defn: TableDefinition) -> list[dg.AssetCheckSpec]:
+    """One check per expectation; a `*_or_fail` rule's check blocks downstream."""
+    return [
+        dg.AssetCheckSpec(
+            name=e.name,
+            asset=asset_key(defn.key),
+            description=f"expect ({e.action.value}): {e.predicate}",
+            blocking=e.action is Action.FAIL,
+        )
+        for e in defn.expectations
+    ]
+
+
+def run_options(config: TableConfig) -> RunOptions:
+    """The runner's options from the asset's run config (ingestion options only for bronze)."""
+    return RunOptions(
+        full_refresh=config.full_refresh,
+        replay_quarantine=config.replay_quarantine,
+        schema_evolution_mode=_mode(getattr(config, "schema_evolution_mode", None)),
+        allow_overwrites=getattr(config, "allow_overwrites", False),
+        max_files_per_trigger=getattr(config, "max_files_per_trigger", None),
+        max_bytes_per_trigger=config.max_bytes_per_trigger,
+        ignore_corrupt_files=getattr(config, "ignore_corrupt_files", None),
+        ignore_missing_files=getattr(config, "ignore_missing_files", None),
+        busy_timeout_s=config.busy_timeout_s,
+    )
+
+
+def _quarantine_key(defn: TableDefinition) -> dg.AssetKey:
+    return dg.AssetKey([defn.layer, defn.quarantine_name])
+
+
+def _update(context, runner: TableRunner, opts: RunOptions, checks: set[str], config):
+    """Run the table's update and log it in the event log, whatever the outcome; a failed
+    `*_or_fail` rule yields its failing check results before the step fails. Returns the run."""
+    defn, settings = runner.defn, runner.settings
+    try:
+        run = runner.run(opts)
+    except ExpectationFailed as err:
+        event_log.record_table_update(context, defn, error=err, settings=settings)
+        for res in err.results:
+            if res.expectation.name in checks:
+                yield _check_result(asset_key(defn.key), res, config.warn_failed_fraction)
+        raise dg.Failure(description=str(err)) from err
+    except (TableBusyError, MissingFileError, CorruptFileError) as err:
+        event_log.record_table_update(context, defn, error=err, settings=settings)
+        raise dg.Failure(description=f"{type(err).__name__}: {err}") from err
+    except Exception as err:
+        event_log.record_table_update(context, defn, error=err, settings=settings)
+        raise
+    event_log.record_table_update(context, defn, run, settings=settings)  # never raises
+    return run
+
+
+def _results(context, runner: TableRunner, run: TableRun, checks: set[str], warn: float):
+    """The selected tables' materializations and the selected expectations' check results."""
+    defn = runner.defn
+    key, qkey = asset_key(defn.key), _quarantine_key(defn)
+    selected = context.selected_asset_keys
+    for warning in run.warnings:
+        context.log.warning(warning)
+    if key in selected:
+        yield dg.MaterializeResult(asset_key=key, metadata=_table_metadata(runner.main, run))
+    if defn.has_quarantine and qkey in selected:
+        yield dg.MaterializeResult(asset_key=qkey, metadata=_quarantine_metadata(runner, run))
+    elif defn.has_quarantine:
+        context.log.info(f"{qkey.to_user_string()} was updated together with its table")
+    results = {r.expectation.name: r for r in run.rule_results()}
+    for exp in defn.expectations:
+        if exp.name in checks:
+            yield _check_result(key, results.get(exp.name, RuleResult(exp, 0, 0)), warn)
 
 
 def _catalog_metadata(layer: str, name: str, schema: dict[str, str] | None) -> dict:

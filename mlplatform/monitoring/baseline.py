@@ -7,7 +7,7 @@ features, recency at each label's time, exactly what the model was fitted and he
 earlier version carries `CUSTOMER_ML_FEATURES.version_tag` (the gold Delta version training
 read) and `AS_OF_TAG` (the time recency was computed against). The baseline reads gold at that
 version and computes the model input with `features_for_scoring(gold, as_of)`
-(`mlplatform.features.model_input`), the rule training uses, for every customer of that gold
+(`mlplatform.customers.model_input`), the rule training uses, for every customer of that gold
 version. `FEATURES_TAG` lists the version's input columns. Each feature is
 prepared once (sorted, binned) and reused for every window of the run.
 
@@ -31,7 +31,7 @@ from mlplatform.catalog import (
     FEATURES_TAG,
     MODEL_NAME,
 )
-from mlplatform.features.model_input import features_for_scoring
+from mlplatform.customers.model_input import features_for_scoring
 from mlplatform.monitoring.metrics import NumericReference
 from mlplatform.settings import Settings
 

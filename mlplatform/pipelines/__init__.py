@@ -3,7 +3,7 @@ as dp`` offers the names of ``pyspark.pipelines`` and of Databricks' ``dp`` modu
 expectations, Auto CDC and snapshot CDC), on the machinery of ``mlplatform.dlt``.
 
 A ``spark-pipeline.yml`` spec loads as one Dagster code location
-(``mlplatform.pipelines.location``), as a Dagster component
+(``mlplatform.pipelines.code_location``), as a Dagster component
 (``mlplatform.pipelines.component.PipelineComponent``) and runs with ``mlplatform pipelines run``.
 """
 

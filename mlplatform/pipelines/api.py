@@ -7,8 +7,9 @@ from pathlib import Path
 
 from mlplatform import dlt
 from mlplatform.dlt import api as dlt_api
-from mlplatform.dlt import cdc_api, names
+from mlplatform.dlt import cdc_api, dataset_names
 from mlplatform.dlt.analysis import DltDefinitionError
+from mlplatform.dlt.declare import caller_globals, dataset_decorator
 from mlplatform.dlt.pipeline import Dataset, pipeline_for
 from mlplatform.lakehouse.object_location import ObjectLocation
 from mlplatform.settings import get_settings
@@ -30,9 +31,7 @@ def _format(format, where: str) -> None:
 
 
 def _dataset(kind, query_function, name, comment, table_properties, options: dict):
-    return dlt_api._dataset_decorator(
-        kind, query_function, name, comment, table_properties, options
-    )
+    return dataset_decorator(kind, query_function, name, comment, table_properties, options)
 
 
 def table(
@@ -151,7 +150,7 @@ def create_sink(name, format, options=None):
             "(format='delta'); a Kafka or other external sink is not supported"
         )
     options = dict(options or {})
-    pipeline = pipeline_for(dlt_api._caller_globals())
+    pipeline = pipeline_for(caller_globals())
     key = _sink_key(name, options, pipeline.schema)
     if any(ds.sink == key or pipeline.key(ds.name) == key for ds in pipeline.datasets.values()):
         raise DltDefinitionError(f"sink {name!r}: {key} is already written by this pipeline")
@@ -170,7 +169,7 @@ def _sink_key(name: str, options: dict, schema: str) -> str:
         parts = parts if len(parts) == 2 else [schema, parts[0]]
         return "/".join(parts)
     parts = _parts_under(get_settings().lakehouse, str(options["path"]))
-    if len(parts) != 2 or parts[1] == names.EVENT_LOG:
+    if len(parts) != 2 or parts[1] == dataset_names.EVENT_LOG:
         raise DltDefinitionError(
             f"sink {name!r}: path {options['path']!r} must be a table folder "
             "<schema>/<table> under $MLPLATFORM_HOME/lakehouse (or the table root "

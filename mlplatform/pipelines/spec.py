@@ -77,7 +77,7 @@ def load(path: Path) -> LoadedPipeline:
     """Load every library file of the spec into one pipeline."""
     from pyspark.pipelines.graph_element_registry import graph_element_registration_context
 
-    from mlplatform.pipelines.registry import MlplatformGraphRegistry
+    from mlplatform.pipelines.graph_registry import MlplatformGraphRegistry
     from mlplatform.pipelines.sql_files import register
 
     path = Path(path).resolve()

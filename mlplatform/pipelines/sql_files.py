@@ -70,7 +70,7 @@ class SqlFlow:
 def runtime_view(name: str) -> str | SqlQuery:
     """The name the engine knows the frame read as ``name`` by, in the running update (or the
     query of a SQL temporary view)."""
-    frames = runtime._frames()
+    frames = runtime.current_frames()
     frame = runtime.resolve(name, stream=True)
     if isinstance(frame, SqlQuery):
         return frame

@@ -13,7 +13,6 @@ with what was read of its body (`mlplatform.serving.body`: decoding and the logg
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import time
@@ -27,13 +26,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.requests import ClientDisconnect
 
-from mlplatform.serving.body import LOGGED_ERROR_BYTES, decode, logged_text
+from mlplatform.serving.body import decode, logged_text
 from mlplatform.serving.logger import InferenceLogger
 from mlplatform.serving.lookup import OnlineFeatures
 from mlplatform.serving.model_holder import LoadedModel, ModelHolder
 from mlplatform.serving.openapi import install_openapi, invocations_openapi
+from mlplatform.serving.payload_row import PayloadRow
 from mlplatform.serving.payloads import PayloadError, check_ids, parse_json, to_columns, validate
-from mlplatform.serving.tables import PayloadRow
+from mlplatform.serving.request_checks import Received, authorized, media_type_refusal, read_body
 
 log = logging.getLogger(__name__)
 CLIENT_REQUEST_ID = "x-client-request-id"
@@ -134,41 +134,112 @@ def _score(
     return 200, {"predictions": predictions}, served
 
 
-def _authorized(request: Request, token: str | None) -> bool:
-    if not token:
-        return True
-    given = request.headers.get("authorization", "")
-    scheme, _, value = given.partition(" ")
-    # compared as bytes (Starlette decodes headers as latin-1, so this gives the sent bytes back):
-    # a header with non-ASCII bytes is a wrong token, not an error
-    given_bytes = value.strip(" \t").encode("latin-1")
-    return scheme.lower() == "bearer" and hmac.compare_digest(given_bytes, token.encode())
+async def _answer(
+    request: Request,
+    holder: ModelHolder,
+    model: LoadedModel | None,
+    opts: ServingOptions,
+    features: OnlineFeatures | None,
+    now_us: int,
+    received: Received,
+) -> tuple[int, dict, str | None]:
+    """Status, answer and the looked-up features (JSON) of one request; what was read of the
+    body is kept in `received`."""
+    if not authorized(request, opts.token):
+        return 401, _error(401, "missing or wrong bearer token"), None
+    refused = await read_body(request, opts.max_body_bytes, received)
+    if refused is not None:
+        return 413, _error(413, refused), None
+    refused = media_type_refusal(request.headers.get("content-type", "application/json"))
+    if refused is not None:
+        return 415, _error(415, refused), None
+    if model is None:
+        message = f"no model to serve yet: {holder.name} has no {holder.alias!r} alias"
+        return 503, _error(503, message), None
+    try:
+        received.text = decode(received.body)
+        return _score(model, received.text, opts, features, now_us)
+    except PayloadError as err:
+        content = _error(err.status, err.message)
+        if err.code:
+            content["error_code"] = err.code
+        return err.status, content | err.details, None
 
 
-def _charset(params: str) -> str | None:
-    """The `charset` parameter of a Content-Type (lower case), None when there is none."""
-    for param in params.split(";"):
-        key, _, value = param.partition("=")
-        if key.strip().lower() == "charset":
-            return value.strip().strip('"').lower()
-    return None
+def health_status(holder: ModelHolder, logger: InferenceLogger | None) -> dict:
+    """`/health`: the served version, the last load error and the inference logger's counts."""
+    model = holder.current
+    out = {
+        "status": "up",
+        "ready": model is not None,
+        "model_version": model.version if model else None,
+        "last_error": holder.last_error,
+        "logging": None,
+    }
+    if logger is not None:
+        stats = logger.stats
+        out["logging"] = {
+            "pending": logger.pending,
+            "written": stats.written,
+            "dropped": stats.dropped,
+            "last_error": stats.last_error,
+        }
+    return out
 
 
-class _Received:
-    """What was read of a request body: its chunks, its declared size, its decoded text."""
+def version_info(holder: ModelHolder) -> dict:
+    """`/version`: the served model's name, version and alias."""
+    model = holder.current
+    if model is None:
+        return {"model_name": holder.name, "model_version": None, "alias": holder.alias}
+    return model.describe()
 
-    __slots__ = ("chunks", "size", "text")
 
-    def __init__(self):
-        self.chunks: list[bytes] = []
-        self.size: int | None = None  # Content-Length of a body refused unread
-        self.text: str | None = None
-
-    @property
-    def body(self) -> bytes:
-        if len(self.chunks) > 1:
-            self.chunks = [b"".join(self.chunks)]
-        return self.chunks[0] if self.chunks else b""
+async def _invocation(
+    request: Request,
+    holder: ModelHolder,
+    logger: InferenceLogger | None,
+    opts: ServingOptions,
+    features: OnlineFeatures | None,
+) -> Response:
+    """`POST /invocations`: answer the request and hand it, refused or not, to the logger."""
+    started, now_us = time.perf_counter(), time.time_ns() // 1000
+    request_id = uuid.uuid4().hex
+    model = holder.current  # this request keeps this version even if the alias moves
+    received = Received()
+    try:
+        status, content, served = await _answer(
+            request, holder, model, opts, features, now_us, received
+        )
+    except ClientDisconnect:
+        status, content, served = 499, _error(499, "client closed the request"), None
+    except Exception as err:  # noqa: BLE001 (never an unanswered request)
+        log.exception("unexpected error in /invocations")
+        status, content, served = 500, _error(500, f"{type(err).__name__}: {err}"), None
+    if status != 200:
+        content["request_id"] = request_id
+    text = json.dumps(content, default=_jsonable)
+    if logger is not None:
+        logged, size, truncated = logged_text(
+            received.body, received.text, status == 200, received.size
+        )
+        logger.log(
+            PayloadRow(
+                request_id,
+                request.headers.get(CLIENT_REQUEST_ID),
+                now_us,
+                status,
+                (time.perf_counter() - started) * 1000.0,
+                logged,
+                text,
+                holder.name,
+                model.version if model is not None else None,
+                served,
+                size,
+                truncated,
+            )
+        )
+    return Response(text, status, media_type="application/json", headers={REQUEST_ID: request_id})
 
 
 def create_app(
@@ -182,112 +253,13 @@ def create_app(
     opts = opts or ServingOptions()
     app = FastAPI(title="mlplatform serving", docs_url=None, redoc_url=None)
 
-    async def _handle(
-        request: Request, model: LoadedModel | None, now_us: int, received: _Received
-    ) -> tuple[int, dict, str | None]:
-        """Status, answer and the looked-up features (JSON) of one request; what was read of the
-        body is kept in `received`."""
-        if not _authorized(request, opts.token):
-            return 401, _error(401, "missing or wrong bearer token"), None
-        declared = request.headers.get("content-length", "0")
-        if declared.isdigit() and int(declared) > opts.max_body_bytes:
-            received.size = int(declared)
-            async for chunk in request.stream():  # keep the first bytes for the log, no more
-                received.chunks.append(chunk)
-                if sum(map(len, received.chunks)) >= LOGGED_ERROR_BYTES:
-                    break
-            message = (
-                f"request body of {declared} bytes is over the limit of {opts.max_body_bytes} bytes"
-            )
-            return 413, _error(413, message), None
-        size = 0
-        async for chunk in request.stream():  # stop reading as soon as the limit is passed
-            size += len(chunk)
-            received.chunks.append(chunk)
-            if size > opts.max_body_bytes:
-                message = f"request body is over the limit of {opts.max_body_bytes} bytes"
-                return 413, _error(413, message), None
-        ctype, _, params = request.headers.get("content-type", "application/json").partition(";")
-        ctype = ctype.strip()
-        if ctype.lower() not in ("application/json", ""):
-            message = f"content type {ctype!r} is not supported; send application/json"
-            return 415, _error(415, message), None
-        charset = _charset(params)
-        if charset not in (None, "utf-8", "utf8"):
-            message = f"charset {charset!r} is not supported; send UTF-8 JSON"
-            return 415, _error(415, message), None
-        if model is None:
-            message = f"no model to serve yet: {holder.name} has no {holder.alias!r} alias"
-            return 503, _error(503, message), None
-        try:
-            received.text = decode(received.body)
-            status, content, served = _score(model, received.text, opts, features, now_us)
-        except PayloadError as err:
-            status, content, served = err.status, _error(err.status, err.message), None
-            if err.code:
-                content["error_code"] = err.code
-            content |= err.details
-        return status, content, served
-
     @app.post("/invocations", **invocations_openapi())
     async def invocations(request: Request) -> Response:
-        started, now_us = time.perf_counter(), time.time_ns() // 1000
-        request_id = uuid.uuid4().hex
-        model = holder.current  # this request keeps this version even if the alias moves
-        received = _Received()
-        try:
-            status, content, served = await _handle(request, model, now_us, received)
-        except ClientDisconnect:
-            status, content, served = 499, _error(499, "client closed the request"), None
-        except Exception as err:  # noqa: BLE001 (never an unanswered request)
-            log.exception("unexpected error in /invocations")
-            status, content, served = 500, _error(500, f"{type(err).__name__}: {err}"), None
-        if status != 200:
-            content["request_id"] = request_id
-        text = json.dumps(content, default=_jsonable)
-        if logger is not None:
-            logged, size, truncated = logged_text(
-                received.body, received.text, status == 200, received.size
-            )
-            logger.log(
-                PayloadRow(
-                    request_id,
-                    request.headers.get(CLIENT_REQUEST_ID),
-                    now_us,
-                    status,
-                    (time.perf_counter() - started) * 1000.0,
-                    logged,
-                    text,
-                    holder.name,
-                    model.version if model is not None else None,
-                    served,
-                    size,
-                    truncated,
-                )
-            )
-        return Response(
-            text, status, media_type="application/json", headers={REQUEST_ID: request_id}
-        )
+        return await _invocation(request, holder, logger, opts, features)
 
     @app.get("/health")
     async def health() -> dict:
-        model = holder.current
-        out = {
-            "status": "up",
-            "ready": model is not None,
-            "model_version": model.version if model else None,
-            "last_error": holder.last_error,
-            "logging": None,
-        }
-        if logger is not None:
-            stats = logger.stats
-            out["logging"] = {
-                "pending": logger.pending,
-                "written": stats.written,
-                "dropped": stats.dropped,
-                "last_error": stats.last_error,
-            }
-        return out
+        return health_status(holder, logger)
 
     @app.get("/ready")
     async def ready() -> Response:
@@ -298,19 +270,13 @@ def create_app(
 
     @app.get("/version")
     async def version(request: Request) -> Response:
-        if not _authorized(request, opts.token):
+        if not authorized(request, opts.token):
             return Response(
                 json.dumps(_error(401, "missing or wrong bearer token")),
                 401,
                 media_type="application/json",
             )
-        model = holder.current
-        out = (
-            model.describe()
-            if model
-            else {"model_name": holder.name, "model_version": None, "alias": holder.alias}
-        )
-        return Response(json.dumps(out), 200, media_type="application/json")
+        return Response(json.dumps(version_info(holder)), 200, media_type="application/json")
 
     install_openapi(app)
     return app

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from mlplatform.catalog import FEATURES, ID_COLUMNS, INFERENCE, PAYLOAD
-from mlplatform.features.labels import label_rows, read_labels
+from mlplatform.customers.labels import label_rows, read_labels
 from mlplatform.settings import Settings
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

@@ -20,7 +20,7 @@ from pathlib import Path
 from mlplatform.catalog import PAYLOAD
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.serving.payload_arrow import PAYLOAD_SCHEMA, payload_arrow
-from mlplatform.serving.tables import PayloadRow
+from mlplatform.serving.payload_row import PayloadRow
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mlplatform.serving.tables import PayloadRow
+from mlplatform.serving.payload_row import PayloadRow
 
 PAYLOAD_SCHEMA = pa.schema(
     [

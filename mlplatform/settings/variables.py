@@ -148,7 +148,7 @@ PIPELINE_SPEC = Variable(
     "MLPLATFORM_PIPELINE_SPEC",
     "file",
     None,
-    "the spec `mlplatform.pipelines.location` loads",
+    "the spec `mlplatform.pipelines.code_location` loads",
     shown="`spark-pipeline.yml` of the current folder",
 )
 # serving and the online store

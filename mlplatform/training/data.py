@@ -24,8 +24,8 @@ from mlplatform.catalog import (
     RAW_CUSTOMER_LABELS,
     Table,
 )
-from mlplatform.features.labels import LABEL, latest_labels
-from mlplatform.features.model_input import default_as_of, features_for_scoring, parse_as_of
+from mlplatform.customers.labels import LABEL, latest_labels
+from mlplatform.customers.model_input import default_as_of, features_for_scoring, parse_as_of
 from mlplatform.settings import Settings
 
 if TYPE_CHECKING:  # numpy is imported on use: the definitions import this module
@@ -127,7 +127,7 @@ def load_training_set(settings: Settings, version: int | None = None) -> ModelDa
     The versions recorded are the training set's and those it was built from (the history and
     the labels); `as_of` is the latest label time (each row's recency is at its own label time).
     """
-    from mlplatform.features.churn_training_set import read_metadata
+    from mlplatform.customers.churn_training_set import read_metadata
 
     frame, read_version = _read(settings, CHURN_TRAINING_SET, version)
     meta = read_metadata(settings, read_version)

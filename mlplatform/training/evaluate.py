@@ -20,7 +20,7 @@ from mlflow.models.evaluation.validation import ModelValidationFailedException
 from sklearn.metrics import roc_auc_score
 
 from mlplatform.catalog import AS_OF_TAG, DELTA_VERSION_TAG, FEATURES, MODEL_NAME, PROMOTE, SKIP
-from mlplatform.features.model_input import features_for_scoring
+from mlplatform.customers.model_input import features_for_scoring
 from mlplatform.settings import Settings
 from mlplatform.training import registry
 from mlplatform.training.data import ModelData, load_model_data

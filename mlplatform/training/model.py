@@ -34,7 +34,7 @@ from mlplatform.training.data import (
     load_model_data,
     truth_propensity,
 )
-from mlplatform.training.features import validate_features
+from mlplatform.training.feature_selection import validate_features
 from mlplatform.training.tracking import ensure_experiment, experiment_name, git_commit
 
 MODEL_TYPES = ("logistic_regression", "hist_gradient_boosting")

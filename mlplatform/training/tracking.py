@@ -24,8 +24,6 @@ from mlplatform.settings import Settings
 from mlplatform.settings.variables import GIT_COMMIT
 from mlplatform.training.store import ensure_embedded_store
 
-_REPO = Path(__file__).resolve().parents[2]
-
 
 def experiment_name(env: str) -> str:
     """The training experiment of an environment (dev, staging, prod)."""
@@ -68,13 +66,18 @@ def ensure_experiment(settings: Settings, name: str | None = None) -> str:
 
 
 def git_commit() -> str:
-    """The code version: `MLPLATFORM_GIT_COMMIT` (set in images), else `git rev-parse HEAD`."""
+    """The code version: `MLPLATFORM_GIT_COMMIT` (set in images), else the commit of the git
+    checkout the package runs from (an editable install), else `unknown`."""
     env = GIT_COMMIT.value() or os.environ.get("GIT_COMMIT")
     if env:
         return env
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=_REPO, capture_output=True, text=True, timeout=10
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
         )
     except (OSError, subprocess.SubprocessError):
         return "unknown"

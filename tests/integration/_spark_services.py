@@ -19,7 +19,7 @@ import pyspark
 import pytest
 from polars.testing import assert_frame_equal
 
-from mlplatform.features.assets import TABLES
+from mlplatform.customers.assets import TABLES
 from mlplatform.lakehouse.engines import get_engine
 from mlplatform.lakehouse.update.runner import TableRunner
 from mlplatform.settings import get_settings

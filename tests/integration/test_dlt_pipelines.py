@@ -14,9 +14,9 @@ import pytest
 from dagster_pyspark import PySparkResource
 from polars.testing import assert_frame_equal
 
+from mlplatform.customers.assets import TABLES
+from mlplatform.customers.demo_data import generate
 from mlplatform.dlt.pipeline import DEFS_NAME
-from mlplatform.features.assets import TABLES
-from mlplatform.features.demo_data import generate
 from mlplatform.lakehouse.engines.spark_session import spark_config
 from mlplatform.lakehouse.resource import LakehouseResource
 from mlplatform.lakehouse.update.runner import TableRunner

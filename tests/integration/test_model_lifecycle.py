@@ -18,9 +18,9 @@ import polars as pl
 import pytest
 from dagster._core.instance.ref import InstanceRef
 
-from mlplatform.features.assets import table_assets
-from mlplatform.features.demo_data import generate
-from mlplatform.features.feature_assets import feature_store_assets
+from mlplatform.customers.assets import table_assets
+from mlplatform.customers.demo_data import generate
+from mlplatform.customers.feature_assets import feature_store_assets
 from mlplatform.settings import Settings, get_settings
 from mlplatform.training import checks, registry
 from mlplatform.training.data import load_model_data, truth_propensity

@@ -128,7 +128,7 @@ def test_the_code_location_module_and_the_dg_component(tmp_path):
             "asset",
             "materialize",
             "-m",
-            "mlplatform.pipelines.location",
+            "mlplatform.pipelines.code_location",
             "--select",
             "*",
         ],
@@ -197,8 +197,8 @@ def test_dg_check_defs_on_the_project():
 def test_the_example_spec_equals_the_native_tables(tmp_path, monkeypatch):
     from polars.testing import assert_frame_equal
 
-    from mlplatform.features.assets import TABLES
-    from mlplatform.features.demo_data import generate
+    from mlplatform.customers.assets import TABLES
+    from mlplatform.customers.demo_data import generate
     from mlplatform.lakehouse.update.runner import TableRunner
     from mlplatform.settings import get_settings
 

@@ -3,8 +3,8 @@ functions and under `TYPE_CHECKING` count too).
 
 The lakehouse is the bottom and knows no domain; the catalog sits on it and every domain reads
 its names from the catalog, not from each other: serving knows no training code, monitoring no
-serving or training code, and features know nothing of their consumers. Cross-domain wiring
-(the drift sensor launching the training job) lives in `mlplatform.definitions`.
+serving or training code, and the customer pipeline knows nothing of its consumers. Cross-domain
+wiring (the drift sensor launching the training job) lives in `mlplatform.definitions`.
 """
 
 import ast
@@ -18,13 +18,13 @@ import pytest
 import mlplatform
 
 PACKAGE = Path(mlplatform.__file__).parent
-DOMAINS = ("features", "training", "serving", "monitoring", "feature_store")
+DOMAINS = ("customers", "training", "serving", "monitoring", "feature_store")
 NEVER = {
     "mlplatform.lakehouse": (*DOMAINS, "catalog"),
     "mlplatform.catalog": DOMAINS,
     "mlplatform.serving": ("training",),
     "mlplatform.monitoring": ("serving", "training"),
-    "mlplatform.features": ("training", "serving", "monitoring"),
+    "mlplatform.customers": ("training", "serving", "monitoring"),
 }
 CATALOG_MAY_IMPORT = ("dagster", "polars", "mlplatform.settings", "mlplatform.lakehouse")
 
@@ -310,3 +310,187 @@ def test_monitoring_rules_read_no_yaml_and_no_environment(module):
 def test_a_store_takes_a_location_and_reads_no_settings(module):
     """The settings own the table root; a `DeltaStore` and a location never ask them."""
     assert {n for n in MODULES[module] if within(n, "mlplatform.settings")} == set()
+
+
+# ---- no import circle, no reach-in to another module's private names ------------------------
+TREES = {module_name(p): ast.parse(p.read_text(), str(p)) for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def module_edges(tree: ast.AST) -> set[str]:
+    """The mlplatform modules a module imports, at any level (inside functions, under
+    `TYPE_CHECKING`): `from a.b import c` is an edge to `a.b.c` when that is a module, else to
+    `a.b`. Importing a submodule is no edge to its package's `__init__`."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if within(a.name, "mlplatform"))
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if within(node.module, "mlplatform"):
+                for alias in node.names:
+                    name = f"{node.module}.{alias.name}"
+                    found.add(name if name in TREES else node.module)
+    return found
+
+
+def import_circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """One circle (a path back to its first module) per strongly connected group of modules."""
+    return [circle_in(graph, group) for group in circle_groups(graph)]
+
+
+def circle_groups(graph: dict[str, set[str]]) -> list[set[str]]:
+    """The strongly connected groups of modules: each module of a group imports, through the
+    others, every other one (a group of one when a module imports itself)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    groups: list[set[str]] = []
+
+    def connect(node: str) -> None:  # Tarjan's algorithm
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if nxt not in graph:
+                continue
+            if nxt not in index:
+                connect(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            group = set()
+            while True:
+                member = stack.pop()
+                group.add(member)
+                if member == node:
+                    break
+            if len(group) > 1 or node in graph[node]:
+                groups.append(group)
+
+    for node in sorted(graph):
+        if node not in index:
+            connect(node)
+    return groups
+
+
+def circle_in(graph: dict[str, set[str]], group: set[str]) -> list[str]:
+    start = min(group)
+    paths = [[start]]
+    while paths:  # breadth first: the shortest way back to `start`
+        path = paths.pop(0)
+        for nxt in sorted(graph[path[-1]] & group):
+            if nxt == start:
+                return [*path, start]
+            if nxt not in path:
+                paths.append([*path, nxt])
+    raise AssertionError(f"no circle in {sorted(group)}")
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def _private_members(tree: ast.AST) -> set[str]:
+    """The private methods and `self._x` attributes of the classes a module defines."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            names.update(
+                item.name
+                for item in node.body
+                if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)
+            )
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+            if isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"):
+                names.add(node.attr)
+    return {n for n in names if _private(n)}
+
+
+MEMBERS = {module: _private_members(tree) for module, tree in TREES.items()}
+
+
+def reach_ins(module: str, tree: ast.AST, modules=TREES, members=MEMBERS) -> set[str]:
+    """Where `module` uses another mlplatform module's private names: `from x import _y`,
+    `x._y` through an imported module, and `obj._y` (not `self`/`cls`) of a private method or
+    attribute that only other modules' classes define (a class driven from outside its module)."""
+    found = set()
+    bound: dict[str, str] = {}  # local name -> the mlplatform module it stands for
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if within(alias.name, "mlplatform"):
+                    bound[alias.asname or "mlplatform"] = (
+                        alias.name if alias.asname else "mlplatform"
+                    )
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if not within(node.module, "mlplatform"):
+                continue
+            for alias in node.names:
+                name = f"{node.module}.{alias.name}"
+                if name in modules:
+                    bound[alias.asname or alias.name] = name
+                elif _private(alias.name) and node.module != module:
+                    found.add(f"{module} imports {name}")
+    own = members.get(module, set())
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Attribute) and _private(node.attr)):
+            continue
+        chain, base = [], node.value
+        while isinstance(base, ast.Attribute):
+            chain.append(base.attr)
+            base = base.value
+        if not isinstance(base, ast.Name) or base.id in ("self", "cls"):
+            continue
+        if base.id in bound:
+            target = ".".join([bound[base.id], *reversed(chain)])
+            if target in modules and target != module:
+                found.add(f"{module} uses {target}.{node.attr}")
+            continue
+        owners = sorted(m for m, names in members.items() if node.attr in names and m != module)
+        if owners and node.attr not in own:
+            found.add(f"{module} uses {ast.unparse(node)} ({' or '.join(owners)})")
+    return found
+
+
+def test_the_circle_finder_finds_circles_and_only_them():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set(), "e": {"e"}}
+    assert import_circles(graph) == [["a", "b", "c", "a"], ["e", "e"]]
+    assert import_circles({"a": {"b"}, "b": set()}) == []
+
+
+def test_the_reach_in_finder_sees_every_form():
+    code = (
+        "from mlplatform.dlt.api import _hidden, visible\n"
+        "from mlplatform.dlt import runtime\n"
+        "import mlplatform.dlt.runtime as rt\n"
+        "import mlplatform.dlt.runtime\n"
+        "def f(runner, node):\n"
+        "    runtime._frames(); rt._frames(); mlplatform.dlt.runtime._state\n"
+        "    runner._wait_for(1); self._own(); node._expr; runtime.public()\n"
+    )
+    modules = {"mlplatform.dlt.api", "mlplatform.dlt.runtime", "mlplatform.here"}
+    members = {"mlplatform.lakehouse.runner": {"_wait_for"}, "mlplatform.here": {"_own"}}
+    found = reach_ins("mlplatform.here", ast.parse(code), modules, members)
+    assert found == {
+        "mlplatform.here imports mlplatform.dlt.api._hidden",
+        "mlplatform.here uses mlplatform.dlt.runtime._frames",
+        "mlplatform.here uses mlplatform.dlt.runtime._state",
+        "mlplatform.here uses runner._wait_for (mlplatform.lakehouse.runner)",
+    }
+
+
+def test_no_import_circle_anywhere_in_mlplatform():
+    graph = {module: module_edges(tree) for module, tree in TREES.items()}
+    circles = [
+        f"{' -> '.join(circle_in(graph, group))} (group: {', '.join(sorted(group))})"
+        for group in circle_groups(graph)
+    ]
+    for circle in circles:
+        print("import circle:", circle)
+    assert circles == []
+
+
+def test_no_module_uses_another_modules_private_names():
+    found = sorted(f for module, tree in TREES.items() for f in reach_ins(module, tree))
+    for finding in found:
+        print("private reach-in:", finding)
+    assert found == []

@@ -20,7 +20,7 @@ AREA = (
     "mlplatform.dlt.pipeline",
     "mlplatform.monitoring.windows",
     "mlplatform.feature_store.timeseries",
-    "mlplatform.features.history",
+    "mlplatform.customers.history",
 )
 
 

@@ -162,3 +162,80 @@ def test_deprecated_aliases_still_work(tmp_path):
 def test_read_outside_an_update_is_a_clear_error():
     with pytest.raises(dlt.DltRuntimeError, match="inside a dataset's query function"):
         dlt.read("x")
+
+
+def test_a_file_builds_its_definitions_once_after_its_last_declaration(tmp_path, monkeypatch):
+    from mlplatform.dlt.pipeline import Pipeline
+
+    built = []
+    real = Pipeline.definitions
+
+    def counting(pipeline):
+        built.append(sorted(pipeline.datasets))
+        return real(pipeline)
+
+    monkeypatch.setattr(Pipeline, "definitions", counting)
+    tables = "\n".join(
+        f"@dlt.table\n@dlt.expect('positive', 'n > 0')\ndef t{i}():\n"
+        f"    return dlt.read('t{i - 1}')\n"
+        for i in range(1, 20)
+    )
+    module = load(
+        tmp_path,
+        "from mlplatform import dlt\n\n@dlt.table\ndef t0():\n    return spark.range(3)\n\n"
+        + tables,
+        name="chain",
+    )
+    assert built == [sorted(f"t{i}" for i in range(20))]  # once, with every dataset
+    graph = module[DEFS_NAME].resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert keys == {f"chain/t{i}" for i in range(20)} | {"chain/event_log"}
+    parents = {p.to_user_string() for p in graph.get(dg.AssetKey(["chain", "t19"])).parent_keys}
+    assert parents == {"chain/t18"}
+    assert {k.name for k in graph.asset_check_keys} == {"positive", "freshness", "completeness"}
+
+
+def test_a_file_that_raises_keeps_its_own_error_and_builds_nothing(tmp_path, monkeypatch):
+    from mlplatform.dlt.pipeline import Pipeline
+
+    built = []
+    monkeypatch.setattr(Pipeline, "definitions", built.append)
+    with pytest.raises(ZeroDivisionError):
+        load(
+            tmp_path,
+            """
+        from mlplatform import dlt
+
+        @dlt.table
+        def t():
+            return dlt.read("nope")  # an error the build would report
+
+        1 / 0
+        """,
+        )
+    assert built == []
+
+
+def test_a_module_imported_by_dagster_has_its_definitions(tmp_path):
+    import importlib.util
+    import sys
+
+    path = tmp_path / "imported_shop.py"
+    later = """
+def declare_later():
+    @dlt.table
+    def extra():
+        return dlt.read("totals")
+"""
+    path.write_text(textwrap.dedent(PIPELINE) + later)
+    spec = importlib.util.spec_from_file_location("imported_shop", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # as `dagster ... -f` loads a file
+    keys = {k.to_user_string() for k in getattr(module, DEFS_NAME).resolve_all_asset_keys()}
+    assert keys == {f"imported_shop/{n}" for n in ("raw_orders", "orders", "totals", "event_log")}
+    assert sys.getprofile() is None  # the load hook is gone
+
+    module.declare_later()  # a declaration after the load rebuilds them at once
+    keys = {k.to_user_string() for k in getattr(module, DEFS_NAME).resolve_all_asset_keys()}
+    assert "imported_shop/extra" in keys
+    assert len(keys) == 5

@@ -4,7 +4,7 @@ import polars as pl
 import pytest
 
 from mlplatform.catalog import FEATURES
-from mlplatform.features.model_input import features_for_scoring
+from mlplatform.customers.model_input import features_for_scoring
 from mlplatform.monitoring import drift, metrics
 from mlplatform.monitoring.config import DriftRules, threshold_for
 from mlplatform.monitoring.report import markdown_table, plot_breaches

@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 from sklearn import metrics as skm
 
-from mlplatform.features.model_input import features_for_scoring
+from mlplatform.customers.model_input import features_for_scoring
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.monitoring import drift, metrics, profile
 from mlplatform.monitoring.config import DriftRules, MonitoringConfigError, RetrainPolicy

@@ -10,12 +10,12 @@ import dagster as dg
 import pytest
 
 from mlplatform.catalog import ONLINE_CUSTOMER_ML_FEATURES
+from mlplatform.customers.feature_assets import history_store, silver_store
+from mlplatform.customers.history import series_spec
+from mlplatform.customers.online_assets import online_store_in_sync
 from mlplatform.feature_store.online import OnlineStore, OnlineStoreError
 from mlplatform.feature_store.publish import latest_rows, publish_latest
 from mlplatform.feature_store.timeseries import refresh_series
-from mlplatform.features.feature_assets import history_store, silver_store
-from mlplatform.features.history import series_spec
-from mlplatform.features.online_assets import online_store_in_sync
 from mlplatform.lakehouse.resource import LakehouseResource
 from mlplatform.settings import get_settings
 from tests.feature_store_data import append_silver, events

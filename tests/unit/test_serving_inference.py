@@ -16,7 +16,7 @@ from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.serving.assets import churn_predictor_inference
 from mlplatform.serving.inference import InferenceTable
 from mlplatform.serving.logger import InferenceLogger
-from mlplatform.serving.tables import PayloadRow
+from mlplatform.serving.payload_row import PayloadRow
 from mlplatform.settings import get_settings
 from tests.platform_resources import platform_resources
 

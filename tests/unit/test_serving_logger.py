@@ -9,7 +9,7 @@ import polars as pl
 from deltalake import DeltaTable
 
 from mlplatform.serving.logger import InferenceLogger
-from mlplatform.serving.tables import PayloadRow
+from mlplatform.serving.payload_row import PayloadRow
 
 
 def row(i: int, status: int = 200) -> PayloadRow:

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 from deltalake import write_deltalake
 
-from mlplatform.features.labels import latest_labels
+from mlplatform.customers.labels import latest_labels
 from mlplatform.settings import get_settings
 from mlplatform.training.data import (
     HOLDOUT_FRACTION,

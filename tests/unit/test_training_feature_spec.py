@@ -10,10 +10,10 @@ import polars as pl
 import pytest
 
 from mlplatform.catalog import FEATURES, GOLD_NUMERIC_FEATURES
+from mlplatform.customers.assets import table_assets
+from mlplatform.customers.demo_data import generate
+from mlplatform.customers.feature_assets import feature_store_assets
 from mlplatform.feature_store.spec import FeatureSpec
-from mlplatform.features.assets import table_assets
-from mlplatform.features.demo_data import generate
-from mlplatform.features.feature_assets import feature_store_assets
 from mlplatform.monitoring.baseline import from_tags
 from mlplatform.settings import get_settings
 from mlplatform.training import registry

@@ -7,11 +7,11 @@ import polars as pl
 import pytest
 from deltalake import write_deltalake
 
+from mlplatform.customers.churn_training_set import build, clean_labels, write
+from mlplatform.customers.feature_assets import history_store, silver_store
+from mlplatform.customers.history import series_spec
 from mlplatform.feature_store.timeseries import refresh_series
 from mlplatform.feature_store.training_set import FeatureLookup, create_training_set
-from mlplatform.features.churn_training_set import build, clean_labels, write
-from mlplatform.features.feature_assets import history_store, silver_store
-from mlplatform.features.history import series_spec
 from mlplatform.settings import get_settings
 from mlplatform.training.data import load_model_data
 from tests.feature_store_data import append_silver, events

@@ -22,11 +22,11 @@ from mlplatform.catalog import (
     RAW_CUSTOMER_LABELS,
     RECENCY,
 )
+from mlplatform.customers.history import CUSTOMER_FEATURES_HISTORY
+from mlplatform.customers.labels import LABEL, label_rows
+from mlplatform.customers.model_input import recency_days
 from mlplatform.feature_store.spec import FeatureSpec
 from mlplatform.feature_store.training_set import FeatureLookup, create_training_set
-from mlplatform.features.history import CUSTOMER_FEATURES_HISTORY
-from mlplatform.features.labels import LABEL, label_rows
-from mlplatform.features.model_input import recency_days
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.settings import Settings
 

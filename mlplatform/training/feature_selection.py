@@ -1,5 +1,5 @@
 """Which features a training run uses (the list itself is `mlplatform.catalog.FEATURES`; the
-rule computing them from gold rows is `mlplatform.features.model_input`)."""
+rule computing them from gold rows is `mlplatform.customers.model_input`)."""
 
 from __future__ import annotations
 

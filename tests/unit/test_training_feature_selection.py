@@ -7,8 +7,8 @@ import polars as pl
 import pytest
 
 from mlplatform.catalog import FEATURES, GOLD_NUMERIC_FEATURES, RECENCY
-from mlplatform.features.model_input import default_as_of, features_for_scoring, parse_as_of
-from mlplatform.training.features import validate_features
+from mlplatform.customers.model_input import default_as_of, features_for_scoring, parse_as_of
+from mlplatform.training.feature_selection import validate_features
 
 AS_OF = datetime(2026, 11, 1)
 

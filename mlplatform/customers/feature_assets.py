@@ -3,8 +3,8 @@
 import dagster as dg
 
 from mlplatform import catalog
+from mlplatform.customers.history import CUSTOMER_FEATURES_HISTORY, GRANULARITIES
 from mlplatform.feature_store.timeseries import SeriesRefresh
-from mlplatform.features.history import CUSTOMER_FEATURES_HISTORY, GRANULARITIES
 from mlplatform.lakehouse.assets import table_pool
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.lakehouse.resource import LakehouseResource
@@ -22,7 +22,7 @@ class HistoryConfig(dg.Config):
 
 def training_set_schema() -> dg.TableSchema:
     """The training set's columns: the label row, the joined row's time and the features."""
-    from mlplatform.features.churn_training_set import COLUMNS
+    from mlplatform.customers.churn_training_set import COLUMNS
 
     declared = {f.name: f for f in CUSTOMER_FEATURES_HISTORY.features}
     fixed = {
@@ -72,8 +72,8 @@ def customer_ml_features_history(
     context: dg.AssetExecutionContext, config: HistoryConfig, lakehouse: LakehouseResource
 ):
     """Refresh the history from the silver rows appended since the version it consumed."""
+    from mlplatform.customers.history import series_spec
     from mlplatform.feature_store.timeseries import refresh_series
-    from mlplatform.features.history import series_spec
 
     settings = lakehouse.settings
     try:
@@ -150,7 +150,7 @@ def churn_training_set(context: dg.AssetExecutionContext, lakehouse: LakehouseRe
     of the history row joined and the model's features; what `ml/churn_model` trains on and
     monitoring's baseline.
     """
-    from mlplatform.features.churn_training_set import build, write
+    from mlplatform.customers.churn_training_set import build, write
 
     settings = lakehouse.settings
     built = build(settings)

@@ -1,7 +1,8 @@
 """A pipeline spec as one Dagster code location:
 
-    MLPLATFORM_PIPELINE_SPEC=path/to/spark-pipeline.yml dagster dev -m mlplatform.pipelines.location
-    dagster asset materialize -m mlplatform.pipelines.location --select '*'
+    MLPLATFORM_PIPELINE_SPEC=path/to/spark-pipeline.yml \
+        dagster dev -m mlplatform.pipelines.code_location
+    dagster asset materialize -m mlplatform.pipelines.code_location --select '*'
 
 Without ``MLPLATFORM_PIPELINE_SPEC`` the spec is ``spark-pipeline.yml`` of the current folder.
 """

@@ -1,1 +1,0 @@
-"""The customer-events pipeline: bronze ingestion, silver cleaning, gold ML features."""
