@@ -75,6 +75,11 @@ def _jsonable(value):
     return str(value)
 
 
+INPUT_ERRORS = (ValueError, ArithmeticError)
+"""What a model raises for input values it cannot compute with (a 400); anything else it raises
+is the model failing (a 503)."""
+
+
 def _error(status: int, message: str) -> dict:
     return {"error_code": _CODES.get(status, "BAD_REQUEST"), "message": message}
 
@@ -114,6 +119,15 @@ def _score(
     try:
         raw = model.predict(batch.frame)
         predictions = to_json_list(raw)
+    except INPUT_ERRORS as err:
+        # valid, finite values the model cannot compute with (a scaler overflowing on 1e307):
+        # the request's values, not the model, are at fault, as MLflow's scoring server says
+        log.warning("model %s version %s refused the batch: %s", model.name, model.version, err)
+        message = (
+            f"model {model.name} version {model.version} cannot score these values: "
+            f"{type(err).__name__}: {str(err)[:200]}"
+        )
+        return 400, _error(400, message), None
     except Exception as err:  # noqa: BLE001 (a model failure is answered, not raised)
         log.exception("model %s version %s failed", model.name, model.version)
         return (
