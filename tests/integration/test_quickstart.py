@@ -14,6 +14,12 @@ pytestmark = pytest.mark.integration
 SECONDS = r"\d+\.\d s"
 
 
+def registry_of(home):
+    """The home's MLflow registry (named: an earlier test may have set a process-wide one)."""
+    uri = f"sqlite:///{home / 'mlflow' / 'mlflow.db'}"
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
 def test_quickstart_from_an_empty_home(tmp_path, monkeypatch):
     home = tmp_path / "home"
     proc = mlplatform(home, "quickstart", "--customers", "3000", "--events", "60000")
@@ -36,7 +42,7 @@ def test_quickstart_from_an_empty_home(tmp_path, monkeypatch):
     assert len(set(step_lines)) == len(step_lines), out
     assert re.search(rf"^  online/customer_ml_features: [\d,]+ rows; {SECONDS}$", out, re.M), out
     assert (home / "lakehouse" / "gold" / "customer_ml_features" / "_delta_log").is_dir()
-    client = MlflowClient(tracking_uri=f"sqlite:///{home / 'mlflow' / 'mlflow.db'}")
+    client = registry_of(home)
     champion = client.get_model_version_by_alias("churn_predictor", "champion")
     assert int(champion.version) == 1
     # Quiet: a line per step and the summary; the event stream and warnings go to the run log.
@@ -93,7 +99,7 @@ def test_a_model_below_its_floor_ends_in_one_line_and_exit_3(tmp_path):
     assert f"Dashboard:      {home / 'monitoring' / 'dashboard.html'}" in out
     assert (home / "lakehouse" / "gold" / "customer_ml_features" / "_delta_log").is_dir()
     assert (home / "lakehouse" / "serving" / "churn_predictor_inference" / "_delta_log").is_dir()
-    client = MlflowClient(tracking_uri=f"sqlite:///{home / 'mlflow' / 'mlflow.db'}")
+    client = registry_of(home)
     assert client.get_registered_model("churn_predictor").aliases == {
         "challenger": 1
     }  # no champion
