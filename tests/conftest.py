@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import pytest
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_mlflow_uri_leaks_between_modules():
+    """`mlflow.set_tracking_uri` / `set_registry_uri` are process-wide and export
+    MLFLOW_TRACKING_URI / MLFLOW_REGISTRY_URI, which every later subprocess inherits: a module
+    that sets them must not point the next module's clients and commands at its store."""
+    yield
+    if "mlflow" in sys.modules:
+        mlflow = sys.modules["mlflow"]
+        mlflow.set_tracking_uri(None)
+        mlflow.set_registry_uri(None)
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        os.environ.pop(name, None)
 
 
 @pytest.fixture
