@@ -153,33 +153,33 @@ def plan_files(
     ):
         seen[row["source"]] = row
     plan = FilePlan()
+    candidates: list[tuple[dict, int]] = []  # (file, byte to read from), in listing order
     for entry in listing:
         before = seen.get(entry["source"])
         if before is None:
-            part = _take(entry, 0, plan)
+            candidates.append((entry, 0))
         elif (before["size"], before["mtime_ns"]) == (entry["size"], entry["mtime_ns"]):
             continue
         elif _grown(fs_path(entry["source"]), before, entry):
-            part = _take(entry, before["size"], plan)
+            candidates.append((entry, before["size"]))
         elif allow_overwrites:
-            part = _take(entry, 0, plan)
+            candidates.append((entry, 0))
         else:
             plan.changed_skipped.append(entry["source"])
-            continue
+    # only the files this batch takes are read for their complete lines and tail hash: a
+    # backlog of many files is not read again by the plan of every micro-batch
+    total = 0
+    for i, (entry, start) in enumerate(candidates):
+        full = max_files is not None and len(plan.files) >= max_files
+        # soft: a batch holds at least one file
+        over = max_bytes is not None and plan.files and total + entry["size"] - start > max_bytes
+        if full or over:
+            plan.deferred = len(candidates) - i
+            break
+        part = _take(entry, start, plan)
         if part is not None:
             plan.files.append(part)
-    take = len(plan.files)
-    if max_files is not None:
-        take = min(take, max_files)
-    if max_bytes is not None:
-        total = 0
-        for i, entry in enumerate(plan.files[:take]):
-            total += entry["size"] - entry["offset"]
-            if total > max_bytes and i > 0:  # soft: a batch holds at least one file
-                take = i
-                break
-    plan.deferred = len(plan.files) - take
-    plan.files = plan.files[:take]
+            total += part["size"] - part["offset"]
     return plan
 
 

@@ -222,3 +222,22 @@ def test_each_micro_batch_logs_a_progress_line(home):
         assert line.endswith(" s")
     warnings = [e.user_message for e in instance.all_logs(result.run_id) if e.level == 30]
     assert any("x.json leads outside the landing folder; refused" in w for w in warnings)
+
+
+def test_a_plan_reads_only_the_files_its_batch_takes(tmp_path):
+    """The files a micro-batch leaves for later are not read by its plan (their last line is not
+    looked at), so a large backlog is not read again by every micro-batch's plan."""
+    from mlplatform.lakehouse.ingest import plan_files
+    from mlplatform.lakehouse.landing import list_files
+
+    for name in ("a", "b", "c"):  # each ends in a half-written line
+        (tmp_path / f"{name}.json").write_bytes(b'{"customer_id": "1"}\n{"customer_id": "2"')
+    listing = list_files(tmp_path, "*.json").files
+    committed = pl.DataFrame(schema={"source": pl.String, "batch_id": pl.Int64})
+    plan = plan_files(listing, committed, max_files=1)
+    assert [os.path.basename(f["source"]) for f in plan.files] == ["a.json"]
+    assert plan.files[0]["size"] == len(b'{"customer_id": "1"}\n')
+    assert plan.deferred == 2
+    assert [os.path.basename(p) for p in plan.pending] == ["a.json"]  # b and c were not read
+    everything = plan_files(listing, committed)
+    assert [os.path.basename(p) for p in everything.pending] == ["a.json", "b.json", "c.json"]
