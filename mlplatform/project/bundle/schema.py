@@ -9,6 +9,7 @@ is a warning and its value is kept; a value of the wrong type is an error.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from mlplatform.project.bundle.errors import Problems
@@ -340,7 +341,7 @@ def _fits(value: Any, spec: str) -> bool:
 
 
 def _wrong(value: Any, expected: str, path: KeyPath, places: Places, problems: Problems) -> None:
-    shown = f": {value!r}" if isinstance(value, (str, int, float)) else ""
+    shown = f": {json.dumps(value)}" if isinstance(value, (str, int, float)) else ""
     problems.error(f"expected {expected}, found {type_name(value)}{shown}", place(places, path))
 
 

@@ -1,0 +1,193 @@
+"""Broken bundles (tests/data/bundles/broken): each error or warning names file, line and key,
+as `databricks bundle validate` does."""
+
+from pathlib import Path
+
+import pytest
+
+from mlplatform.project.bundle import BundleError, load_project, parse_var_options
+
+BROKEN = Path(__file__).parents[1] / "data" / "bundles" / "broken"
+GOOD = Path(__file__).parents[1] / "data" / "bundles" / "good"
+
+
+def errors_of(folder: Path, **kwargs) -> list[str]:
+    with pytest.raises(BundleError) as caught:
+        load_project(folder, env={}, user_name="jane.doe@example.com", **kwargs)
+    return [str(d) for d in caught.value.diagnostics]
+
+
+def warnings_of(folder: Path, **kwargs) -> list[str]:
+    project = load_project(folder, env={}, user_name="jane.doe@example.com", **kwargs)
+    return [str(w) for w in project.warnings]
+
+
+ERRORS = {
+    "wrong_type": 'Error: expected a sequence, found a string: "src/orders.py"\n'
+    "  at resources.pipelines.orders.libraries\n"
+    "  in databricks.yml:8:7",
+    "unresolvable_reference": "Error: reference does not exist: ${var.nope}\n"
+    "  at resources.pipelines.orders.schema\n"
+    "  in databricks.yml:13:7",
+    "variable_without_value": "Error: no value assigned to required variable catalog: set a "
+    'default, a value in target "dev", --var catalog=<value> or BUNDLE_VAR_catalog\n'
+    "  at variables.catalog\n"
+    "  in databricks.yml:5:3",
+    "reference_cycle": "Error: cycle detected in field resolution: var.b -> var.a -> var.b\n"
+    "  at variables.b.default\n"
+    "  in databricks.yml:8:5",
+    "two_default_targets": "Error: multiple targets are marked default: dev, staging; mark one\n"
+    "  at targets.staging.default\n"
+    "  in databricks.yml:8:5",
+    "yaml_syntax_error": "Error: YAML syntax error: expected the node content, but found '-'\n"
+    "  in databricks.yml:9:9",
+    "lookup_variable": "Error: variable warehouse_id uses lookup, which mlplatform does not "
+    "support: give it a default, a target value, --var or BUNDLE_VAR_warehouse_id\n"
+    "  at variables.warehouse_id.lookup\n"
+    "  in databricks.yml:6:5",
+    "production_development_pipeline": "Error: target with 'mode: production' cannot include a "
+    "pipeline with 'development: true'\n"
+    "  at resources.pipelines.orders.development\n"
+    "  in databricks.yml:8:7",
+    "duplicate_resource": "Error: resources.experiments.exp is declared twice: in "
+    "databricks.yml:9 and in resources/more.yml:5\n"
+    "  at resources.experiments.exp\n"
+    "  in resources/more.yml:5:5",
+}
+
+
+@pytest.mark.parametrize("case", sorted(ERRORS))
+def test_a_broken_bundle_names_file_line_and_key(case):
+    assert errors_of(BROKEN / case) == [ERRORS[case]]
+
+
+WARNINGS = {
+    "unknown_top_level_key": [
+        "Warning: unknown field: resource\n  at resource\n  in databricks.yml:4:1"
+    ],
+    "unknown_resource_field": [
+        "Warning: unknown field: continous\n"
+        "  at resources.pipelines.orders.continous\n"
+        "  in databricks.yml:13:7"
+    ],
+    "unknown_resource_kind": [
+        "Warning: resource kind clusters is not supported by mlplatform\n"
+        "  at resources.clusters\n"
+        "  in databricks.yml:5:3",
+        "Warning: unknown resource kind: widgets\n  at resources.widgets\n  in databricks.yml:8:3",
+    ],
+    "include_matches_nothing": [
+        "Warning: include pattern resources/*.yml matched no files\n"
+        "  at include[0]\n"
+        "  in databricks.yml:5:5"
+    ],
+}
+
+
+@pytest.mark.parametrize("case", sorted(WARNINGS))
+def test_a_questionable_bundle_loads_with_warnings_naming_file_line_and_key(case):
+    assert warnings_of(BROKEN / case) == WARNINGS[case]
+
+
+def test_an_unknown_field_is_kept_not_dropped():
+    project = load_project(BROKEN / "unknown_resource_field", env={}, user_name="jane")
+    assert project.config["resources"]["pipelines"]["orders"]["continous"] is True
+    assert project.pipelines["orders"].continuous is False
+
+
+def test_an_unsupported_kind_is_kept_in_the_configuration():
+    project = load_project(BROKEN / "unknown_resource_kind", env={}, user_name="jane")
+    assert project.config["resources"]["clusters"] == {"shared": {"cluster_name": "shared"}}
+    assert list(project.registered_models) == ["model"]
+
+
+def test_an_unknown_target_names_the_targets_the_bundle_declares():
+    assert errors_of(GOOD, target="qa2") == [
+        'Error: unknown target "qa2": the bundle declares dev, staging, prod\n'
+        "  at targets\n"
+        "  in databricks.yml:45:1"
+    ]
+
+
+def test_the_variable_a_target_sets_is_enough():
+    project = load_project(
+        BROKEN / "variable_without_value", target="prod", env={}, user_name="jane"
+    )
+    assert project.registered_models["model"].full_name == "prod.ml.model"
+
+
+def test_a_variable_given_in_the_environment_is_enough():
+    project = load_project(
+        BROKEN / "variable_without_value", env={"BUNDLE_VAR_catalog": "qa"}, user_name="jane"
+    )
+    assert project.registered_models["model"].catalog == "qa"
+
+
+@pytest.mark.parametrize("option", ["catalog", "=x", ""])
+def test_a_var_option_without_name_and_value_is_refused(option):
+    with pytest.raises(BundleError) as caught:
+        parse_var_options(["schema=ml", option])
+    assert str(caught.value) == (
+        f'Error: invalid --var "{option}": expected <variable-name>=<value>'
+    )
+
+
+def test_a_var_option_may_hold_equals_signs():
+    assert parse_var_options(["filter=a=b", "empty="]) == {"filter": "a=b", "empty": ""}
+
+
+def test_a_var_for_an_undeclared_variable_is_refused():
+    assert errors_of(GOOD, variables={"colour": "red"}) == [
+        "Error: variable colour has not been defined (given with --var colour=...)"
+    ]
+
+
+def test_a_complex_variable_cannot_come_from_the_command_line():
+    assert errors_of(GOOD, variables={"cluster": "big"}) == [
+        "Error: complex variable cluster cannot be set with --var or BUNDLE_VAR_cluster"
+    ]
+
+
+def test_a_complex_value_for_a_simple_variable_is_refused(tmp_path):
+    (tmp_path / "databricks.yml").write_text(
+        "bundle:\n  name: b\nvariables:\n  catalog:\n    default:\n      a: 1\n"
+    )
+    assert errors_of(tmp_path) == [
+        'Error: variable catalog is given a complex value but is not declared "type: complex"\n'
+        "  at variables.catalog.default\n"
+        "  in databricks.yml:5:5"
+    ]
+
+
+def test_a_folder_without_a_bundle_file_says_which_names_it_looked_for(tmp_path):
+    assert errors_of(tmp_path) == [
+        "Error: unable to locate bundle root: no databricks.yml, databricks.yaml, bundle.yml, "
+        f"bundle.yaml in {tmp_path.resolve()} or a folder above it"
+    ]
+
+
+def test_a_monitor_without_its_profile_is_an_error(tmp_path):
+    (tmp_path / "bundle.yml").write_text(
+        "bundle:\n  name: b\n"
+        "resources:\n  quality_monitors:\n    m:\n      table_name: main.s.t\n"
+        "      output_schema_name: main.s\n"
+        "      inference_log:\n        problem_type: PROBLEM_TYPE_RANKING\n"
+    )
+    assert errors_of(tmp_path) == [
+        "Error: missing required field: prediction_col\n"
+        "  at resources.quality_monitors.m.inference_log.prediction_col\n"
+        "  in bundle.yml:8:7",
+        "Error: missing required field: timestamp_col\n"
+        "  at resources.quality_monitors.m.inference_log.timestamp_col\n"
+        "  in bundle.yml:8:7",
+        "Error: missing required field: model_id_col\n"
+        "  at resources.quality_monitors.m.inference_log.model_id_col\n"
+        "  in bundle.yml:8:7",
+        "Error: missing required field: granularities\n"
+        "  at resources.quality_monitors.m.inference_log.granularities\n"
+        "  in bundle.yml:8:7",
+        'Error: problem_type is "PROBLEM_TYPE_RANKING": expected one of '
+        "PROBLEM_TYPE_CLASSIFICATION, PROBLEM_TYPE_REGRESSION\n"
+        "  at resources.quality_monitors.m.inference_log.problem_type\n"
+        "  in bundle.yml:9:9",
+    ]
