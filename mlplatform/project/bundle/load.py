@@ -89,9 +89,9 @@ def load_project(
     config["var"] = values
     place_of = _var_places(places, name)
     Resolver(config, place_of, problems, lambda ref: ref[0] != "resources").resolve(())
+    _check_resources(config, places, problems)
     problems.raise_if_any()
 
-    _check_resources(config, places, problems)
     apply_presets(config, effective_presets(config, user["short_name"]), places, problems)
     check_production(
         config, actual_git.get("branch") if configured_branch else None, places, problems

@@ -121,13 +121,13 @@ class Resolver:
         whole = REFERENCE.fullmatch(text)
         if whole:
             target = parse_reference(whole.group(1))
-            return self._value(target, whole.group(1)) if self.wanted(target) else text
+            return self._referenced(target, whole.group(1)) if self.wanted(target) else text
 
         def formatted(match: re.Match) -> str:
             target = parse_reference(match.group(1))
             if not self.wanted(target):
                 return match.group(0)
-            value = self._value(target, match.group(1))
+            value = self._referenced(target, match.group(1))
             if isinstance(value, (dict, list)):
                 raise _Unresolvable(match.group(1) + " (a mapping or sequence inside a string)")
             if isinstance(value, bool):
@@ -136,7 +136,7 @@ class Resolver:
 
         return REFERENCE.sub(formatted, text)
 
-    def _value(self, target: KeyPath, text: str) -> Any:
+    def _referenced(self, target: KeyPath, text: str) -> Any:
         node: Any = self.root
         walked: KeyPath = ()
         for part in target:
