@@ -103,6 +103,7 @@ def test_development_mode_prefixes_names_pauses_schedules_and_marks_pipelines_de
     assert job["name"] == "[dev jane_doe] train dev_jane_doe_forecast_model"
     assert job["schedule"]["pause_status"] == "PAUSED"
     assert job["tags"] == {"dev": "jane_doe"}
+    assert project.config["resources"]["pipelines"]["sales_pipeline"]["tags"] == {"dev": "jane_doe"}
     assert project.quality_monitors["sales_monitor"].schedule.pause_status == "PAUSED"
 
 
@@ -321,3 +322,68 @@ def test_a_python_resources_entry_must_name_module_and_function(tmp_path):
 
 def test_a_bundle_is_found_from_a_folder_inside_the_project():
     assert load(GOOD / "src").name == "sales_forecast"
+
+
+COMPLEX = """\
+bundle:
+  name: complex
+variables:
+  cluster:
+    type: complex
+    default:
+      node_type_id: m5.large
+      spark_conf:
+        spark.sql.shuffle.partitions: 8
+      init_scripts: [a.sh, b.sh]
+resources:
+  pipelines:
+    p:
+      name: p
+      configuration:
+        node: ${var.cluster.node_type_id}
+        partitions: ${var.cluster.spark_conf.spark.sql.shuffle.partitions}
+        second_script: ${var.cluster.init_scripts[1]}
+"""
+
+
+def test_a_field_of_a_complex_variable_is_a_reference_of_its_own(tmp_path):
+    text = COMPLEX.replace("spark.sql.shuffle.partitions: 8", "shuffle: 8").replace(
+        "spark_conf.spark.sql.shuffle.partitions", "spark_conf.shuffle"
+    )
+    project = load(write(tmp_path, text))
+    assert project.pipelines["p"].configuration == {
+        "node": "m5.large",
+        "partitions": "8",
+        "second_script": "b.sh",
+    }
+
+
+def test_a_complex_value_inside_a_string_is_an_error(tmp_path):
+    write(
+        tmp_path,
+        "bundle:\n  name: b\nvariables:\n  c:\n    type: complex\n    default: {a: 1}\n"
+        "resources:\n  experiments:\n    e:\n      name: /Users/me/${var.c}\n",
+    )
+    with pytest.raises(BundleError) as caught:
+        load(tmp_path)
+    assert str(caught.value) == (
+        "Error: a mapping or sequence cannot be part of a string: ${var.c}\n"
+        "  at resources.experiments.e.name\n"
+        "  in databricks.yml:10:7"
+    )
+
+
+def test_a_resource_referring_to_itself_is_a_cycle(tmp_path):
+    write(
+        tmp_path,
+        "bundle:\n  name: b\nresources:\n  experiments:\n    e:\n"
+        "      name: /Users/me/${resources.experiments.e.name}\n",
+    )
+    with pytest.raises(BundleError) as caught:
+        load(tmp_path)
+    assert str(caught.value) == (
+        "Error: cycle detected in field resolution: resources.experiments.e.name -> "
+        "resources.experiments.e.name\n"
+        "  at resources.experiments.e.name\n"
+        "  in databricks.yml:6:7"
+    )

@@ -35,8 +35,8 @@ def has_reference(value: Any) -> bool:
 
 
 class _Unresolvable(Exception):
-    def __init__(self, reference: str):
-        self.reference = reference
+    def __init__(self, reference: str, why: str = "reference does not exist"):
+        super().__init__(f"{why}: ${{{reference}}}")
 
 
 class Resolver:
@@ -103,9 +103,7 @@ class Resolver:
         try:
             result = self._substitute(text)
         except _Unresolvable as err:
-            self.problems.error(
-                f"reference does not exist: ${{{err.reference}}}", self.place_of(path)
-            )
+            self.problems.error(str(err), self.place_of(path))
             result = text
         finally:
             self._stack.pop()
@@ -129,7 +127,9 @@ class Resolver:
                 return match.group(0)
             value = self._referenced(target, match.group(1))
             if isinstance(value, (dict, list)):
-                raise _Unresolvable(match.group(1) + " (a mapping or sequence inside a string)")
+                raise _Unresolvable(
+                    match.group(1), "a mapping or sequence cannot be part of a string"
+                )
             if isinstance(value, bool):
                 return "true" if value else "false"
             return "" if value is None else str(value)

@@ -121,7 +121,8 @@ def effective_presets(config: dict, short_name: str) -> dict[str, Any]:
 def apply_presets(
     config: dict, presets: dict[str, Any], places: Places, problems: Problems
 ) -> None:
-    """Prefix names, pause triggers, mark pipelines development, tag jobs, in place."""
+    """Prefix names, pause triggers, mark pipelines development, tag jobs and pipelines,
+    in place."""
     resources = config.get("resources") or {}
     status = presets.get("trigger_pause_status")
     if status is not None and status not in PAUSE_STATUSES:
@@ -141,6 +142,8 @@ def apply_presets(
                 body["name"] = _prefixed(kind, body["name"], prefix)
             if kind == "pipelines" and presets.get("pipelines_development"):
                 body.setdefault("development", True)
+            if kind == "pipelines":
+                _add_tags(body, presets.get("tags"))
             if kind == "jobs":
                 _job_presets(body, presets, status)
             if kind == "quality_monitors" and status and isinstance(body.get("schedule"), dict):
@@ -154,12 +157,16 @@ def _job_presets(job: dict, presets: dict, status: str | None) -> None:
                 job[key].setdefault("pause_status", status)
     if presets.get("jobs_max_concurrent_runs") is not None:
         job.setdefault("max_concurrent_runs", presets["jobs_max_concurrent_runs"])
-    tags = presets.get("tags")
+    _add_tags(job, presets.get("tags"))
+
+
+def _add_tags(body: dict, tags: Any) -> None:
+    """Add the presets' tags a job or pipeline does not set itself."""
     if isinstance(tags, dict) and tags:
-        job_tags = job.setdefault("tags", {})
-        if isinstance(job_tags, dict):
+        own = body.setdefault("tags", {})
+        if isinstance(own, dict):
             for key, value in tags.items():
-                job_tags.setdefault(key, value)
+                own.setdefault(key, value)
 
 
 def _prefixed(kind: str, name: str, prefix: str) -> str:
