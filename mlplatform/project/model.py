@@ -204,3 +204,7 @@ class Project:
     """The whole configuration resolved for the target, in the Databricks API's object shape
     (`bundle`, `workspace`, `variables`, `resources`...): unknown keys are kept here, and
     `bundle summary --output json` prints it."""
+    positions: dict[str, Position] = field(default_factory=dict)
+    """Where each key of `config` was written (`resources.jobs.train.tasks[0].notebook_task.
+    notebook_path` -> file, line, column): a path written in a file is relative to that file's
+    folder, and later checks name the place a user must change."""

@@ -139,3 +139,11 @@ def test_validate_refuses_an_unknown_target_and_a_bad_var(args, message):
     done = mlplatform("validate", *args, cwd=GOOD)
     assert done.returncode == 1
     assert done.stderr.startswith(message)
+
+
+def test_validate_output_json_prints_the_configuration():
+    done = mlplatform("validate", "-t", "prod", "--output", "json", cwd=GOOD)
+    assert done.returncode == 0, done.stderr
+    config = json.loads(done.stdout)
+    assert config["bundle"]["mode"] == "production"
+    assert config["resources"]["pipelines"]["sales_pipeline"]["name"] == "sales_pipeline_prod"

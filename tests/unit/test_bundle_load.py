@@ -387,3 +387,24 @@ def test_a_resource_referring_to_itself_is_a_cycle(tmp_path):
         "  at resources.experiments.e.name\n"
         "  in databricks.yml:6:7"
     )
+
+
+def test_the_project_keeps_where_each_key_was_written():
+    project = load(target="prod")
+    notebook = "resources.jobs.train.tasks[0].notebook_task.notebook_path"
+    assert project.positions[notebook] == Position(Path("resources/model.yml"), 25, notebook, 13)
+    horizon = "resources.pipelines.sales_pipeline.configuration.sales.horizon_days"
+    assert project.positions[horizon] == Position(Path("databricks.yml"), 63, horizon, 13)
+    assert project.target.presets == {}
+    assert load(target="dev").target.presets == {
+        "name_prefix": "[dev jane_doe] ",
+        "pipelines_development": True,
+        "trigger_pause_status": "PAUSED",
+        "tags": {"dev": "jane_doe"},
+    }
+
+
+def test_environments_is_read_as_the_older_name_of_targets(tmp_path):
+    write(tmp_path, "bundle:\n  name: b\nenvironments:\n  qa:\n    mode: development\n")
+    project = load(tmp_path)
+    assert (project.target.name, project.target.mode) == ("qa", "development")

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from mlplatform.project.bundle.errors import Problems
-from mlplatform.project.bundle.files import KeyPath, Places
-from mlplatform.project.bundle.schema import DOCUMENTED_KINDS, SUPPORTED_KINDS, place
+from mlplatform.project.bundle.files import KeyPath, Places, place
+from mlplatform.project.bundle.schema import DOCUMENTED_KINDS, SUPPORTED_KINDS
 from mlplatform.project.model import (
     Experiment,
     InferenceLog,

@@ -97,3 +97,14 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, path: KeyPath, file: Path, 
             for index, item in enumerate(node.value)
         ]
     return loader.construct_object(node, deep=True)
+
+
+def place(places: Places, path: KeyPath) -> Position:
+    """The recorded place of `path`, or of its nearest parent that has one."""
+    probe = path
+    while probe:
+        if probe in places:
+            found = places[probe]
+            return Position(found.file, found.line, key_text(path), found.column)
+        probe = probe[:-1]
+    return Position("databricks.yml", 0, key_text(path))

@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from mlplatform.project.bundle.errors import BundleError, Problems
-from mlplatform.project.bundle.files import Places, read_yaml
+from mlplatform.project.bundle.files import Places, place, read_yaml
 from mlplatform.project.bundle.merge import merge
-from mlplatform.project.bundle.schema import place
 
 
 def include_files(

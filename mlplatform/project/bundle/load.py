@@ -8,18 +8,19 @@ from pathlib import Path
 from typing import Any
 
 from mlplatform.project.bundle.build import Builder
+from mlplatform.project.bundle.checks import check
 from mlplatform.project.bundle.context import current_user, git_info
 from mlplatform.project.bundle.errors import BundleError, Diagnostic, Problems
-from mlplatform.project.bundle.files import KeyPath, Places, find_bundle_file, read_yaml
-from mlplatform.project.bundle.includes import include_files
-from mlplatform.project.bundle.schema import (
-    SECTIONS,
-    SUPPORTED_KINDS,
-    TARGET,
-    VARIABLE,
-    check,
+from mlplatform.project.bundle.files import (
+    KeyPath,
+    Places,
+    find_bundle_file,
+    key_text,
     place,
+    read_yaml,
 )
+from mlplatform.project.bundle.includes import include_files
+from mlplatform.project.bundle.schema import SECTIONS, SUPPORTED_KINDS, TARGET, VARIABLE
 from mlplatform.project.bundle.substitution import Resolver, place_finder
 from mlplatform.project.bundle.targets import (
     apply_presets,
@@ -105,6 +106,11 @@ def load_project(
     config.pop("var")
     config["variables"] = _variables_out(config.get("variables"), values)
     bundle = config["bundle"]
+    positions = {
+        key_text(key_path): place(places, key_path)
+        for key_path in places
+        if key_path and isinstance(key_path[0], str) and key_path[0] in config
+    }
     return Project(
         name=str(bundle["name"]),
         root=root,
@@ -112,7 +118,7 @@ def load_project(
             name=name,
             mode=bundle.get("mode"),
             default=bool(target_body.get("default", False)),
-            presets=dict(config.get("presets") or {}),
+            presets=effective_presets(config, user["short_name"]),
         ),
         variables=values,
         pipelines=built["pipelines"],
@@ -124,6 +130,7 @@ def load_project(
         python_modules=modules,
         warnings=tuple(problems.warnings),
         config=config,
+        positions=positions,
     )
 
 

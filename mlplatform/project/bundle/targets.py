@@ -7,9 +7,8 @@ import re
 from typing import Any
 
 from mlplatform.project.bundle.errors import Problems
-from mlplatform.project.bundle.files import Places
+from mlplatform.project.bundle.files import Places, place
 from mlplatform.project.bundle.merge import merge, move_places
-from mlplatform.project.bundle.schema import place
 
 MERGED_SECTIONS = (
     "bundle",
@@ -30,7 +29,7 @@ def select_target(
     config: dict, name: str | None, places: Places, problems: Problems
 ) -> tuple[str, dict]:
     """The selected target's name and mapping (`default` with no mapping when none is declared)."""
-    targets = config.get("targets")
+    targets = config.get("targets") or config.get("environments")  # the older name
     if not isinstance(targets, dict) or not targets:
         if name not in (None, "default"):
             problems.error(f'unknown target "{name}": the bundle declares no targets')
@@ -66,8 +65,7 @@ def select_target(
 
 def apply_target(config: dict, name: str, target: dict, places: Places, problems: Problems) -> None:
     """Merge the target's overrides into `config` and record `bundle.target` and `bundle.mode`."""
-    at = ("targets", name)
-    bundle = config.setdefault("bundle", {})
+    at = ("targets" if "targets" in config else "environments", name)
     if not isinstance(target, dict):
         target = {}
     for section in MERGED_SECTIONS:
