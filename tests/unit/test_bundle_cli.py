@@ -147,3 +147,21 @@ def test_validate_output_json_prints_the_configuration():
     config = json.loads(done.stdout)
     assert config["bundle"]["mode"] == "production"
     assert config["resources"]["pipelines"]["sales_pipeline"]["name"] == "sales_pipeline_prod"
+
+
+def test_the_starter_pipeline_is_dlt_code_mlplatform_loads(tmp_path):
+    mlplatform("init", "--output-dir", str(tmp_path), "--project-name", "shop", cwd=tmp_path)
+    env = dict(os.environ, MLPLATFORM_HOME=str(tmp_path / "home"), DAGSTER_HOME=str(tmp_path))
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), "asset", "list", "-f", "src/pipeline.py"],
+        cwd=tmp_path / "shop",
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [
+        "pipeline/daily_orders",
+        "pipeline/orders",
+        "pipeline/raw_orders",
+    ]

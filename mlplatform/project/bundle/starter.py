@@ -50,7 +50,7 @@ resources:
         - file:
             path: ../src/pipeline.py
       configuration:
-        %%name%%.landing: landing/orders
+        %%name%%.catalog: ${var.catalog_name}
 """,
     "resources/model.yml": """\
 resources:
@@ -96,8 +96,11 @@ from pyspark.sql.functions import col, count, sum as sum_, to_date
 
 @dlt.table(comment="Orders as they land, one row per order")
 def raw_orders():
-    landing = spark.conf.get("%%name%%.landing", "landing/orders")
-    return spark.readStream.format("cloudFiles").option("cloudFiles.format", "json").load(landing)
+    return (
+        spark.readStream.format("cloudFiles")
+        .option("cloudFiles.format", "json")
+        .load("landing/%%name%%_orders")
+    )
 
 
 @dlt.table(comment="Orders with types applied; orders without an id or amount are dropped")
