@@ -191,3 +191,34 @@ def test_a_monitor_without_its_profile_is_an_error(tmp_path):
         "  at resources.quality_monitors.m.inference_log.problem_type\n"
         "  in bundle.yml:9:9",
     ]
+
+
+def test_a_key_written_twice_in_one_mapping_is_an_error_not_a_silent_override(tmp_path):
+    (tmp_path / "databricks.yml").write_text(
+        "bundle:\n  name: b\n"
+        "resources:\n  experiments:\n    e:\n      name: /Users/me/e\n"
+        "resources:\n  pipelines:\n    p:\n      name: p\n"
+    )
+    assert errors_of(tmp_path) == [
+        "Error: key resources is written twice in one mapping (first on line 3)\n"
+        "  at resources\n"
+        "  in databricks.yml:7:1"
+    ]
+
+
+def test_an_error_in_an_included_file_names_that_file(tmp_path):
+    (tmp_path / "databricks.yml").write_text("bundle:\n  name: b\ninclude:\n  - '**/*.yml'\n")
+    (tmp_path / "resources" / "ml").mkdir(parents=True)
+    (tmp_path / "resources" / "ml" / "model.yml").write_text(
+        "resources:\n  registered_models:\n    m:\n      name: m\n      aliases: champion\n"
+    )
+    assert errors_of(tmp_path) == [
+        'Error: expected a sequence, found a string: "champion"\n'
+        "  at resources.registered_models.m.aliases\n"
+        "  in resources/ml/model.yml:5:7"
+    ]
+    (tmp_path / "resources" / "ml" / "model.yml").write_text("resources:\n  - [\n")
+    assert errors_of(tmp_path) == [
+        "Error: YAML syntax error: expected the node content, but found '<stream end>'\n"
+        "  in resources/ml/model.yml:3:1"
+    ]

@@ -77,6 +77,7 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, path: KeyPath, file: Path, 
         file, node.start_mark.line + 1, key_text(path), node.start_mark.column + 1
     )
     if isinstance(node, yaml.MappingNode):
+        _refuse_duplicate_keys(node, path, file)
         loader.flatten_mapping(node)  # merge keys: `<<: *anchor`
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
@@ -97,6 +98,25 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, path: KeyPath, file: Path, 
             for index, item in enumerate(node.value)
         ]
     return loader.construct_object(node, deep=True)
+
+
+def _refuse_duplicate_keys(node: yaml.MappingNode, path: KeyPath, file: Path) -> None:
+    """A key written twice in one mapping (keys a merge key brings may be overridden)."""
+    seen: dict[str, yaml.Node] = {}
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
+            continue
+        if key_node.value in seen:
+            first = seen[key_node.value].start_mark.line + 1
+            mark = key_node.start_mark
+            position = Position(
+                file, mark.line + 1, key_text((*path, key_node.value)), mark.column + 1
+            )
+            summary = (
+                f"key {key_node.value} is written twice in one mapping (first on line {first})"
+            )
+            raise BundleError([Diagnostic(summary, position)])
+        seen[key_node.value] = key_node
 
 
 def place(places: Places, path: KeyPath) -> Position:
