@@ -408,3 +408,25 @@ def test_environments_is_read_as_the_older_name_of_targets(tmp_path):
     write(tmp_path, "bundle:\n  name: b\nenvironments:\n  qa:\n    mode: development\n")
     project = load(tmp_path)
     assert (project.target.name, project.target.mode) == ("qa", "development")
+
+
+def test_a_string_from_the_command_line_becomes_the_boolean_or_number_a_field_wants(tmp_path):
+    write(
+        tmp_path,
+        "bundle:\n  name: b\nvariables:\n  dev:\n    default: false\n  version:\n    default: 1\n"
+        "resources:\n  pipelines:\n    p:\n      name: p\n      development: ${var.dev}\n"
+        "  registered_models:\n    m:\n      name: m\n"
+        "      aliases:\n        - alias_name: champion\n          version_num: ${var.version}\n",
+    )
+    project = load(tmp_path, variables={"dev": "true", "version": "4"})
+    assert project.pipelines["p"].development is True
+    assert project.registered_models["m"].aliases[0].version_num == 4
+    assert project.config["resources"]["pipelines"]["p"]["development"] is True
+    assert load(tmp_path, variables={"dev": "false"}).pipelines["p"].development is False
+    with pytest.raises(BundleError) as caught:
+        load(tmp_path, variables={"dev": "maybe"})
+    assert str(caught.value) == (
+        'Error: expected a boolean, found a string: "maybe"\n'
+        "  at resources.pipelines.p.development\n"
+        "  in databricks.yml:12:7"
+    )

@@ -36,33 +36,53 @@ def type_name(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
-def check(value: Any, spec: Any, path: KeyPath, places: Places, problems: Problems) -> None:
-    """Warn about unknown keys under `path` and report values of the wrong type."""
+def check(value: Any, spec: Any, path: KeyPath, places: Places, problems: Problems) -> Any:
+    """Warn about unknown keys under `path`, report values of the wrong type, and give the value
+    with strings converted where the spec wants a boolean or a number (`--var dev=true`, as the
+    Databricks CLI converts them); containers are converted in place."""
     if value is None or spec == "any":
-        return
+        return value
     if isinstance(value, str) and REFERENCE.fullmatch(value):
-        return  # a whole reference left for later (a resource's id or name)
+        return value  # a whole reference left for later (a resource's id or name)
     if isinstance(spec, list):
         if not isinstance(value, list):
             _wrong(value, "a sequence", path, places, problems)
-            return
+            return value
         for index, item in enumerate(value):
-            check(item, spec[0], (*path, index), places, problems)
-        return
+            value[index] = check(item, spec[0], (*path, index), places, problems)
+        return value
     if isinstance(spec, dict):
         if not isinstance(value, dict):
             _wrong(value, "a mapping", path, places, problems)
-            return
+            return value
         for key, item in value.items():
             if key in spec:
-                check(item, spec[key], (*path, key), places, problems)
+                value[key] = check(item, spec[key], (*path, key), places, problems)
             elif "*" in spec:
-                check(item, spec["*"], (*path, key), places, problems)
+                value[key] = check(item, spec["*"], (*path, key), places, problems)
             else:
                 problems.warn(f"unknown field: {key}", place(places, (*path, key)))
-        return
+        return value
+    value = _converted(value, spec)
     if not _fits(value, spec):
         _wrong(value, _NAMES[spec], path, places, problems)
+    return value
+
+
+def _converted(value: Any, spec: str) -> Any:
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if spec == "bool" and text in ("true", "false"):
+        return text == "true"
+    try:
+        if spec == "int":
+            return int(text)
+        if spec == "num":
+            return float(text) if any(c in text for c in ".eE") else int(text)
+    except ValueError:
+        return value
+    return value
 
 
 def _fits(value: Any, spec: str) -> bool:

@@ -152,12 +152,9 @@ def _check_resources(config: dict, places: Places, problems: Problems) -> None:
         if not isinstance(items, dict):
             check(items, {"*": "map"}, ("resources", kind), places, problems)
             continue
-        spec = SUPPORTED_KINDS.get(kind)
+        spec = SUPPORTED_KINDS.get(kind) or "map"
         for key, body in items.items():
-            if spec is not None:
-                check(body, spec, ("resources", kind, key), places, problems)
-            else:
-                check(body, "map", ("resources", kind, key), places, problems)
+            items[key] = check(body, spec, ("resources", kind, key), places, problems)
 
 
 def _var_places(places: Places, target: str):
