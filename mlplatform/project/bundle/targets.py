@@ -138,8 +138,8 @@ def apply_presets(
                 continue
             if prefix and isinstance(body.get("name"), str):
                 body["name"] = _prefixed(kind, body["name"], prefix)
-            if kind == "pipelines" and presets.get("pipelines_development"):
-                body.setdefault("development", True)
+            if kind == "pipelines" and presets.get("pipelines_development") is True:
+                body["development"] = True  # development mode marks every pipeline
             if kind == "pipelines":
                 _add_tags(body, presets.get("tags"))
             if kind == "jobs":
