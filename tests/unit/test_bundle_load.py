@@ -430,3 +430,29 @@ def test_a_string_from_the_command_line_becomes_the_boolean_or_number_a_field_wa
         "  at resources.pipelines.p.development\n"
         "  in databricks.yml:12:7"
     )
+
+
+def test_the_target_variable_overrides_file_comes_after_the_environment(tmp_path):
+    write(
+        tmp_path,
+        "bundle:\n  name: b\nvariables:\n  catalog:\n    default: main\n"
+        "  cluster:\n    type: complex\n    default: {workers: 1}\n"
+        "targets:\n  dev:\n    default: true\n    variables:\n      catalog: dev\n",
+    )
+    folder = tmp_path / ".databricks" / "bundle" / "dev"
+    folder.mkdir(parents=True)
+    (folder / "variable-overrides.json").write_text(
+        '{"catalog": "from_file", "cluster": {"workers": 3}}'
+    )
+    project = load(tmp_path)
+    assert project.variables == {"catalog": "from_file", "cluster": {"workers": 3}}
+    env = {"BUNDLE_VAR_catalog": "from_env"}
+    assert load(tmp_path, env=env).variables["catalog"] == "from_env"
+    (folder / "variable-overrides.json").write_text('{"colour": "red"}')
+    with pytest.raises(BundleError) as caught:
+        load(tmp_path)
+    assert str(caught.value) == (
+        "Error: variable colour is not defined but is assigned a value\n"
+        "  at colour\n"
+        "  in .databricks/bundle/dev/variable-overrides.json:1"
+    )

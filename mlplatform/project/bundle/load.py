@@ -29,7 +29,7 @@ from mlplatform.project.bundle.targets import (
     effective_presets,
     select_target,
 )
-from mlplatform.project.bundle.variables import resolve_variables
+from mlplatform.project.bundle.variables import read_overrides, resolve_variables
 from mlplatform.project.model import Project, Target
 
 
@@ -68,6 +68,7 @@ def load_project(
 
     target_body = target_body if isinstance(target_body, dict) else {}
     apply_target(config, name, target_body, places, problems)
+    overrides, overrides_file = read_overrides(root, name)
     values = resolve_variables(
         config.get("variables"),
         target_body.get("variables"),
@@ -76,6 +77,8 @@ def load_project(
         os.environ if env is None else env,
         places,
         problems,
+        overrides,
+        overrides_file,
     )
     user = current_user(user_name)
     actual_git = git_info(root)

@@ -1,15 +1,18 @@
 """Custom variables: declared under `variables`, valued per target.
 
 A variable's value is, first to last: `--var name=value`, the environment variable
-`BUNDLE_VAR_<name>`, the selected target's `variables.<name>`, the declared `default`.
-`type: complex` variables hold a mapping or a sequence and take their value only from the
-bundle (a target or the default). `lookup` variables (ids of workspace objects) are refused:
+`BUNDLE_VAR_<name>`, the target's `.databricks/bundle/<target>/variable-overrides.json`, the
+selected target's `variables.<name>`, the declared `default`. `type: complex` variables hold a
+mapping or a sequence and take their value only from files (the overrides file, a target, the
+default). `lookup` variables (ids of workspace objects) are refused:
 mlplatform has no workspace to look them up in.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from mlplatform.project.bundle.errors import BundleError, Diagnostic, Problems
@@ -45,10 +48,21 @@ def resolve_variables(
     env: Mapping[str, str],
     places: Places,
     problems: Problems,
+    overrides: Mapping[str, Any] | None = None,
+    overrides_file: Path | None = None,
 ) -> dict[str, Any]:
-    """Each declared variable's value for the target (references in it still unresolved)."""
+    """Each declared variable's value for the target (references in it still unresolved).
+
+    `overrides` are the values of the target's `variable-overrides.json` (`overrides_file`)."""
     if declared is None:
         declared = {}
+    overrides = overrides or {}
+    for name in overrides:
+        if name not in declared:
+            problems.error(
+                f"variable {name} is not defined but is assigned a value",
+                Position(overrides_file, 1, name),
+            )
     values: dict[str, Any] = {}
     for name in cli_values:
         if name not in declared:
@@ -78,6 +92,8 @@ def resolve_variables(
                 places.get(("variables", name, "type"), at),
             )
         value, where = _pick(name, spec, target_values, target_name, cli_values, env, places)
+        if name in overrides and (where is None or not where.key.startswith("--var")):
+            value, where = overrides[name], Position(overrides_file, 1, name)
         if value is _MISSING:
             problems.error(
                 f"no value assigned to required variable {name}: set a default, a value in "
@@ -131,3 +147,24 @@ def _pick(
     if "default" in spec:
         return spec["default"], places.get(("variables", name, "default"))
     return _MISSING, None
+
+
+def read_overrides(root: Path, target: str) -> tuple[dict[str, Any], Path]:
+    """The target's `.databricks/bundle/<target>/variable-overrides.json` (empty when absent).
+
+    Raises:
+        BundleError: the file is not a JSON object.
+    """
+    shown = Path(".databricks", "bundle", target, "variable-overrides.json")
+    path = root / shown
+    if not path.is_file():
+        return {}, shown
+    try:
+        values = json.loads(path.read_text())
+    except ValueError as err:
+        raise BundleError(
+            [Diagnostic(f"{shown} is not valid JSON: {err}", Position(shown, 1, ""))]
+        ) from None
+    if not isinstance(values, dict):
+        raise BundleError([Diagnostic(f"{shown} must hold a JSON object", Position(shown, 1, ""))])
+    return values, shown
