@@ -222,3 +222,20 @@ def test_an_error_in_an_included_file_names_that_file(tmp_path):
         "Error: YAML syntax error: expected the node content, but found '<stream end>'\n"
         "  in resources/ml/model.yml:3:1"
     ]
+
+
+def test_two_bundle_files_in_one_folder_are_an_error(tmp_path):
+    (tmp_path / "databricks.yaml").write_text("bundle:\n  name: a\n")
+    assert load_project(tmp_path, env={}, user_name="jane").name == "a"
+    (tmp_path / "bundle.yml").write_text("bundle:\n  name: b\n")
+    assert errors_of(tmp_path) == [
+        "Error: multiple bundle root configuration files found in "
+        f"{tmp_path.resolve()}: databricks.yaml, bundle.yml"
+    ]
+
+
+def test_a_bundle_without_a_name_is_an_error(tmp_path):
+    (tmp_path / "databricks.yml").write_text("bundle:\n  uuid: 0000\n")
+    assert errors_of(tmp_path) == [
+        "Error: bundle.name is required\n  at bundle\n  in databricks.yml:1:1"
+    ]
