@@ -239,3 +239,31 @@ def test_a_bundle_without_a_name_is_an_error(tmp_path):
     assert errors_of(tmp_path) == [
         "Error: bundle.name is required\n  at bundle\n  in databricks.yml:1:1"
     ]
+
+
+SHAPES = {
+    "bundle: 5\n": "Error: expected a mapping, found an integer: 5\n  at bundle\n"
+    "  in databricks.yml:1:1",
+    "bundle:\n  name: b\ntargets: [a]\n": "Error: expected a mapping, found a sequence\n"
+    "  at targets\n  in databricks.yml:3:1",
+    "bundle:\n  name: b\nvariables: x\n": 'Error: expected a mapping, found a string: "x"\n'
+    "  at variables\n  in databricks.yml:3:1",
+    "bundle:\n  name: b\ninclude: [3]\n": "Error: an include pattern is a string, not 3\n"
+    "  at include[0]\n  in databricks.yml:3:11",
+    "bundle:\n  name: b\nvariables:\n  a:\n    type: strange\n    default: 1\n": "Error: "
+    'variable a has type "strange": the only type is "complex"\n'
+    "  at variables.a.type\n  in databricks.yml:5:5",
+    "bundle:\n  name: b\nvariables:\n  a:\n    default: 1\n"
+    "targets:\n  t:\n    variables:\n      a: {lookup: {cluster: x}}\n": "Error: variable a uses "
+    "lookup, which mlplatform does not support\n  at targets.t.variables.a\n"
+    "  in databricks.yml:9:7",
+    "bundle:\n  name: b\nx: !!python/object:os.system ls\n": "Error: YAML syntax error: could "
+    "not determine a constructor for the tag 'tag:yaml.org,2002:python/object:os.system'\n"
+    "  in databricks.yml:3:4",
+}
+
+
+@pytest.mark.parametrize("text", sorted(SHAPES))
+def test_a_section_of_the_wrong_shape_is_an_error_not_a_crash(tmp_path, text):
+    (tmp_path / "databricks.yml").write_text(text)
+    assert errors_of(tmp_path) == [SHAPES[text]]

@@ -24,9 +24,10 @@ def include_files(
         return  # the schema check reports it
     seen: set[Path] = {main_file.resolve()}
     for index, pattern in enumerate(patterns):
-        if not isinstance(pattern, str):
-            continue
         at = place(places, ("include", index))
+        if not isinstance(pattern, str):
+            problems.error(f"an include pattern is a string, not {pattern!r}", at)
+            continue
         if Path(pattern).is_absolute() or ".." in Path(pattern).parts:
             problems.error(f"include pattern {pattern} must stay inside the bundle root", at)
             continue

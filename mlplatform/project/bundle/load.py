@@ -21,7 +21,7 @@ from mlplatform.project.bundle.files import (
 )
 from mlplatform.project.bundle.includes import include_files
 from mlplatform.project.bundle.schema import SECTIONS, SUPPORTED_KINDS, TARGET, VARIABLE
-from mlplatform.project.bundle.substitution import Resolver, place_finder
+from mlplatform.project.bundle.substitution import Resolver, has_reference, place_finder
 from mlplatform.project.bundle.targets import (
     apply_presets,
     apply_target,
@@ -61,6 +61,7 @@ def load_project(
         raise BundleError([Diagnostic("the bundle file must hold a mapping", places.get(()))])
     include_files(root, bundle_file, config, places, problems)
     _check_sections(config, places, problems)
+    problems.raise_if_any()  # a section of the wrong shape: nothing below can read it
     if not (config.get("bundle") or {}).get("name"):
         problems.error("bundle.name is required", place(places, ("bundle",)))
     name, target_body = select_target(config, target, places, problems)
@@ -139,10 +140,11 @@ def load_project(
 
 def _check_sections(config: dict, places: Places, problems: Problems) -> None:
     check(config, SECTIONS, (), places, problems)
-    for name, spec in (config.get("variables") or {}).items():
+    variables, targets = config.get("variables"), config.get("targets")
+    for name, spec in (variables if isinstance(variables, dict) else {}).items():
         if isinstance(spec, dict):
             check(spec, VARIABLE, ("variables", name), places, problems)
-    for name, body in (config.get("targets") or {}).items():
+    for name, body in (targets if isinstance(targets, dict) else {}).items():
         if body is not None:
             check(body, TARGET, ("targets", name), places, problems)
 
@@ -193,8 +195,10 @@ def _resolve_resource_references(config: dict, place_of, problems: Problems) -> 
     for kind, items in (config.get("resources") or {}).items():
         for key, body in (items or {}).items():
             if isinstance(body, dict) and "id" not in body:
-                body["id"] = _resource_id(kind, key, body)
-                added.append(body)
+                resource_id = _resource_id(kind, key, body)
+                if not has_reference(resource_id):  # else its fields' errors say it
+                    body["id"] = resource_id
+                    added.append(body)
     Resolver(config, place_of, problems).resolve(())
     for body in added:
         body.pop("id", None)
