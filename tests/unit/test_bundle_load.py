@@ -294,6 +294,7 @@ def test_workspace_paths_and_the_python_face(tmp_path):
         tmp_path,
         "bundle:\n  name: b\n"
         "python:\n  resources:\n    - b.resources:load_resources\n"
+        "  mutators:\n    - b.mutators:add_tags\n"
         "resources:\n  pipelines:\n    p:\n      name: p_${bundle.target}\n"
         "      configuration:\n        source: ${workspace.file_path}/data\n"
         "        owner: ${workspace.current_user.short_name}\n",
@@ -301,6 +302,10 @@ def test_workspace_paths_and_the_python_face(tmp_path):
     )
     project = load(tmp_path)
     assert project.python_modules == ("b.resources:load_resources",)
+    assert [str(w) for w in project.warnings] == [
+        "Warning: python.mutators are not applied by mlplatform\n"
+        "  at python.mutators\n  in bundle.yml:6:3"
+    ]
     assert project.target.name == "default"
     assert project.pipelines["p"].name == "p_default"
     assert project.pipelines["p"].configuration == {

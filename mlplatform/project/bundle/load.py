@@ -205,7 +205,12 @@ def _resolve_resource_references(config: dict, place_of, problems: Problems) -> 
 
 
 def _python_modules(config: dict, places: Places, problems: Problems) -> tuple[str, ...]:
-    entries = (config.get("python") or {}).get("resources") or []
+    python = config.get("python") or {}
+    if python.get("mutators"):
+        problems.warn(
+            "python.mutators are not applied by mlplatform", place(places, ("python", "mutators"))
+        )
+    entries = python.get("resources") or []
     modules = []
     for index, entry in enumerate(entries):
         module, sep, function = str(entry).partition(":")
