@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -100,10 +101,18 @@ def summary_command(target, var_options, output, project_dir) -> None:
     show_default=True,
     help="Where the project's folder is written.",
 )
-@click.option("--project-name", default="my_project", show_default=True, help="The bundle's name.")
-def init_command(template, output_dir, project_name) -> None:
+@click.option("--project-name", default=None, help="The bundle's name (default: my_project).")
+@click.option(
+    "--config-file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help='A JSON file of the template\'s inputs: {"project_name": "..."}.',
+)
+def init_command(template, output_dir, project_name, config_file) -> None:
     """Write a starter project: a bundle with dev, staging and prod targets, a pipeline, a
     registered model, an experiment, a quality monitor, tests and a pull-request workflow."""
+    if project_name is None:
+        project_name = _config_input(config_file, "project_name") or "my_project"
     if not project_name.replace("_", "").isalnum() or not project_name[0].isalpha():
         raise click.BadParameter(
             f"{project_name!r}: use letters, digits and _, starting with a letter",
@@ -116,3 +125,21 @@ def init_command(template, output_dir, project_name) -> None:
         raise click.ClickException(str(err)) from None
     click.echo(f"Wrote {len(written)} files to {folder} (template {template}).")
     click.echo(f"Next: cd {folder} && mlplatform bundle validate")
+
+
+def _config_input(config_file: Path | None, key: str) -> str | None:
+    """The `key` of a `--config-file` JSON object (None when there is no file)."""
+    if config_file is None:
+        return None
+    try:
+        inputs = json.loads(config_file.read_text())
+    except ValueError as err:
+        raise click.BadParameter(
+            f"{config_file} is not valid JSON: {err}", param_hint="--config-file"
+        ) from None
+    if not isinstance(inputs, dict) or not isinstance(inputs.get(key, ""), str):
+        raise click.BadParameter(
+            f'{config_file} must hold a JSON object with a string "{key}"',
+            param_hint="--config-file",
+        )
+    return inputs.get(key)

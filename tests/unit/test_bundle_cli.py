@@ -165,3 +165,17 @@ def test_the_starter_pipeline_is_dlt_code_mlplatform_loads(tmp_path):
         "pipeline/orders",
         "pipeline/raw_orders",
     ]
+
+
+def test_init_reads_the_project_name_from_a_config_file(tmp_path):
+    (tmp_path / "inputs.json").write_text('{"project_name": "returns"}')
+    done = mlplatform("init", "--config-file", "inputs.json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "name: returns\n" in (tmp_path / "returns" / "databricks.yml").read_text()
+    (tmp_path / "inputs.json").write_text('["returns"]')
+    done = mlplatform("init", "--config-file", "inputs.json", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.endswith(
+        "Invalid value for --config-file: inputs.json must hold a JSON object with a string "
+        '"project_name"\n'
+    )
