@@ -96,6 +96,8 @@ def test_summary_text_lists_each_resource_with_its_name():
         "    sales_experiment:\n      Name: /Users/jane.doe/sales_forecast-experiment\n"
         "  Jobs:\n"
         "    train:\n      Name: train sales_model\n"
+        "  Model serving endpoints:\n"
+        "    sales_endpoint:\n      Name: sales-forecast\n"
         "  Pipelines:\n"
         "    sales_pipeline:\n      Name: sales_pipeline_prod\n"
     )

@@ -99,6 +99,7 @@ def test_the_summary_configuration_has_the_api_shape_and_each_variable_value():
     assert sorted(config["resources"]) == [
         "experiments",
         "jobs",
+        "model_serving_endpoints",
         "pipelines",
         "quality_monitors",
         "registered_models",

@@ -36,6 +36,11 @@ def test_development_mode_prefixes_names_pauses_schedules_and_marks_pipelines_de
     assert job["tags"] == {"dev": "jane_doe"}
     assert project.config["resources"]["pipelines"]["sales_pipeline"]["tags"] == {"dev": "jane_doe"}
     assert project.quality_monitors["sales_monitor"].schedule.pause_status == "PAUSED"
+    endpoint = project.model_serving_endpoints["sales_endpoint"]
+    assert endpoint["name"] == "dev_jane_doe_sales-forecast"
+    assert endpoint["config"]["served_entities"][0]["entity_name"] == (
+        "dev.forecast.dev_jane_doe_forecast_model"
+    )
 
 
 def test_without_a_mode_names_and_schedules_stay_as_written():
