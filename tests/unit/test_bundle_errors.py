@@ -267,3 +267,26 @@ SHAPES = {
 def test_a_section_of_the_wrong_shape_is_an_error_not_a_crash(tmp_path, text):
     (tmp_path / "databricks.yml").write_text(text)
     assert errors_of(tmp_path) == [SHAPES[text]]
+
+
+def test_a_monitor_granularity_and_metric_type_must_be_lakehouse_monitoring_s(tmp_path):
+    (tmp_path / "databricks.yml").write_text(
+        "bundle:\n  name: b\n"
+        "resources:\n  quality_monitors:\n    m:\n      table_name: main.s.t\n"
+        "      output_schema_name: main.s\n"
+        "      time_series:\n        timestamp_col: ts\n        granularities: [1 day, 2 days]\n"
+        "      custom_metrics:\n"
+        "        - {name: m, type: CUSTOM_METRIC_TYPE_AGGREGATE, definition: avg(x),\n"
+        "           input_columns: [x], output_data_type: double}\n"
+        "        - name: n\n          type: AGGREGATE\n"
+    )
+    assert errors_of(tmp_path) == [
+        'Error: granularity "2 days" is not one of 5 minutes, 30 minutes, 1 hour, 1 day, '
+        "1 week, 2 weeks, 3 weeks, 4 weeks, 1 month, 1 year\n"
+        "  at resources.quality_monitors.m.time_series.granularities[1]\n"
+        "  in databricks.yml:10:32",
+        'Error: custom metric type is "AGGREGATE": expected one of CUSTOM_METRIC_TYPE_AGGREGATE, '
+        "CUSTOM_METRIC_TYPE_DERIVED, CUSTOM_METRIC_TYPE_DRIFT\n"
+        "  at resources.quality_monitors.m.custom_metrics[1].type\n"
+        "  in databricks.yml:15:11",
+    ]

@@ -21,6 +21,24 @@ from mlplatform.project.model import (
 )
 
 PROBLEM_TYPES = ("PROBLEM_TYPE_CLASSIFICATION", "PROBLEM_TYPE_REGRESSION")
+GRANULARITIES = (
+    "5 minutes",
+    "30 minutes",
+    "1 hour",
+    "1 day",
+    "1 week",
+    "2 weeks",
+    "3 weeks",
+    "4 weeks",
+    "1 month",
+    "1 year",
+)
+"""The window sizes Lakehouse Monitoring documents for `granularities`."""
+METRIC_TYPES = (
+    "CUSTOM_METRIC_TYPE_AGGREGATE",
+    "CUSTOM_METRIC_TYPE_DERIVED",
+    "CUSTOM_METRIC_TYPE_DRIFT",
+)
 
 
 class Builder:
@@ -154,6 +172,15 @@ class Builder:
             time_series = TimeSeries(
                 str(series.get("timestamp_col")), tuple(series.get("granularities") or ())
             )
+        for profile in ("inference_log", "time_series"):
+            self._granularities(body.get(profile), (*path, profile, "granularities"))
+        for index, metric in enumerate(body.get("custom_metrics") or []):
+            kind = metric.get("type") if isinstance(metric, dict) else None
+            if kind not in METRIC_TYPES:
+                self.problems.error(
+                    f'custom metric type is "{kind}": expected one of {", ".join(METRIC_TYPES)}',
+                    place(self.places, (*path, "custom_metrics", index, "type")),
+                )
         schedule = body.get("schedule")
         return QualityMonitor(
             key=key,
@@ -202,6 +229,16 @@ class Builder:
             label_col=log.get("label_col"),
             prediction_proba_col=log.get("prediction_proba_col"),
         )
+
+    def _granularities(self, profile: Any, path: KeyPath) -> None:
+        if not isinstance(profile, dict):
+            return
+        for index, value in enumerate(profile.get("granularities") or []):
+            if value not in GRANULARITIES:
+                self.problems.error(
+                    f'granularity "{value}" is not one of {", ".join(GRANULARITIES)}',
+                    place(self.places, (*path, index)),
+                )
 
     def _require(self, body: dict, fields: tuple[str, ...], path: KeyPath) -> None:
         for field in fields:
