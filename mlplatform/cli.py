@@ -58,6 +58,7 @@ def _register_commands() -> None:
     from mlplatform.customers.demo_data import demo_data_command
     from mlplatform.deployment.command import deploy_command
     from mlplatform.pipelines.commands import pipelines_group
+    from mlplatform.project.cli import bundle_group
     from mlplatform.quickstart import quickstart_command
     from mlplatform.serving.commands import serve_command
     from mlplatform.training.commands import promote_command, rollback_command
@@ -69,6 +70,7 @@ def _register_commands() -> None:
     main.add_command(promote_command)
     main.add_command(rollback_command)
     main.add_command(pipelines_group)
+    main.add_command(bundle_group)
 
 
 _register_commands()

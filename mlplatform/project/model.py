@@ -30,11 +30,14 @@ RESOURCE_KINDS = (
 @dataclass(frozen=True)
 class Position:
     """Where a value is written: file, 1-based line, and the dotted key path
-    (`resources.pipelines.orders.libraries[0]`)."""
+    (`resources.pipelines.orders.libraries[0]`). The bundle reader gives `file` relative to
+    the project root (as `databricks bundle validate` prints it) and a 1-based `column`
+    (0: unknown)."""
 
     file: Path
     line: int
     key: str
+    column: int = 0
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.key}"
@@ -170,7 +173,11 @@ class Warning_:
     summary: str
 
     def __str__(self) -> str:
-        return f"Warning: {self.summary}\n  at {self.position.key}\n  in {self.position.file}:{self.position.line}"
+        column = f":{self.position.column}" if self.position.column else ""
+        return (
+            f"Warning: {self.summary}\n  at {self.position.key}\n"
+            f"  in {self.position.file}:{self.position.line}{column}"
+        )
 
 
 @dataclass(frozen=True)
@@ -193,3 +200,11 @@ class Project:
     """`module:function` entries of the bundle's `python.resources`: Python-declared resources
     and Dagster definitions of the project (the Python API face)."""
     warnings: tuple[Warning_, ...] = ()
+    config: dict[str, Any] = field(default_factory=dict)
+    """The whole configuration resolved for the target, in the Databricks API's object shape
+    (`bundle`, `workspace`, `variables`, `resources`...): unknown keys are kept here, and
+    `bundle summary --output json` prints it."""
+    positions: dict[str, Position] = field(default_factory=dict)
+    """Where each key of `config` was written (`resources.jobs.train.tasks[0].notebook_task.
+    notebook_path` -> file, line, column): a path written in a file is relative to that file's
+    folder, and later checks name the place a user must change."""
