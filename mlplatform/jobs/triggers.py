@@ -27,9 +27,7 @@ def quartz_to_cron(expression: str, where: str = "schedule.quartz_cron_expressio
     """
     fields = expression.split()
     if len(fields) not in (6, 7):
-        raise JobSpecError(
-            f"{where}: {expression!r} is not a Quartz cron expression (6 or 7 fields)"
-        )
+        raise JobSpecError(f"{where}: {expression!r}: not a Quartz cron expression (6 or 7 fields)")
     seconds, minute, hour, dom, month, dow = fields[:6]
     if len(fields) == 7 and fields[6] not in ("*", "?"):
         raise JobSpecError(f"{where}: {expression!r}: a year field is not supported")
