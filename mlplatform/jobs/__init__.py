@@ -6,8 +6,18 @@ tasks becomes an op of one Dagster job (`job_definitions`).
 
 from mlplatform.jobs.errors import JobSpecError, TaskValueError
 from mlplatform.jobs.model import JobSettings, Task
+from mlplatform.jobs.reading import load_job, load_job_file, load_job_json
 
-__all__ = ["JobSettings", "JobSpecError", "Task", "TaskValueError", "job_definitions"]
+__all__ = [
+    "JobSettings",
+    "JobSpecError",
+    "Task",
+    "TaskValueError",
+    "job_definitions",
+    "load_job",
+    "load_job_file",
+    "load_job_json",
+]
 
 
 def job_definitions(job, project_root):

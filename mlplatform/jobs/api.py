@@ -10,6 +10,7 @@ from typing import Any
 from mlplatform.jobs import states
 from mlplatform.jobs.errors import JobSpecError
 from mlplatform.jobs.model import JobSettings
+from mlplatform.jobs.reading import load_job
 from mlplatform.jobs.run_tags import RunTags
 from mlplatform.jobs.runs import NotFound, Registry, RunRow
 from mlplatform.jobs.values import records_of_run
@@ -60,7 +61,7 @@ class JobsApi:
 
     def _settings(self, job_id: int) -> tuple[JobSettings, Path]:
         row = self.registry.job(job_id)
-        return JobSettings.from_dict(row.settings, f"job {job_id}"), Path(row.root)
+        return load_job(row.settings, f"job {job_id}"), Path(row.root)
 
     # --- runs -----------------------------------------------------------------------------
 
@@ -126,9 +127,14 @@ class JobsApi:
     def _execute(self, job: JobSettings, root: Path, tags: RunTags, dagster_run_id: str) -> None:
         from mlplatform.jobs.graph import build_job
 
-        build_job(job, root).execute_in_process(
+        build_job(job, root, run_job=self._run_job).execute_in_process(
             instance=self.instance, tags=tags.tags(), run_id=dagster_run_id, raise_on_error=False
         )
+
+    def _run_job(self, job_id: int, parameters: dict[str, str]) -> tuple[int, str]:
+        """A `run_job_task`'s run of another job: its run id and result state."""
+        run_id = self.run_now(job_id, parameters)
+        return run_id, self.get_run(run_id)["state"].get("result_state", "FAILED")
 
     def _job_run(self, run_id: int) -> RunRow:
         run = self.registry.run(run_id)
@@ -200,6 +206,8 @@ class JobsApi:
             out["error"] = record["state_message"]
         if record.get("output") is not None:
             out["notebook_output"] = {"result": record["output"], "truncated": False}
+        if record.get("run_job_output") is not None:
+            out["run_job_output"] = record["run_job_output"]
         if record.get("iterations") is not None:
             out["iterations"] = [
                 {"input": it["input"], "result_state": it["result_state"], "result": it["output"]}

@@ -92,10 +92,10 @@ def jobs_group() -> None:
 @_guard
 def create_command(json_: str | None, output: str) -> None:
     """Create a job from Jobs API 2.2 JSON; prints its job_id."""
-    from mlplatform.jobs.model import JobSettings
+    from mlplatform.jobs.reading import load_job
 
     data, source, folder = _json_arg(json_, "jobs create")
-    job = JobSettings.from_dict(data, source)
+    job = load_job(data, source)
     _print(_api().create(job, folder), "json")
 
 
@@ -105,12 +105,12 @@ def create_command(json_: str | None, output: str) -> None:
 def reset_command(json_: str | None) -> None:
     """Replace a job's settings."""
     from mlplatform.jobs.errors import JobSpecError
-    from mlplatform.jobs.model import JobSettings
+    from mlplatform.jobs.reading import load_job
 
     data, source, _ = _json_arg(json_, "jobs reset")
     if not isinstance(data, dict) or "job_id" not in data or "new_settings" not in data:
         raise JobSpecError(f"{source}: reset needs job_id and new_settings")
-    _api().reset(int(data["job_id"]), JobSettings.from_dict(data["new_settings"], source))
+    _api().reset(int(data["job_id"]), load_job(data["new_settings"], source))
 
 
 @jobs_group.command("get")

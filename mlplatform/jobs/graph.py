@@ -13,7 +13,7 @@ import dagster as dg
 from mlplatform.jobs import states
 from mlplatform.jobs.model import JobSettings, Task
 from mlplatform.jobs.run_tags import RunTags
-from mlplatform.jobs.tasks import execute, now_ms, record, run_context
+from mlplatform.jobs.tasks import RunJob, execute, now_ms, record, run_context
 from mlplatform.jobs.validate import op_name, topological
 from mlplatform.jobs.values import RECORD, records_of_run
 
@@ -33,9 +33,18 @@ def dagster_job_name(job: JobSettings) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", job.name) or "job"
 
 
-def build_job(job: JobSettings, project_root: Path, name: str | None = None) -> dg.JobDefinition:
-    """The Dagster job running `job`'s tasks from `project_root` (notebook paths' base)."""
-    ops = [_task_op(job, task, Path(project_root)) for task in topological(job)]
+def build_job(
+    job: JobSettings, project_root: Path, name: str | None = None, run_job: RunJob | None = None
+) -> dg.JobDefinition:
+    """The Dagster job running `job`'s tasks from `project_root` (notebook paths' base).
+
+    Args:
+        job: The job's settings.
+        project_root: The folder relative notebook and file paths start from.
+        name: The Dagster job's name (default: the job's name made an identifier).
+        run_job: How its `run_job_task`s run other jobs.
+    """
+    ops = [_task_op(job, task, Path(project_root), run_job) for task in topological(job)]
     upstream_of = {d.task_key for t in job.tasks for d in t.depends_on}
     leaves = [t.task_key for t in job.tasks if t.task_key not in upstream_of]
     deps: dict[str, dict[str, dg.DependencyDefinition]] = {
@@ -58,7 +67,7 @@ def _input(task_key: str) -> str:
     return f"after_{op_name(task_key)}"
 
 
-def _task_op(job: JobSettings, task: Task, root: Path) -> dg.OpDefinition:
+def _task_op(job: JobSettings, task: Task, root: Path, run_job: RunJob | None) -> dg.OpDefinition:
     ins = {_input(d.task_key): dg.In(dg.Any) for d in task.depends_on}
     kind = KINDS.get(task.kind, task.kind)
 
@@ -73,7 +82,7 @@ def _task_op(job: JobSettings, task: Task, root: Path) -> dg.OpDefinition:
         records: dict[str, dict] = {}
         for earlier in upstream.values():
             records.update(earlier)
-        own = run_one(context, job, task, records, root)
+        own = run_one(context, job, task, records, root, run_job)
         state = own["result_state"]
         log = context.log.info if state in states.DONE_OK else context.log.error
         log(f"{task.task_key}: {state} {own.get('state_message', '')}".strip())
@@ -91,7 +100,9 @@ def _task_op(job: JobSettings, task: Task, root: Path) -> dg.OpDefinition:
     return run_task
 
 
-def run_one(context, job: JobSettings, task: Task, records: dict, root: Path) -> dict:
+def run_one(
+    context, job: JobSettings, task: Task, records: dict, root: Path, run_job: RunJob | None
+) -> dict:
     """The record of `task` in this run: kept from the repaired run, not run, or run."""
     tags = RunTags.read(context.run.tags)
     run_id = tags.task_run_ids.get(task.task_key)
@@ -112,7 +123,7 @@ def run_one(context, job: JobSettings, task: Task, records: dict, root: Path) ->
             end_time=now,
         )
     ctx = run_context(job, tags, records)
-    return execute(context, job, task, ctx, root) | {"run_id": run_id}
+    return execute(context, job, task, ctx, root, run_job) | {"run_id": run_id}
 
 
 def _result_op(job: JobSettings, leaves: list[str]) -> dg.OpDefinition:

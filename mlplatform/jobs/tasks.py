@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,8 +54,18 @@ def record(task_key: str, state: str, message: str = "", **extra: Any) -> dict[s
     return out | extra
 
 
-def execute(context, job: JobSettings, task: Task, ctx: RunContext, root: Path) -> dict[str, Any]:
-    """Run `task` (its dependencies allow it); its record."""
+RunJob = Callable[[int, dict[str, str]], tuple[int, str]]
+"""Runs a job to its end: (job id, job parameters) -> (run id, result state)."""
+
+
+def execute(
+    context, job: JobSettings, task: Task, ctx: RunContext, root: Path, run_job: RunJob | None
+) -> dict[str, Any]:
+    """Run `task` (its dependencies allow it); its record.
+
+    Args:
+        run_job: How a `run_job_task` runs another job (None: where no job registry is).
+    """
     start = now_ms()
     try:
         if task.kind == "condition_task":
@@ -62,7 +73,7 @@ def execute(context, job: JobSettings, task: Task, ctx: RunContext, root: Path) 
         elif task.kind == "for_each_task":
             result = _for_each(context, job, task, ctx, root)
         elif task.kind == "run_job_task":
-            result = _run_job(task, ctx)
+            result = _run_job(task, ctx, run_job)
         else:
             result = _with_retries(context, job, task, ctx, root, NO_INPUT)
     except (ReferenceError_, ValueError) as err:
@@ -110,17 +121,14 @@ def _for_each(context, job: JobSettings, task: Task, ctx: RunContext, root: Path
     return record(task.task_key, state, message, iterations=iterations)
 
 
-def _run_job(task: Task, ctx: RunContext) -> dict[str, Any]:
-    from mlplatform.jobs.api import JobsApi
-
+def _run_job(task: Task, ctx: RunContext, run_job: RunJob | None) -> dict[str, Any]:
     job_id = resolve(str(task.spec["job_id"]), ctx)
     if not str(job_id).isdigit():
         raise ValueError(f"run_job_task.job_id {job_id!r} is not a job id")
+    if run_job is None:
+        raise ValueError("run_job_task: no job registry here (run the job with `mlplatform jobs`)")
     params = resolve_all(task.spec.get("job_parameters") or {}, ctx)
-    api = JobsApi.local()
-    run_id = api.run_now(int(job_id), params)
-    run = api.get_run(run_id)
-    state = run["state"]["result_state"]
+    run_id, state = run_job(int(job_id), {k: str(v) for k, v in params.items()})
     ok = state in (states.SUCCESS, states.SUCCESS_WITH_FAILURES)
     return record(
         task.task_key,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mlplatform.jobs import JobSettings
+from mlplatform.jobs import load_job
 from mlplatform.jobs.api import JobsApi
 
 pytestmark = pytest.mark.integration
@@ -23,7 +23,7 @@ def nb(key, path, *deps, **extra):
 
 
 def create(api, tasks, **extra):
-    job = JobSettings.from_dict({"name": "t", "tasks": tasks, **extra}, "test")
+    job = load_job({"name": "t", "tasks": tasks, **extra}, "test")
     return api.create(job, DATA)["job_id"]
 
 
@@ -31,11 +31,22 @@ def states(run):
     return {t["task_key"]: t["state"]["result_state"] for t in run["tasks"]}
 
 
-def test_for_each_retry_and_a_value_too_large(home, tmp_path):
+def test_for_each_retry_run_job_and_a_value_too_large(home, tmp_path):
     api = JobsApi.local()
+    child = create(
+        api,
+        [
+            {
+                "task_key": "check",
+                "condition_task": {"op": "EQUAL_TO", "left": "{{job.parameters.x}}", "right": "2"},
+            }
+        ],
+        parameters=[{"name": "x", "default": "1"}],
+    )
     job_id = create(
         api,
         [
+            {"task_key": "child", "run_job_task": {"job_id": child, "job_parameters": {"x": "2"}}},
             {
                 "task_key": "squares",
                 "for_each_task": {
@@ -52,9 +63,19 @@ def test_for_each_retry_and_a_value_too_large(home, tmp_path):
         parameters=[{"name": "workdir", "default": str(tmp_path)}],
     )
     run = api.get_run(api.run_now(job_id))
-    assert states(run) == {"squares": "SUCCESS", "retrying": "SUCCESS", "big": "FAILED"}
+    assert states(run) == {
+        "child": "SUCCESS",
+        "squares": "SUCCESS",
+        "retrying": "SUCCESS",
+        "big": "FAILED",
+    }
     assert run["state"]["result_state"] == "FAILED"
     tasks = {t["task_key"]: t for t in run["tasks"]}
+
+    child_run = api.get_run_output(tasks["child"]["run_id"])["run_job_output"]["run_id"]
+    checked = api.get_run(child_run)
+    assert (checked["job_id"], checked["tasks"][0]["condition_task"]["outcome"]) == (child, "true")
+    assert checked["job_parameters"] == [{"name": "x", "default": "1", "value": "2"}]
 
     loop = api.get_run_output(tasks["squares"]["run_id"])
     assert [(it["input"], it["result"]) for it in loop["iterations"]] == [

@@ -4,7 +4,7 @@ branches shown as excluded tasks, the run's result and Dagster's view (tags, met
 import dagster as dg
 import pytest
 
-from mlplatform.jobs import JobSettings
+from mlplatform.jobs import load_job
 from mlplatform.jobs.graph import RESULT_OP, build_job
 from mlplatform.jobs.run_tags import RunTags
 
@@ -40,7 +40,7 @@ def test_each_run_if_after_a_failing_task(instance, tmp_path):
     tasks = [cond("ok"), FAILING] + [
         cond(f"t_{run_if.lower()}", deps=("ok", "bad"), run_if=run_if) for run_if in RUN_IF
     ]
-    job = JobSettings.from_dict({"name": "run if", "tasks": tasks})
+    job = load_job({"name": "run if", "tasks": tasks})
     result = build_job(job, tmp_path).execute_in_process(instance=instance, raise_on_error=False)
     records = {}
     for task in job.tasks:
@@ -65,7 +65,7 @@ def test_a_condition_runs_one_branch_and_excludes_the_other_and_its_dependents(i
         cond("either", deps=("big", "small"), run_if="NONE_FAILED"),
     ]
     job = {"name": "g", "parameters": [{"name": "x", "default": "1"}], "tasks": tasks}
-    settings = JobSettings.from_dict(job)
+    settings = load_job(job)
     result = build_job(settings, tmp_path).execute_in_process(
         instance=instance, tags=RunTags(job_id=9, run_id=21, parameters={"x": "7"}).tags()
     )
@@ -93,7 +93,7 @@ def test_a_condition_runs_one_branch_and_excludes_the_other_and_its_dependents(i
 
 def test_a_leaf_after_a_failure_gives_success_with_failures(instance, tmp_path):
     tasks = [FAILING, cond("cleanup", deps=("bad",), run_if="ALL_DONE")]
-    job = JobSettings.from_dict({"name": "cleanup", "tasks": tasks})
+    job = load_job({"name": "cleanup", "tasks": tasks})
     result = build_job(job, tmp_path).execute_in_process(instance=instance, raise_on_error=False)
     assert result.success
     assert result.output_for_node(RESULT_OP) == "SUCCESS_WITH_FAILURES"

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from mlplatform.jobs import JobSettings, JobSpecError
+from mlplatform.jobs import JobSpecError, load_job, load_job_json
 from mlplatform.jobs.validate import topological
 
 
@@ -33,7 +33,7 @@ def test_a_job_reads_its_tasks_dependencies_parameters_and_outcomes():
         | {"depends_on": [{"task_key": "decide", "outcome": "true"}]},
         parameters=[{"name": "catalog", "default": "dev"}],
     )
-    settings = JobSettings.from_dict(data, "job.json")
+    settings = load_job(data, "job.json")
     assert [t.task_key for t in settings.tasks] == ["train", "decide", "deploy"]
     deploy = settings.task("deploy")
     assert (deploy.kind, deploy.run_if, deploy.max_retries, deploy.timeout_seconds) == (
@@ -104,21 +104,21 @@ def test_a_job_reads_its_tasks_dependencies_parameters_and_outcomes():
 )
 def test_a_wrong_job_is_refused_naming_source_key_and_task(data, message):
     with pytest.raises(JobSpecError) as err:
-        JobSettings.from_dict(data, "job.json")
+        load_job(data, "job.json")
     assert str(err.value).startswith(message)
 
 
 def test_bad_json_names_the_line_and_column():
     text = '{\n  "name": "j",\n  "tasks": [,]\n}'
     with pytest.raises(JobSpecError, match=r"^job.json: line 3 column 13: not valid JSON"):
-        JobSettings.from_json(text, "job.json")
+        load_job_json(text, "job.json")
 
 
 def test_tasks_come_after_their_dependencies():
-    settings = JobSettings.from_dict(job(nb("c", "b"), nb("b", "a"), nb("a")))
+    settings = load_job(job(nb("c", "b"), nb("b", "a"), nb("a")))
     assert [t.task_key for t in topological(settings)] == ["a", "b", "c"]
 
 
 def test_a_jobs_get_object_reads_as_its_settings():
     data = {"job_id": 3, "settings": job(nb("a"))}
-    assert JobSettings.from_json(json.dumps(data)).tasks[0].task_key == "a"
+    assert load_job_json(json.dumps(data)).tasks[0].task_key == "a"

@@ -3,7 +3,7 @@ outcomes, comparisons and the run's result from its leaf tasks."""
 
 import pytest
 
-from mlplatform.jobs import JobSettings
+from mlplatform.jobs import load_job
 from mlplatform.jobs.states import compare, decide, run_result
 
 
@@ -23,7 +23,7 @@ def task(run_if="ALL_SUCCESS", deps=("a", "b"), outcome=None):
             },
         ],
     }
-    return JobSettings.from_dict(data).task("t")
+    return load_job(data).task("t")
 
 
 def rec(state, outcome=None):
@@ -88,7 +88,7 @@ def test_a_numeric_condition_on_text_is_an_error():
 
 
 def chain():
-    return JobSettings.from_dict(
+    return load_job(
         {
             "name": "j",
             "tasks": [

@@ -7,7 +7,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from mlplatform.jobs import JobSettings, JobSpecError
+from mlplatform.jobs import JobSpecError, load_job
 from mlplatform.jobs.definitions import job_definitions
 from mlplatform.jobs.triggers import periodic_to_cron, quartz_to_cron
 
@@ -46,7 +46,7 @@ def test_periodic_triggers():
 
 
 def settings(**extra):
-    return JobSettings.from_dict(
+    return load_job(
         {
             "name": "nightly-train",
             "tasks": [{"task_key": "a", "notebook_task": {"notebook_path": "a"}}],
