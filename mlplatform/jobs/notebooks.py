@@ -4,6 +4,7 @@ source`, cells split by `# COMMAND ----------`, `# MAGIC %sql` magic cells) and 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +12,7 @@ HEADER = "# Databricks notebook source"
 SEPARATOR = "# COMMAND ----------"
 MAGICS = ("md", "sql", "pip", "run", "python", "sh", "fs")
 SUFFIXES = (".py", ".ipynb")
+SPARK_WORD = re.compile(r"\bspark\b")
 
 
 @dataclass(frozen=True)
@@ -96,4 +98,4 @@ def _ipynb_cells(text: str, path: Path) -> list[Cell]:
 
 def mentions_spark(cells: list[Cell]) -> bool:
     """Whether the cells may use Spark (a `%sql` cell or the word `spark`)."""
-    return any(c.kind == "sql" or "spark" in c.text for c in cells)
+    return any(c.kind == "sql" or SPARK_WORD.search(c.text) for c in cells)

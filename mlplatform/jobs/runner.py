@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from mlplatform.jobs.dbutils import DBUtils, JobInfo, NotebookExit
-from mlplatform.jobs.notebooks import Cell, find_notebook, mentions_spark, read_cells
+from mlplatform.jobs.notebooks import (
+    SPARK_WORD,
+    Cell,
+    find_notebook,
+    mentions_spark,
+    read_cells,
+)
 
 
 class LazySpark:
@@ -120,7 +126,7 @@ def run_python_file(path: Path, argv: list[str], job: JobInfo | None) -> None:
     sys.argv = [str(path), *argv]
     init = {
         "dbutils": DBUtils({}, job),
-        "spark": _session() if "spark" in text else LazySpark(),
+        "spark": _session() if SPARK_WORD.search(text) else LazySpark(),
         "display": display,
         "displayHTML": displayHTML,
     }

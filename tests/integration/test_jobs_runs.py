@@ -155,3 +155,13 @@ def test_repair_reruns_only_the_failed_tasks_with_the_earlier_values(home, tmp_p
     dagster_run = api.instance.get_run_by_id(repaired["dagster_run_id"])
     assert dagster_run.tags["mlplatform/jobs.repair_count"] == "1"
     assert json.loads(dagster_run.tags["mlplatform/jobs.task_run_ids"]) == after
+
+
+def test_a_notebook_gets_a_real_spark_session_and_others_start_none(home):
+    api = JobsApi.local()
+    job_id = create(api, [nb("spark", "spark_notebook"), nb("empty", "empty")])
+    run = api.get_run(api.run_now(job_id))
+    assert states(run) == {"spark": "SUCCESS", "empty": "SUCCESS"}
+    tasks = {t["task_key"]: t["run_id"] for t in run["tasks"]}
+    assert api.get_run_output(tasks["spark"])["notebook_output"]["result"] == "10"
+    assert api.get_run_output(tasks["empty"])["notebook_output"]["result"] == "no jvm"

@@ -84,6 +84,7 @@ def test_an_ipynb_notebook_reads_its_code_cells(tmp_path):
 
 def test_spark_is_started_only_for_code_that_names_it():
     assert not mentions_spark(read_cells_text("# Databricks notebook source\nx = 1\n"))
+    assert not mentions_spark(read_cells_text('# Databricks notebook source\n"pyspark" in m\n'))
     assert mentions_spark(read_cells_text("# Databricks notebook source\ndf = spark.range(3)\n"))
 
 
