@@ -106,6 +106,13 @@ def test_a_wrong_job_is_refused_naming_source_key_and_task(data, message):
     with pytest.raises(JobSpecError) as err:
         load_job(data, "job.json")
     assert str(err.value).startswith(message)
+    assert err.value.key == message.split(": ")[1].split(" ")[0]
+
+
+def test_the_error_key_is_the_path_a_bundle_maps_to_its_line():
+    with pytest.raises(JobSpecError) as err:
+        load_job(job(nb("a"), {"task_key": "b", "notebook_task": {}}), "job 3")
+    assert err.value.key == "tasks[1].notebook_task.notebook_path"
 
 
 def test_bad_json_names_the_line_and_column():
