@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mlplatform.jobs.errors import TaskValueError
+from mlplatform.jobs.secrets import Secrets
 from mlplatform.jobs.values import checked
 
 
@@ -236,8 +237,10 @@ class DBUtils:
         job: JobInfo | None = None,
         run_notebook: Callable[[str, int, dict], str] | None = None,
         dbfs_root: Path | None = None,
+        secrets_root: Path | None = None,
     ):
         self.widgets = Widgets(widgets)
+        self.secrets = Secrets(secrets_root)
         self.jobs = _Jobs(job)
         self.notebook = _Notebook(run_notebook)
         self.fs = Fs(dbfs_root)

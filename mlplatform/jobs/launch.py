@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlplatform.jobs.secrets import redact
+
 OUTPUT_TAIL = 4000
 
 
@@ -32,7 +34,12 @@ class ProcessResult:
 
 
 def launch(
-    context, extras: dict[str, Any], timeout_seconds: int, env: dict[str, str], cwd: Path
+    context,
+    extras: dict[str, Any],
+    timeout_seconds: int,
+    env: dict[str, str],
+    cwd: Path,
+    secrets_root: Path | None = None,
 ) -> ProcessResult:
     """Run `python -m mlplatform.jobs.runner` for one task through a Pipes session.
 
@@ -42,6 +49,7 @@ def launch(
         timeout_seconds: Kill the process after this long (0: no limit).
         env: Variables to add to this process's environment for the task.
         cwd: The task's working folder.
+        secrets_root: The secret store whose values are redacted from the task's log.
     """
     import dagster as dg
 
@@ -68,7 +76,7 @@ def launch(
                 code = process.wait()
                 timed_out = True
         out.seek(0)
-        log = out.read()
+        log = redact(out.read(), secrets_root)
     if log.strip():
         sys.stderr.write(log)
         context.log.info(log[-OUTPUT_TAIL:])

@@ -55,15 +55,24 @@ def displayHTML(html: str) -> None:  # noqa: N802
 class NotebookRunner:
     """Runs notebooks (and `%run` / `dbutils.notebook.run` of others) for one task."""
 
-    def __init__(self, job: JobInfo | None, base: Path, dbfs_root: Path | None = None):
+    def __init__(
+        self,
+        job: JobInfo | None,
+        base: Path,
+        dbfs_root: Path | None = None,
+        secrets_root: Path | None = None,
+    ):
         self.job = job
         self.base = base
         self.dbfs_root = dbfs_root
+        self.secrets_root = secrets_root
 
     def globals_for(self, widgets: dict[str, str], cells: list[Cell]) -> dict[str, Any]:
         return {
             "__name__": "__main__",
-            "dbutils": DBUtils(widgets, self.job, self.run_child, self.dbfs_root),
+            "dbutils": DBUtils(
+                widgets, self.job, self.run_child, self.dbfs_root, self.secrets_root
+            ),
             "spark": _session() if mentions_spark(cells) else LazySpark(),
             "display": display,
             "displayHTML": displayHTML,
@@ -154,9 +163,11 @@ def run(extras: dict[str, Any], job: JobInfo) -> str | None:
     """Run what `extras` names; the notebook's exit value (None for other kinds)."""
     base = Path(extras["base"])
     dbfs = Path(extras["dbfs_root"]) if extras.get("dbfs_root") else None
+    secrets = Path(extras["secrets_root"]) if extras.get("secrets_root") else None
     if extras["kind"] == "notebook":
         path = find_notebook(extras["path"], base)
-        return NotebookRunner(job, path.parent, dbfs).run(path, extras.get("widgets", {}))
+        runner = NotebookRunner(job, path.parent, dbfs, secrets)
+        return runner.run(path, extras.get("widgets", {}))
     if extras["kind"] == "python_file":
         path = Path(extras["path"])
         run_python_file(path if path.is_absolute() else base / path, extras["argv"], job)

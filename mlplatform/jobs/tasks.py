@@ -172,12 +172,13 @@ def _with_retries(context, job, task: Task, ctx: RunContext, root: Path, item: A
         "task_key": task.task_key,
         "upstream_values": {k: r.get("values", {}) for k, r in ctx.tasks.items()},
         "dbfs_root": str(settings.home / "dbfs"),
+        "secrets_root": str(settings.home / "secrets"),
     }
     env = {"MLFLOW_TRACKING_URI": settings.tracking_uri}
     timeout = task.timeout_seconds or job.timeout_seconds
     attempt = 0
     while True:
-        result = launch(context, extras, timeout, env, root)
+        result = launch(context, extras, timeout, env, root, settings.home / "secrets")
         if result.exit_code == 0 and not result.timed_out:
             state, message = states.SUCCESS, ""
         elif result.timed_out:

@@ -59,15 +59,19 @@ def test_for_each_retry_run_job_and_a_value_too_large(home, tmp_path):
             },
             nb("retrying", "retrying", max_retries=1, min_retry_interval_millis=10),
             nb("big", "big_value"),
+            nb("leaky", "leaky"),
         ],
         parameters=[{"name": "workdir", "default": str(tmp_path)}],
     )
+    (home / "secrets" / "ml").mkdir(parents=True)
+    (home / "secrets" / "ml" / "token").write_text("s3cr3t-value")
     run = api.get_run(api.run_now(job_id))
     assert states(run) == {
         "child": "SUCCESS",
         "squares": "SUCCESS",
         "retrying": "SUCCESS",
         "big": "FAILED",
+        "leaky": "FAILED",
     }
     assert run["state"]["result_state"] == "FAILED"
     tasks = {t["task_key"]: t for t in run["tasks"]}
@@ -111,6 +115,9 @@ def test_for_each_retry_run_job_and_a_value_too_large(home, tmp_path):
         "value may be at most 48 KiB (49152 bytes)"
     )
     assert records_of_run(api.instance, run["dagster_run_id"])["big"]["values"] == {"small": "ok"}
+    assert api.get_run_output(tasks["leaky"]["run_id"])["error"] == (
+        "RuntimeError: the service refused token [REDACTED]"
+    )
 
 
 def test_repair_reruns_only_the_failed_tasks_with_the_earlier_values(home, tmp_path):

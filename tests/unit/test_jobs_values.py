@@ -167,3 +167,21 @@ def test_an_unknown_reference_is_an_error(text, message):
     with pytest.raises(ReferenceError_) as err:
         resolve(text, CTX)
     assert str(err.value).startswith(message)
+
+
+def test_secrets_from_the_local_store_and_their_redaction(tmp_path):
+    from mlplatform.jobs.secrets import redact
+
+    (tmp_path / "ml").mkdir()
+    (tmp_path / "ml" / "token").write_text("s3cr3t-value\n")
+    secrets = DBUtils(secrets_root=tmp_path).secrets
+    assert secrets.get(scope="ml", key="token") == "s3cr3t-value"
+    assert [m.key for m in secrets.list("ml")] == ["token"]
+    assert [s.name for s in secrets.listScopes()] == ["ml"]
+    with pytest.raises(KeyError, match="Secret 'nope' does not exist in scope 'ml'"):
+        secrets.get("ml", "nope")
+    with pytest.raises(KeyError, match="Secret scope 'ops' does not exist"):
+        secrets.get("ops", "token")
+    assert redact("got s3cr3t-value twice: s3cr3t-value", tmp_path) == (
+        "got [REDACTED] twice: [REDACTED]"
+    )
