@@ -57,6 +57,7 @@ def main() -> None:
 def _register_commands() -> None:
     from mlplatform.customers.demo_data import demo_data_command
     from mlplatform.deployment.command import deploy_command
+    from mlplatform.jobs.commands import jobs_group
     from mlplatform.pipelines.commands import pipelines_group
     from mlplatform.project.cli import bundle_group
     from mlplatform.quickstart import quickstart_command
@@ -71,6 +72,7 @@ def _register_commands() -> None:
     main.add_command(rollback_command)
     main.add_command(pipelines_group)
     main.add_command(bundle_group)
+    main.add_command(jobs_group)
 
 
 _register_commands()

@@ -1,0 +1,3 @@
+# Databricks notebook source
+dbutils.widgets.text("label", "")
+dbutils.notebook.exit(dbutils.widgets.get("label"))
