@@ -19,7 +19,6 @@ projects side by side share nothing unless they declare the same names: that is 
 
 from __future__ import annotations
 
-import logging
 import re
 import warnings
 from collections.abc import Iterable, Mapping
@@ -32,7 +31,6 @@ from mlplatform.project.pipelines import LoadedProjectPipeline, load_pipeline, w
 from mlplatform.project.python_api import apply_python_resources
 from mlplatform.project.registry import model_asset
 
-log = logging.getLogger(__name__)
 NOT_YET = {
     "jobs": "jobs are not yet supported by mlplatform (they come with the jobs issue)",
     "model_serving_endpoints": "model serving endpoints are not yet supported by mlplatform "
@@ -115,7 +113,7 @@ def _claim(claimed: dict[str, str], name: str, owner: str) -> None:
     claimed[name] = owner
 
 
-def _combine(parts: Iterable[dg.Definitions]) -> dg.Definitions:
+def combine(parts: Iterable[dg.Definitions]) -> dg.Definitions:
     """One Definitions from parts: one lakehouse and one Spark session (whose settings are the
     union of the pipelines' `spark.*` configuration); other resources as the parts bind them."""
     from mlplatform.lakehouse.engines.spark_resource import PySparkResource
@@ -171,7 +169,13 @@ def build(project: Project) -> tuple[list[dg.Definitions], dict[str, str]]:
     project, extra = apply_python_resources(project)
     for line in unsupported(project):
         warnings.warn(line, UserWarning, stacklevel=3)
-        log.warning(line)
+    with warnings.catch_warnings():  # dagster's beta/preview notes on the APIs used here
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return _build(project, extra)
+
+
+def _build(project: Project, extra: list[dg.Definitions]):
     claimed: dict[str, str] = {}
     who = f"project {project.name!r} (target {project.target.name})"
     parts = []
@@ -199,17 +203,16 @@ def build(project: Project) -> tuple[list[dg.Definitions], dict[str, str]]:
 
 def project_definitions(project: Project) -> dg.Definitions:
     """The Dagster definitions of one project for its target."""
-    return _combine(build(project)[0])
+    return combine(build(project)[0])
 
 
 def check_claims(claimed: Mapping[str, str], others: Mapping[str, str]) -> None:
-    """Refuse a name that another project claims (`others`: name -> owner)."""
+    """Refuse a name of one project (`claimed`: name -> who) that other projects claim."""
     for name, owner in claimed.items():
-        other = others.get(name)
-        if other is not None and other.split(" resources.")[0] != owner.split(" resources.")[0]:
+        if name in others:
             raise ProjectCollisionError(
-                f"{owner} declares {name}, which {other} declares too: give one of them another "
-                "catalog or schema (or name)"
+                f"{owner} declares {name}, which {others[name]} declares too: give one of them "
+                "another catalog or schema (or name)"
             )
 
 
@@ -222,7 +225,7 @@ def projects_definitions(projects: Iterable[Project]) -> dg.Definitions:
         check_claims(names, claimed)
         claimed |= names
         parts += more
-    return _combine(parts)
+    return combine(parts)
 
 
 def load_definitions(

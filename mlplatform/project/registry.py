@@ -169,9 +169,10 @@ def destroy_registry(
     lines = []
     for name in models:
         try:
-            versions = mlflow_client.search_model_versions(f"name = '{name}'")
+            mlflow_client.get_registered_model(name)
         except MlflowException:
-            continue
+            continue  # already gone
+        versions = mlflow_client.search_model_versions(f"name = '{name}'")
         if versions and not delete_data:
             lines.append(
                 f"kept registered model {name}: it holds {len(versions)} version(s) "
