@@ -66,6 +66,14 @@ def _load(target: str | None, variables: tuple[str, ...]):
     return project
 
 
+def _project_errors() -> tuple[type[Exception], ...]:
+    from mlplatform.dlt.analysis import DltDefinitionError
+    from mlplatform.project.definitions import ProjectCollisionError
+    from mlplatform.project.python_api import PythonResourcesError
+
+    return (DltDefinitionError, ProjectCollisionError, PythonResourcesError)
+
+
 def _settings():
     from mlplatform.instance import ensure_dagster_home
     from mlplatform.settings import get_settings
@@ -99,7 +107,11 @@ def deploy_command(target, variables, dry_run) -> None:
     from mlplatform.project.deploy import deploy_locally
 
     settings = _settings()
-    for line in deploy_locally(project, _variables(variables), settings):
+    try:
+        lines = deploy_locally(project, _variables(variables), settings)
+    except _project_errors() as err:
+        raise click.ClickException(str(err)) from err
+    for line in lines:
         click.echo(line)
 
 
@@ -148,7 +160,10 @@ def run_command(target, variables, key, params, full_refresh_all, full_refresh, 
     if full_refresh_all and (full_refresh or refresh):
         raise click.UsageError("--full-refresh-all excludes --full-refresh and --refresh")
     _settings()
-    loaded = load_pipeline(project, project.pipelines[key], _variables(params))
+    try:
+        loaded = load_pipeline(project, project.pipelines[key], _variables(params))
+    except _project_errors() as err:
+        raise click.ClickException(str(err)) from err
     with dg.DagsterInstance.get() as instance:
         result = run_update(
             loaded.pipeline,
