@@ -1,0 +1,74 @@
+"""The `dg` component of a project: a `dg` project whose `defs/shop/defs.yaml` is
+`type: mlplatform.Bundle` lists, checks and launches the bundle's assets (polars engine)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import polars as pl
+import pytest
+
+from tests.integration._cli import BIN, ROOT, env_for
+from tests.integration.test_project_bundle_cli import write_project
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_bundle_in_a_dg_project(tmp_path):
+    home, root = tmp_path / "home", tmp_path / "dg_project"
+    shop = write_project(tmp_path / "shop", "shop", "shop")
+    (root / "dg_shop" / "defs" / "shop").mkdir(parents=True)
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "dg-shop"\nversion = "0.1.0"\n\n'
+        '[tool.dg]\ndirectory_type = "project"\n\n[tool.dg.project]\n'
+        'root_module = "dg_shop"\n'
+        'registry_modules = ["mlplatform"]\n'
+    )
+    (root / "dg_shop" / "__init__.py").write_text("")
+    (root / "dg_shop" / "definitions.py").write_text(
+        "from pathlib import Path\n\nimport dagster as dg\n\n"
+        "defs = dg.load_from_defs_folder(project_root=Path(__file__).parent.parent)\n"
+    )
+    (root / "dg_shop" / "defs" / "shop" / "defs.yaml").write_text(
+        f"type: mlplatform.Bundle\nattributes:\n  path: {shop}\n  target: dev\n"
+    )
+    shim = tmp_path / "shim"  # the tests' stand-in bundle reader, until the real one lands
+    shim.mkdir()
+    (shim / "sitecustomize.py").write_text(
+        "import tests.project_bundles\n\ntests.project_bundles.install()\n"
+    )
+    env = env_for(
+        home,
+        MLPLATFORM_ENGINE="polars",
+        PYTHONPATH=f"{shim}:{ROOT}:{root}",
+        VIRTUAL_ENV=str(BIN.parent),
+    )
+    env["PATH"] = f"{BIN}:{env['PATH']}"
+
+    def dg(*args):
+        proc = subprocess.run(
+            [str(BIN / "dg"), *args],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+        return proc
+
+    checked = dg("check", "defs")
+    assert "All definitions loaded successfully." in checked.stdout + checked.stderr
+    listed = json.loads(dg("list", "defs", "--json").stdout)
+    assert sorted(a["asset_key"] for a in listed["assets"]) == [
+        "shop/event_log",
+        "shop/order_value",
+        "shop/orders_raw",
+        "shop/totals",
+    ]
+    land = home / "landing" / "shop"
+    land.mkdir(parents=True)
+    (land / "1.json").write_text('{"id": "a", "amount": "7"}\n')
+    dg("launch", "--assets", "shop/orders_raw,shop/totals")
+    assert pl.read_delta(str(home / "lakehouse" / "shop" / "totals")).rows() == [(1, 7.0)]
