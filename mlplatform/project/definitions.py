@@ -26,6 +26,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from mlplatform.project.automation import continuous_sensor
 from mlplatform.project.model import Project
 from mlplatform.project.pipelines import LoadedProjectPipeline, load_pipeline, where
 from mlplatform.project.python_api import apply_python_resources
@@ -77,7 +78,11 @@ def _pipeline_defs(project: Project, loaded: LoadedProjectPipeline) -> dg.Defini
         file, line = loaded.declared_in.get(name, (None, None))
         if file is None and resource.position is not None:
             file, line = resource.position.file, resource.position.line
-        metadata = {"mlplatform/project": project.name, "mlplatform/pipeline": resource.key}
+        metadata = {
+            "mlplatform/project": project.name,
+            "mlplatform/pipeline": resource.key,
+            "mlplatform/development": resource.development,
+        }
         if file is not None:
             ref = dg.LocalFileCodeReference(file_path=str(file), line_number=line)
             metadata["dagster/code_references"] = dg.CodeReferencesMetadataValue(
@@ -90,7 +95,12 @@ def _pipeline_defs(project: Project, loaded: LoadedProjectPipeline) -> dg.Defini
             owners=list(spec.owners) or owners, description=description
         ).merge_attributes(metadata=metadata)
 
-    return loaded.pipeline.definitions().map_asset_specs(func=enrich)
+    defs = loaded.pipeline.definitions().map_asset_specs(func=enrich)
+    if not resource.continuous:
+        return defs
+    keys = [k for a in defs.assets or () if isinstance(a, dg.AssetsDefinition) for k in a.keys]
+    sensor = continuous_sensor(project, resource, loaded.pipeline.schema, keys)
+    return dg.Definitions.merge(defs, dg.Definitions(sensors=[sensor]))
 
 
 def _keys(defs: dg.Definitions) -> list[dg.AssetKey]:

@@ -281,3 +281,53 @@ def test_model_alias_on_missing_version_is_a_warning(polars_home, tmp_path):
     assert destroy_registry(done.models, [], get_settings(), delete_data=False) == [
         "deleted registered model sales.orders_model"
     ]
+
+
+def test_continuous_pipeline_keeps_updating_and_dev_mode_pauses_it(polars_home, tmp_path):
+    import dataclasses
+
+    project = write_project(tmp_path / "p")
+    pipe = dataclasses.replace(project.pipelines["orders_pipeline"], continuous=True)
+    project = dataclasses.replace(project, pipelines={pipe.key: pipe})
+    defs = project_definitions(project)
+    sensor = defs.resolve_sensor_def("sales__continuous")
+    assert sensor.default_status == dg.DefaultSensorStatus.STOPPED  # mode: development
+    with dg.instance_for_test() as instance:
+        request = sensor(dg.build_sensor_context(instance=instance))
+    assert request.tags == {"mlplatform/pipeline": "sales__continuous"}
+    production = dataclasses.replace(project, target=Target("prod", "production"))
+    sensor = project_definitions(production).resolve_sensor_def("sales__continuous")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+
+
+def test_libraries_notebooks_and_their_errors(polars_home, tmp_path):
+    import dataclasses
+
+    from mlplatform.project.model import Library
+
+    project = write_project(tmp_path / "p")
+    (project.root / "nb").mkdir()
+    notebook = "# Databricks notebook source\n" + textwrap.dedent(BRONZE).replace(
+        "def orders_raw", "# COMMAND ----------\n\n\ndef orders_raw"
+    )
+    (project.root / "nb" / "ingest.py").write_text(notebook)
+    pipe = project.pipelines["orders_pipeline"]
+
+    def with_libraries(*libraries):
+        changed = dataclasses.replace(pipe, libraries=libraries)
+        return dataclasses.replace(project, pipelines={pipe.key: changed})
+
+    ok = with_libraries(Library(notebook=Path("nb/ingest")), Library(file=Path("src/silver.py")))
+    keys = project_definitions(ok).resolve_asset_graph().get_all_asset_keys()
+    assert dg.AssetKey(["sales", "orders"]) in keys
+    at = f"{__file__}:{DECLARED_AT}: resources.pipelines.orders_pipeline.libraries[0]"
+    cases = [
+        (Library(glob="nothing/**"), f"{at}: glob 'nothing/**' matches no .py or .sql file"),
+        (Library(notebook=Path("nb/x.ipynb")), f"{at}: notebook nb/x.ipynb: .ipynb notebooks"),
+        (Library(file=Path("src/none.py")), f"{at}: file src/none.py does not exist"),
+        (Library(notebook=Path("nb/none")), f"{at}: notebook nb/none does not exist"),
+    ]
+    for library, message in cases:
+        with pytest.raises(ProjectPipelineError) as err:
+            project_definitions(with_libraries(library))
+        assert str(err.value).startswith(message)
