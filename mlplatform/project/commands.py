@@ -52,8 +52,12 @@ def _load(target: str | None, variables: tuple[str, ...]):
     root = _bundle_root()
     try:
         project = load_project(root, target, _variables(variables))
-    except (ValueError, LookupError, OSError) as err:  # the reader's errors name file and key
-        raise click.ClickException(str(err)) from err
+    except Exception as err:  # the bundle reader's errors name the file, line and key
+        if type(err).__module__.startswith("mlplatform.project.bundle") or isinstance(
+            err, (ValueError, LookupError, OSError)
+        ):
+            raise click.ClickException(str(err)) from err
+        raise
     for warning in project.warnings:
         click.echo(str(warning), err=True)
     from mlplatform.project.definitions import unsupported
