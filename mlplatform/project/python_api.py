@@ -14,6 +14,17 @@ None. The project's root is on `sys.path` while its modules import, so `resource
     def load(project):
         return [mp.registered_model("spend_model", catalog=project.variables["catalog"],
                                     schema="ml", comment="30-day spend")]
+
+A project declared wholly in Python becomes a code location the same way a bundle does:
+
+    # definitions.py
+    from mlplatform.project import python_api as mp
+    from mlplatform.project.definitions import project_definitions
+
+    defs = project_definitions(mp.project("shop", ".", [
+        mp.pipeline("orders", "src/**", schema="shop", configuration={"shop.landing": "in/"}),
+        mp.registered_model("order_value", schema="shop"),
+    ]))
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """The `dg` component of a project: a `dg` project whose `defs/shop/defs.yaml` is
-`type: mlplatform.Bundle` lists, checks and launches the bundle's assets (polars engine)."""
+`type: mlplatform.Bundle` lists, checks and launches the bundle's assets (polars engine); and the
+code location module `mlplatform.project.location` on the project `MLPLATFORM_PROJECT` names."""
 
 from __future__ import annotations
 
@@ -67,6 +68,16 @@ def test_a_bundle_in_a_dg_project(tmp_path):
         "shop/orders_raw",
         "shop/totals",
     ]
+    # the code location module loads the project MLPLATFORM_PROJECT names
+    location = subprocess.run(
+        [str(BIN / "dagster"), "definitions", "validate", "-m", "mlplatform.project.location"],
+        cwd=tmp_path,
+        env=env | {"MLPLATFORM_PROJECT": str(shop), "MLPLATFORM_TARGET": "dev"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert location.returncode == 0, location.stdout[-2000:] + location.stderr[-4000:]
     land = home / "landing" / "shop"
     land.mkdir(parents=True)
     (land / "1.json").write_text('{"id": "a", "amount": "7"}\n')
