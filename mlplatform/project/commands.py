@@ -101,12 +101,13 @@ var_option = click.option(
 @target_option
 @var_option
 @click.option("--dry-run", is_flag=True, help="staging/prod: render and validate only.")
-def deploy_command(target, variables, dry_run) -> None:
+@click.option("--image-tag", default=None, help="staging/prod: the image tag (default: git HEAD).")
+def deploy_command(target, variables, dry_run, image_tag) -> None:
     """Deploy the bundle to TARGET: a development target registers the project's code location
     in the local workspace and creates its registered models and experiments."""
     project = _load(target, variables)
     if not _local(project):
-        _render(project, dry_run)
+        _render(project, dry_run, image_tag)
         return
     from mlplatform.project.deploy import deploy_locally
 
@@ -119,9 +120,9 @@ def deploy_command(target, variables, dry_run) -> None:
         click.echo(line)
 
 
-def _render(project, dry_run: bool) -> None:
-    from mlplatform.deployment.deployer import deploy
+def _render(project, dry_run: bool, image_tag: str | None) -> None:
     from mlplatform.deployment.errors import DeployError
+    from mlplatform.project.image import ImageError, deploy_image
 
     if project.target.name not in RENDERED_TARGETS:
         raise click.ClickException(
@@ -129,12 +130,22 @@ def _render(project, dry_run: bool) -> None:
             f"{', '.join(RENDERED_TARGETS)} render deploy/ manifests today"
         )
     try:
-        result = deploy(project.target.name, dry_run=dry_run)
-    except DeployError as err:
+        result = deploy_image(project, image_tag, None, dry_run)
+    except (DeployError, ImageError) as err:
         raise click.ClickException(str(err)) from err
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    manifest = result.manifest
+    click.echo(
+        f"target {manifest['target']} (mode {manifest['mode']}): image {manifest['image']}, "
+        f"release {manifest['release']} in namespace {manifest['namespace']}"
+    )
     for path in result.paths:
         click.echo(f"  wrote {path}")
-    click.echo("applied" if result.applied else "dry run: nothing applied")
+    if result.applied:
+        click.echo(f"applied: {' '.join(manifest['helm_command'])}")
+    else:
+        click.echo(f"dry run: nothing applied; to apply: {' '.join(manifest['helm_command'])}")
 
 
 @click.command("run")

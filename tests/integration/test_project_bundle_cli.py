@@ -220,3 +220,28 @@ def test_deploy_run_destroy(tmp_path, env):
     gone = bundle(env, spend, "destroy", "--auto-approve", "--delete-data")
     assert "removed code location spend_dev" in gone.stdout
     assert not (home / "projects" / "spend_dev").exists()
+
+
+def test_deploy_staging_renders_the_project_in_the_image(tmp_path, env):
+    import shutil
+
+    shop = write_project(tmp_path / "shop", "shop", "shop")
+    shutil.copytree(ROOT / "deploy", shop / "deploy")  # the project's own deploy bundle
+    bundle_file = shop / "databricks.yml"
+    bundle_file.write_text(
+        bundle_file.read_text().replace(
+            "targets:\n", "targets:\n  staging:\n    mode: production\n"
+        )
+    )
+    env = env | {"MLPLATFORM_VAR_image_repository": "registry.example/shop"}
+    done = bundle(env, shop, "deploy", "-t", "staging", "--dry-run", "--image-tag", "abc")
+    assert "image registry.example/shop:abc" in done.stdout
+    out = shop / "build" / "deploy" / "staging"
+    dockerfile = (out / "Dockerfile").read_text()
+    assert "COPY . /opt/dagster/app/project\n" in dockerfile
+    assert '"-m", "mlplatform.project.location", "-a", "defs"]' in dockerfile
+    values = yaml.safe_load((out / "values.yaml").read_text())
+    env_of = {e["name"]: e.get("value") for e in values["deployments"][0]["env"]}
+    assert env_of["MLPLATFORM_PROJECT"] == "/opt/dagster/app/project"
+    assert env_of["MLPLATFORM_TARGET"] == "staging"
+    assert values["deployments"][0]["name"] == "shop-staging"
