@@ -1,8 +1,8 @@
 """`mlplatform bundle deploy|run|destroy`, the Databricks CLI's verbs on a project.
 
-The bundle is the one of the current folder (or the nearest folder above it holding
-`databricks.yml`, `databricks.yaml` or `bundle.yml`); `-t/--target` picks the target (default:
-the bundle's default), `--var k=v` sets variables.
+The bundle is the one of `--project-dir` (default: the current folder, or the nearest folder
+above it holding a bundle file); `-t/--target` picks the target (default: the bundle's default),
+`--var k=v` sets variables.
 
 - `deploy`: a development target is the local instance: the project's code location is
   registered in `$MLPLATFORM_HOME/workspace.yaml` (`dagster dev -w` shows it) and its registered
@@ -22,52 +22,40 @@ from pathlib import Path
 
 import click
 
-BUNDLE_FILES = ("databricks.yml", "databricks.yaml", "bundle.yml")
+from mlplatform.project.cli import project_option, target_option, var_option
+
 RENDERED_TARGETS = ("staging", "prod")
 
 
-def _bundle_root() -> Path:
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        if any((folder / name).is_file() for name in BUNDLE_FILES):
-            return folder
-    raise click.ClickException(
-        f"no bundle here: none of {', '.join(BUNDLE_FILES)} in {here} or a folder above it"
-    )
-
-
-def _variables(values: tuple[str, ...]) -> dict[str, str]:
-    found = {}
-    for value in values:
-        name, sep, text = value.partition("=")
-        if not sep or not name:
-            raise click.UsageError(f"--var {value!r}: write it as name=value")
-        found[name] = text
-    return found
-
-
-def _load(target: str | None, variables: tuple[str, ...]):
-    from mlplatform.project.definitions import load_project
-
-    root = _bundle_root()
-    try:
-        project = load_project(root, target, _variables(variables))
-    except Exception as err:  # the bundle reader's errors name the file, line and key
-        if type(err).__module__.startswith("mlplatform.project.bundle") or isinstance(
-            err, (ValueError, LookupError, OSError)
-        ):
-            raise click.ClickException(str(err)) from err
-        raise
-    for warning in project.warnings:
-        click.echo(str(warning), err=True)
+def _load(project_dir: Path, target: str | None, var_options: tuple[str, ...]):
+    from mlplatform.project.cli import load_or_exit
     from mlplatform.project.definitions import unsupported
 
+    project = load_or_exit(project_dir, target, var_options)
+    for warning in project.warnings:
+        click.echo(f"{warning}\n", err=True)
     for line in unsupported(project):
         click.echo(f"Warning: {line}", err=True)
     warnings.filterwarnings(
         "ignore", message=r"resources\.\w+\.\S+: .* not yet", category=UserWarning
     )
     return project
+
+
+def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
+    found = {}
+    for value in values:
+        name, sep, text = value.partition("=")
+        if not sep or not name:
+            raise click.UsageError(f"{option} {value!r}: write it as name=value")
+        found[name] = text
+    return found
+
+
+def _variables(var_options: tuple[str, ...]) -> dict[str, str]:
+    from mlplatform.project.bundle import parse_var_options
+
+    return parse_var_options(var_options)
 
 
 def _project_errors() -> tuple[type[Exception], ...]:
@@ -91,21 +79,16 @@ def _local(project) -> bool:
     return project.target.mode != "production" and project.target.name not in RENDERED_TARGETS
 
 
-target_option = click.option("-t", "--target", default=None, help="The bundle target.")
-var_option = click.option(
-    "--var", "variables", multiple=True, metavar="NAME=VALUE", help="Set a bundle variable."
-)
-
-
 @click.command("deploy")
+@project_option
 @target_option
 @var_option
 @click.option("--dry-run", is_flag=True, help="staging/prod: render and validate only.")
 @click.option("--image-tag", default=None, help="staging/prod: the image tag (default: git HEAD).")
-def deploy_command(target, variables, dry_run, image_tag) -> None:
+def deploy_command(project_dir, target, var_options, dry_run, image_tag) -> None:
     """Deploy the bundle to TARGET: a development target registers the project's code location
     in the local workspace and creates its registered models and experiments."""
-    project = _load(target, variables)
+    project = _load(project_dir, target, var_options)
     if not _local(project):
         _render(project, dry_run, image_tag)
         return
@@ -113,7 +96,7 @@ def deploy_command(target, variables, dry_run, image_tag) -> None:
 
     settings = _settings()
     try:
-        lines = deploy_locally(project, _variables(variables), settings)
+        lines = deploy_locally(project, _variables(var_options), settings)
     except _project_errors() as err:
         raise click.ClickException(str(err)) from err
     for line in lines:
@@ -149,6 +132,7 @@ def _render(project, dry_run: bool, image_tag: str | None) -> None:
 
 
 @click.command("run")
+@project_option
 @target_option
 @var_option
 @click.argument("key")
@@ -156,14 +140,16 @@ def _render(project, dry_run: bool, image_tag: str | None) -> None:
 @click.option("--full-refresh-all", is_flag=True, help="Reset and recompute every dataset.")
 @click.option("--full-refresh", "full_refresh", help="Datasets to reset and recompute: A,B.")
 @click.option("--refresh", help="Datasets to update (default: all): A,B.")
-def run_command(target, variables, key, params, full_refresh_all, full_refresh, refresh) -> None:
+def run_command(
+    project_dir, target, var_options, key, params, full_refresh_all, full_refresh, refresh
+) -> None:
     """Run the resource KEY: one update of a pipeline, through Dagster."""
     import dagster as dg
 
     from mlplatform.pipelines.update import run_update
     from mlplatform.project.pipelines import load_pipeline
 
-    project = _load(target, variables)
+    project = _load(project_dir, target, var_options)
     if key in project.jobs:
         raise click.ClickException(
             f"resources.jobs.{key}: jobs are not yet supported by mlplatform "
@@ -176,7 +162,7 @@ def run_command(target, variables, key, params, full_refresh_all, full_refresh, 
         raise click.UsageError("--full-refresh-all excludes --full-refresh and --refresh")
     _settings()
     try:
-        loaded = load_pipeline(project, project.pipelines[key], _variables(params))
+        loaded = load_pipeline(project, project.pipelines[key], _pairs(params, "--params"))
     except _project_errors() as err:
         raise click.ClickException(str(err)) from err
     with dg.DagsterInstance.get() as instance:
@@ -200,17 +186,18 @@ def _names(value: str | None) -> list[str]:
 
 
 @click.command("destroy")
+@project_option
 @target_option
 @var_option
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 @click.option(
     "--delete-data", is_flag=True, help="Also delete the tables, model versions and runs."
 )
-def destroy_command(target, variables, auto_approve, delete_data) -> None:
+def destroy_command(project_dir, target, var_options, auto_approve, delete_data) -> None:
     """Remove what `bundle deploy` registered for TARGET; data only with --delete-data."""
     from mlplatform.project.deploy import destroy_locally, find_deployment
 
-    project = _load(target, variables)
+    project = _load(project_dir, target, var_options)
     settings = _settings()
     deployment = find_deployment(project, settings)
     if deployment is None:
@@ -228,12 +215,4 @@ def destroy_command(target, variables, auto_approve, delete_data) -> None:
 
 
 BUNDLE_COMMANDS = (deploy_command, run_command, destroy_command)
-
-
-@click.group("bundle")
-def bundle_group() -> None:
-    """Work with a project's bundle (databricks.yml), as the Databricks CLI's `bundle`."""
-
-
-for _command in BUNDLE_COMMANDS:
-    bundle_group.add_command(_command)
+"""Added to bundle-load's `bundle` group (`mlplatform.project.cli.bundle_group`)."""

@@ -70,7 +70,7 @@ def project_bundle(project: Project, source: Path, dest: Path) -> Path:
         ) from err
     dockerfile = folder / str(base.get("image", {}).get("dockerfile", "Dockerfile"))
     text = dockerfile.read_text().replace(
-        "-m\", \"mlplatform.definitions\"", "-m\", \"mlplatform.project.location\""
+        '-m", "mlplatform.definitions"', '-m", "mlplatform.project.location"'
     )
     copy = f"# the project (bundle {project.name!r}) the code location loads\n"
     copy += f"COPY {inside.as_posix() or '.'} {IMAGE_PROJECT}\n"

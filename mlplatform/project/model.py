@@ -196,9 +196,6 @@ class Project:
     """Raw job settings (the jobs issue gives them a model of their own)."""
     model_serving_endpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Raw endpoint settings (the serving issue gives them a model of their own)."""
-    owners: tuple[str, ...] = ()
-    """Dagster owners of the project's assets (e-mail addresses or `team:<name>`); empty: the
-    team named after the bundle (`team:<bundle name>`)."""
     python_modules: tuple[str, ...] = ()
     """`module:function` entries of the bundle's `python.resources`: Python-declared resources
     and Dagster definitions of the project (the Python API face)."""
@@ -211,3 +208,6 @@ class Project:
     """Where each key of `config` was written (`resources.jobs.train.tasks[0].notebook_task.
     notebook_path` -> file, line, column): a path written in a file is relative to that file's
     folder, and later checks name the place a user must change."""
+    owners: tuple[str, ...] = ()
+    """Dagster owners of the project's assets (e-mail addresses or `team:<name>`); empty: the
+    team named after the bundle (`team:<bundle name>`)."""

@@ -25,7 +25,6 @@ bundle:
 targets:
   dev:
     default: true
-    mode: development
 resources:
   pipelines:
     orders:
@@ -76,14 +75,8 @@ def write_project(folder: Path, name: str, schema: str) -> Path:
 
 @pytest.fixture
 def env(tmp_path):
-    """The environment of the commands: the data home, the polars engine, and (until the bundle
-    reader lands) the tests' stand-in reader installed by a sitecustomize."""
-    shim = tmp_path / "shim"
-    shim.mkdir()
-    (shim / "sitecustomize.py").write_text(
-        "import tests.project_bundles\n\ntests.project_bundles.install()\n"
-    )
-    return env_for(tmp_path / "home", MLPLATFORM_ENGINE="polars", PYTHONPATH=f"{shim}:{ROOT}")
+    """The environment of the commands: the data home and the polars engine."""
+    return env_for(tmp_path / "home", MLPLATFORM_ENGINE="polars")
 
 
 def bundle(env, cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -186,9 +179,9 @@ def test_deploy_run_destroy(tmp_path, env):
     refused = bundle(env, clash, "deploy", check=False)
     assert refused.returncode == 1
     assert refused.stderr.splitlines()[-1] == (
-        f"Error: project 'clash' (target dev) {clash}/databricks.yml:1: resources.pipelines.orders"
-        f" declares asset key shop/event_log, which project 'shop' (target dev) "
-        f"{shop}/databricks.yml:1: resources.pipelines.orders declares too: give one of them "
+        "Error: project 'clash' (target dev) databricks.yml:9: resources.pipelines.orders "
+        "declares asset key shop/event_log, which project 'shop' (target dev) "
+        "databricks.yml:9: resources.pipelines.orders declares too: give one of them "
         "another catalog or schema (or name)"
     )
     spend = write_project(tmp_path / "spend", "spend", "spend")

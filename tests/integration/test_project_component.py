@@ -34,15 +34,10 @@ def test_a_bundle_in_a_dg_project(tmp_path):
     (root / "dg_shop" / "defs" / "shop" / "defs.yaml").write_text(
         f"type: mlplatform.Bundle\nattributes:\n  path: {shop}\n  target: dev\n"
     )
-    shim = tmp_path / "shim"  # the tests' stand-in bundle reader, until the real one lands
-    shim.mkdir()
-    (shim / "sitecustomize.py").write_text(
-        "import tests.project_bundles\n\ntests.project_bundles.install()\n"
-    )
     env = env_for(
         home,
         MLPLATFORM_ENGINE="polars",
-        PYTHONPATH=f"{shim}:{ROOT}:{root}",
+        PYTHONPATH=f"{ROOT}:{root}",
         VIRTUAL_ENV=str(BIN.parent),
     )
     env["PATH"] = f"{BIN}:{env['PATH']}"
