@@ -60,6 +60,7 @@ def _register_commands() -> None:
     from mlplatform.jobs.commands import jobs_group
     from mlplatform.pipelines.commands import pipelines_group
     from mlplatform.project.cli import bundle_group
+    from mlplatform.project.commands import BUNDLE_COMMANDS
     from mlplatform.quickstart import quickstart_command
     from mlplatform.serving.commands import serve_command
     from mlplatform.training.commands import promote_command, rollback_command
@@ -71,6 +72,8 @@ def _register_commands() -> None:
     main.add_command(promote_command)
     main.add_command(rollback_command)
     main.add_command(pipelines_group)
+    for command in BUNDLE_COMMANDS:  # deploy, run, destroy
+        bundle_group.add_command(command)
     main.add_command(bundle_group)
     main.add_command(jobs_group)
 

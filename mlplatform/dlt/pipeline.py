@@ -184,7 +184,10 @@ class Pipeline:
                 for alias in aliases.get(inp.key, {inp.name}) | {param}:
                     (streams if inp.stream else reads)[alias] = frame
             lazy_views = {n: (lambda f=f: f()) for n, f in views.items()}
-            with runtime.update_context(reads, streams, files, lazy_views):
+            with (
+                runtime.update_context(reads, streams, files, lazy_views),
+                runtime.configuration(self.configuration),
+            ):
                 results = [f() for f in funcs]
             return _union(results)
 

@@ -57,3 +57,20 @@ def cloud_files_frame():
     if frame is None:
         raise DltRuntimeError("this query function has no cloudFiles source")
     return frame
+
+
+@contextmanager
+def configuration(values: dict[str, str]):
+    """Make a pipeline's ``configuration`` what ``spark.conf.get`` answers inside the block (its
+    files loading, or one of its query functions running)."""
+    previous = getattr(_STATE, "configuration", None)
+    _STATE.configuration = dict(values)
+    try:
+        yield
+    finally:
+        _STATE.configuration = previous
+
+
+def current_configuration() -> dict[str, str] | None:
+    """The configuration of the pipeline loading or running in this thread (None: none)."""
+    return getattr(_STATE, "configuration", None)

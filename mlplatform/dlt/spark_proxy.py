@@ -52,8 +52,36 @@ class _Reader:
         return reader
 
 
+class _Conf:
+    """``spark.conf``: the pipeline's ``configuration`` first (no JVM needed), then the session."""
+
+    def get(self, key: str, *default):
+        values = runtime.current_configuration()
+        if values is not None and key in values:
+            return values[key]
+        if values is not None and not key.startswith("spark."):
+            if default:
+                return default[0]  # a pipeline setting left unset: no session needed
+            raise runtime.DltRuntimeError(
+                f"spark.conf.get({key!r}): the pipeline's configuration has no {key!r} "
+                "(set it under the pipeline's configuration, or pass a default)"
+            )
+        from mlplatform.lakehouse.engines.spark_session import get_spark_session
+
+        return get_spark_session().conf.get(key, *default)
+
+    def __getattr__(self, name):
+        from mlplatform.lakehouse.engines.spark_session import get_spark_session
+
+        return getattr(get_spark_session().conf, name)
+
+
 class SparkProxy:
     """Stands for the notebook's ``spark`` session."""
+
+    @property
+    def conf(self):
+        return _Conf()
 
     @property
     def readStream(self):  # noqa: N802 (Spark's name)

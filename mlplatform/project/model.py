@@ -208,3 +208,6 @@ class Project:
     """Where each key of `config` was written (`resources.jobs.train.tasks[0].notebook_task.
     notebook_path` -> file, line, column): a path written in a file is relative to that file's
     folder, and later checks name the place a user must change."""
+    owners: tuple[str, ...] = ()
+    """Dagster owners of the project's assets (e-mail addresses or `team:<name>`); empty: the
+    team named after the bundle (`team:<bundle name>`)."""

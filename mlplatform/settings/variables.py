@@ -151,6 +151,21 @@ PIPELINE_SPEC = Variable(
     "the spec `mlplatform.pipelines.code_location` loads",
     shown="`spark-pipeline.yml` of the current folder",
 )
+# projects (bundles)
+PROJECT = Variable(
+    "MLPLATFORM_PROJECT",
+    "folder",
+    None,
+    "the project (a bundle folder) `mlplatform.project.location` loads",
+    shown="`examples/customer_churn` of the repository",
+)
+TARGET = Variable(
+    "MLPLATFORM_TARGET",
+    "target name",
+    None,
+    "the bundle target `mlplatform.project.location` loads",
+    shown="the bundle's default target",
+)
 # serving and the online store
 SERVING_POLL_S = Variable(
     "MLPLATFORM_SERVING_POLL_S", "number", "5", "seconds between checks of the champion alias"
