@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 
+from mlflow.entities.model_registry import ModelVersion, ModelVersionTag
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from mlflow.store.entities.paged_list import PagedList
@@ -52,23 +53,38 @@ def check_model_name(name: str) -> str:
     return name
 
 
-def _uc_version(mv):
+def _uc_version(mv: ModelVersion | None) -> ModelVersion | None:
     """The model version as Unity Catalog returns it: string version, ``""`` description."""
     if mv is None:
         return mv
-    mv._version = str(mv.version)  # Unity Catalog's versions are strings
-    if mv.description is None:
-        mv.description = ""
-    return mv
+    return ModelVersion(
+        name=mv.name,
+        version=str(mv.version),  # Unity Catalog's versions are strings
+        creation_timestamp=mv.creation_timestamp,
+        last_updated_timestamp=mv.last_updated_timestamp,
+        description=mv.description or "",
+        user_id=mv.user_id,
+        current_stage=mv.current_stage,
+        source=mv.source,
+        run_id=mv.run_id,
+        status=mv.status,
+        status_message=mv.status_message,
+        tags=[ModelVersionTag(k, v) for k, v in mv.tags.items()],
+        run_link=mv.run_link,
+        aliases=list(mv.aliases),
+        model_id=mv.model_id,
+        params=mv.params,
+        metrics=mv.metrics,
+        deployment_job_state=mv.deployment_job_state,
+        workspace=mv.workspace,
+    )
 
 
 def _uc_model(rm):
     if rm is None:
         return rm
     if rm.description is None:
-        rm._description = ""
-    for mv in rm.latest_versions or []:
-        _uc_version(mv)
+        rm.description = ""
     return rm
 
 

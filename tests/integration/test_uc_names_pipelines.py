@@ -86,15 +86,21 @@ def test_three_level_names_in_dlt_code_sql_and_external_inputs(tmp_path):
     missing = cli(home, project, "run")  # the sample table is not there yet
     assert missing.returncode != 0
     trips_path = home / "lakehouse" / "samples" / "nyctaxi" / "trips"
-    assert f"reads samples/nyctaxi/trips, which has not been materialized yet (no Delta table " \
+    assert (
+        f"reads samples/nyctaxi/trips, which has not been materialized yet (no Delta table "
         f"at {trips_path})" in missing.stdout + missing.stderr
+    )
 
     TRIPS.write_delta(str(trips_path))
     out = cli(home, project, "run")
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-4000:]
 
     sales = home / "lakehouse" / "dev" / "sales"
-    assert rows(sales / "trips_copy") == [(2, "b", 6.0, 2.5), (3, "a", 10.0, 6.0), (4, "b", 7.5, 3.5)]
+    assert rows(sales / "trips_copy") == [
+        (2, "b", 6.0, 2.5),
+        (3, "a", 10.0, 6.0),
+        (4, "b", 7.5, 3.5),
+    ]
     assert rows(sales / "doubled") == [
         (2, "b", 6.0, 2.5, 12.0),
         (3, "a", 10.0, 6.0, 20.0),
