@@ -17,22 +17,29 @@ from mlplatform.settings import get_settings
 MODEL = "dev.ml.my_model"
 
 
-@pytest.fixture
-def tracking(home):
-    """The tracking store a job task gets: mlplatform's sqlite store, artifacts in the home."""
-    settings = get_settings()
-    mlflow.set_tracking_uri(settings.tracking_uri)
-    experiment = mlflow.create_experiment(
-        "uc-notebook", artifact_location=settings.artifact_location
-    )
-    mlflow.set_experiment(experiment_id=experiment)
-    yield settings
-    mlflow.set_registry_uri(None)
-    mlflow.set_tracking_uri(None)
+@pytest.fixture(scope="module")
+def tracking(tmp_path_factory):
+    """The tracking store a job task gets: mlplatform's sqlite store, artifacts in the home (one
+    home for the module: each test registers its own model names)."""
+    home = tmp_path_factory.mktemp("uc") / "home"
+    home.mkdir()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLPLATFORM_HOME", str(home))
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        settings = get_settings()
+        mlflow.set_tracking_uri(settings.tracking_uri)
+        experiment = mlflow.create_experiment(
+            "uc-notebook", artifact_location=settings.artifact_location
+        )
+        mlflow.set_experiment(experiment_id=experiment)
+        yield settings
+        mlflow.set_registry_uri(None)
+        mlflow.set_tracking_uri(None)
 
 
-def train_and_log() -> str:
-    """The training notebook: fit, log with a signature, return the model URI."""
+@pytest.fixture(scope="module")
+def model_uri(tracking):
+    """The training notebook: fit, log with a signature; the tests register the logged model."""
     x = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "b": [0.0, 1.0, 0.0, 1.0]})
     y = 2 * x["a"] + 3 * x["b"] + 1
     model = LinearRegression().fit(x, y)
@@ -42,10 +49,8 @@ def train_and_log() -> str:
     return info.model_uri
 
 
-def test_a_databricks_style_notebook_registers_aliases_and_loads(tracking):
+def test_a_databricks_style_notebook_registers_aliases_and_loads(model_uri):
     mlflow.set_registry_uri("databricks-uc")
-    model_uri = train_and_log()
-
     registered = mlflow.register_model(model_uri, MODEL)
     assert registered.name == MODEL
     assert registered.version == "1"
@@ -63,30 +68,31 @@ def test_a_databricks_style_notebook_registers_aliases_and_loads(tracking):
     predicted = model.predict(pd.DataFrame({"a": [10.0], "b": [1.0]}))
     np.testing.assert_allclose(predicted, [24.0])
 
-    second = mlflow.register_model(train_and_log(), MODEL)
+    second = mlflow.register_model(model_uri, MODEL)
     assert second.version == "2"
     versions = client.search_model_versions(f"name = '{MODEL}'")
     assert sorted(v.version for v in versions) == ["1", "2"]
     client.update_model_version(MODEL, "2", description="retrained")
     assert client.get_model_version(MODEL, "2").description == "retrained"
+    assert client.get_registered_model(MODEL).description == ""
 
 
-def test_the_same_store_answers_without_the_uc_uri(tracking):
+def test_the_same_store_answers_without_the_uc_uri(tracking, model_uri):
     """The rows live in the tracking store's database: MLflow's own registry sees them."""
     mlflow.set_registry_uri("databricks-uc")
-    mlflow.register_model(train_and_log(), MODEL)
+    mlflow.register_model(model_uri, "dev.ml.plain")
     plain = MlflowClient(registry_uri=tracking.tracking_uri)
-    assert plain.get_model_version(MODEL, "1").version == 1  # MLflow's own semantics
+    assert plain.get_model_version("dev.ml.plain", 1).version == 1  # MLflow's own semantics
 
 
-def test_stages_do_not_exist(tracking):
+def test_stages_do_not_exist(model_uri):
     mlflow.set_registry_uri("databricks-uc")
-    mlflow.register_model(train_and_log(), MODEL)
+    mlflow.register_model(model_uri, "dev.ml.staged")
     client = MlflowClient()
     with pytest.raises(MlflowException, match="model stages are not supported in Unity Catalog"):
-        client.transition_model_version_stage(MODEL, "1", "Production")
+        client.transition_model_version_stage("dev.ml.staged", "1", "Production")
     with pytest.raises(MlflowException, match="stages are not supported in Unity Catalog"):
-        client.get_latest_versions(MODEL)
+        client.get_latest_versions("dev.ml.staged")
 
 
 @pytest.mark.parametrize(
