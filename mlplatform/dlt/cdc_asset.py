@@ -48,16 +48,17 @@ def view_frame(view, engine_name: str, settings, pyspark):
 def build_change_asset(
     spec: ChangeSpec, schema: str, comment: str = "", target=None, view=None
 ) -> dg.AssetsDefinition:
-    """``view``: ``(definition, engine)`` when the source is a view computed in the update."""
-    deps = [dg.AssetKey([schema, spec.source])]
+    """``view``: ``(definition, engine)`` when the source is a view computed in the update.
+    ``schema`` is the pipeline's folder: ``schema`` or ``catalog/schema``."""
+    deps = [dg.AssetKey([*schema.split("/"), spec.source])]
     if view is not None:
         deps = [dg.AssetKey(i.key.split("/")) for i in view[0].upstream]
 
     @dg.asset(
-        key_prefix=[schema],
+        key_prefix=schema.split("/"),
         name=spec.target,
         deps=deps,
-        group_name=schema,
+        group_name=schema.split("/")[-1],
         kinds={"deltalake", "polars"},
         description=comment
         or f"{spec.target}: changes of {spec.source} applied as SCD type "
@@ -69,7 +70,7 @@ def build_change_asset(
         lakehouse: LakehouseResource,
         pyspark: PySparkResource,  # the session of a view on spark (started when used)
     ) -> dg.MaterializeResult:
-        inputs = [f"{schema}.{spec.source}"]
+        inputs = [f"{schema}.{spec.source}".replace("/", ".")]
         log = partial(
             _log, target, context, spec.target, "AUTO_CDC", inputs, settings=lakehouse.settings
         )
@@ -105,10 +106,10 @@ def build_snapshot_asset(
     source = spec.source if from_table else getattr(spec.source, "__name__", "snapshots")
 
     @dg.asset(
-        key_prefix=[schema],
+        key_prefix=schema.split("/"),
         name=spec.target,
         deps=[dg.AssetKey(spec.source.split("/"))] if from_table else [],
-        group_name=schema,
+        group_name=schema.split("/")[-1],
         kinds={"deltalake", "polars"},
         description=comment
         or f"{spec.target}: snapshots of {source} applied as SCD type "

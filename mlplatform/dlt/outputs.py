@@ -10,8 +10,8 @@ from mlplatform.lakehouse.event_log import EVENT_LOG, EventLogTarget
 
 
 def event_log_target(pipeline) -> EventLogTarget:
-    """``lakehouse/<schema>/event_log`` of the pipeline, with its event hooks."""
-    return EventLogTarget(pipeline.name, (pipeline.schema, EVENT_LOG), pipeline.hooks)
+    """``lakehouse/[<catalog>/]<schema>/event_log`` of the pipeline, with its event hooks."""
+    return EventLogTarget(pipeline.name, tuple(pipeline.key(EVENT_LOG).split("/")), pipeline.hooks)
 
 
 def update_sensors(schema: str, keys: set, target: EventLogTarget) -> list:
@@ -55,7 +55,7 @@ def pipeline_definitions(pipeline, engine: str) -> dg.Definitions:
     target = event_log_target(pipeline)
     assets: list = [
         dg.AssetSpec(
-            [pipeline.schema, EVENT_LOG],
+            list(target.parts),
             group_name=pipeline.schema,
             kinds={"deltalake"},
             description=f"The event log of pipeline {pipeline.name!r}: every update appends its "
@@ -71,10 +71,10 @@ def pipeline_definitions(pipeline, engine: str) -> dg.Definitions:
             view = None
             if source is not None and source.kind == "view":
                 view = (pipeline.table_definition(source, full_reads=True), engine)
-            assets.append(build_change_asset(ds.changes, pipeline.schema, ds.comment, target, view))
+            assets.append(build_change_asset(ds.changes, pipeline.layer, ds.comment, target, view))
             continue
         if ds.snapshot is not None:
-            assets.append(build_snapshot_asset(ds.snapshot, pipeline.schema, ds.comment, target))
+            assets.append(build_snapshot_asset(ds.snapshot, pipeline.layer, ds.comment, target))
             continue
         if ds.kind in ("streaming_table", "sink") and not ds.flows and ds.func is None:
             continue  # declared, waiting for its flow (apply_changes or append_flow)
@@ -89,7 +89,7 @@ def pipeline_definitions(pipeline, engine: str) -> dg.Definitions:
     return dg.Definitions(
         assets=assets,
         asset_checks=quality,
-        sensors=update_sensors(pipeline.schema, keys, target),
+        sensors=update_sensors(pipeline.layer.replace("/", "__"), keys, target),
         resources={
             "lakehouse": LakehouseResource(),
             "pyspark": PySparkResource(spark_config=spark_config() | pipeline.configuration),

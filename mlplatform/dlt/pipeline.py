@@ -104,8 +104,15 @@ class Pipeline:
         self.globals[DEFS_NAME] = self.definitions()
 
     # ---- building ------------------------------------------------------------------------
+    @property
+    def layer(self) -> str:
+        """The folder of the pipeline's tables under the root: ``catalog/schema`` or ``schema``."""
+        return self.key("_").rsplit("/", 1)[0]
+
     def key(self, name: str) -> str:
-        return f"{self.schema}/{name}"
+        """Where the dataset ``name`` is published: ``catalog/schema/name`` when the pipeline
+        has a catalog, else ``schema/name`` (the platform's name rule)."""
+        return dataset_names.dataset_key(self.schema, self.catalog, name)
 
     def _inputs(self, funcs: list[Callable], name: str) -> tuple[QueryAnalysis, list, dict]:
         """The inputs of a dataset's flows (views expanded), and the names each is read by."""
@@ -126,7 +133,8 @@ class Pipeline:
                 if kind == "dataset" and (ds is None or ds.kind == "sink"):
                     raise DltDefinitionError(
                         f"dataset {owner!r} reads {dep!r}, which this pipeline does not define "
-                        "(a lakehouse table is read as '<schema>.<table>')"
+                        "(a lakehouse table is read as '<schema>.<table>' or "
+                        "'<catalog>.<schema>.<table>')"
                     )
                 if ds is not None and ds.kind == "view":
                     if ref not in seen_views:
@@ -192,7 +200,7 @@ class Pipeline:
             return _union(results)
 
         run.__signature__ = _signature(params)  # one parameter per input, as the layer expects
-        layer, table = (ds.sink or self.key(ds.name)).split("/")
+        layer, table = (ds.sink or self.key(ds.name)).rsplit("/", 1)
         defn = TableDefinition(
             name=table,
             layer=layer,

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from mlplatform.lakehouse.names import resolve_name
 from mlplatform.settings import Settings
 
 _REGISTRY: dict[str, FeatureTable] = {}
@@ -33,7 +34,7 @@ class Feature:
 class FeatureTable:
     """A Delta table of features keyed by `primary_keys`, one row per key and `timestamp_key`."""
 
-    name: str  # "<layer>/<table>", the asset key and the path under lakehouse/
+    name: str  # "<layer>/<table>" or a table name ("cat.sch.t"): kept as its lakehouse key
     primary_keys: tuple[str, ...]
     timestamp_key: str | None
     features: tuple[Feature, ...]
@@ -41,8 +42,7 @@ class FeatureTable:
     key_types: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.name.count("/") != 1:
-            raise ValueError(f"feature table name {self.name!r} must be '<layer>/<table>'")
+        object.__setattr__(self, "name", table_key(self.name))
         if not self.primary_keys:
             raise ValueError(f"feature table {self.name} needs at least one primary key")
         if self.timestamp_key is not None and self.timestamp_key not in self.primary_keys:
@@ -69,7 +69,7 @@ class FeatureTable:
         return dg.AssetKey(self.name.split("/"))
 
     def path(self, settings: Settings) -> Path:
-        layer, table = self.name.split("/")
+        layer, table = self.name.rsplit("/", 1)
         return settings.table_path(layer, table)
 
     def column_schema(self) -> dg.TableSchema:
@@ -102,6 +102,27 @@ class FeatureTable:
         }
 
 
+def table_key(name: str) -> str:
+    """The lakehouse key of a feature table named ``<layer>/<table>`` (as the platform's own
+    tables are) or as Unity Catalog names tables (``catalog.schema.table``, ``schema.table``):
+    ``catalog/schema/table`` or ``schema/table``, the platform's one name rule.
+
+    Raises:
+        ValueError: naming the name when it is neither.
+    """
+    parts = name.split("/") if isinstance(name, str) and "/" in name else None
+    if parts is not None:
+        if len(parts) not in (2, 3) or not all(parts):
+            raise ValueError(
+                f"feature table name {name!r} must be '<layer>/<table>' or 'catalog.schema.table'"
+            )
+        return name
+    try:
+        return resolve_name(name).key
+    except ValueError as err:
+        raise ValueError(f"feature table name {name!r}: {err}") from err
+
+
 def register(table: FeatureTable) -> FeatureTable:
     """Make `table` known by name to lookups (declaring the same name twice replaces it)."""
     _REGISTRY[table.name] = table
@@ -115,7 +136,7 @@ def get_feature_table(name: str) -> FeatureTable:
         KeyError: no such feature table (the message lists the declared ones).
     """
     try:
-        return _REGISTRY[name]
-    except KeyError:
+        return _REGISTRY[table_key(name)]
+    except (KeyError, ValueError):
         known = ", ".join(sorted(_REGISTRY)) or "none"
         raise KeyError(f"{name!r} is not a declared feature table (declared: {known})") from None

@@ -126,7 +126,7 @@ def _join(labels: pl.DataFrame, lookup: FeatureLookup, table: FeatureTable, rows
     if table.timestamp_key is None:
         return labels.join(rows, on=lookup.keys, how="left")
     at, ts = lookup.timestamp_lookup_key, table.timestamp_key
-    ts_col = ts if ts not in labels.columns else f"{ts}__{table.name.split('/')[1]}"
+    ts_col = ts if ts not in labels.columns else f"{ts}__{table.name.rsplit('/', 1)[-1]}"
     rows = rows.rename({ts: ts_col}).with_columns(pl.col(ts_col).cast(labels.schema[at]))
     left = labels.with_row_index("__row").sort(at)
     joined = left.join_asof(

@@ -87,7 +87,7 @@ def build_table_asset(
     config_cls = IngestConfig if defn.files_input is not None else TableConfig
 
     @dg.multi_asset(
-        name=f"{defn.layer}__{defn.name}",
+        name=f"{defn.layer}__{defn.name}".replace("/", "__"),
         specs=table_specs(defn, engine, upstream_schemas, owners),
         check_specs=expectation_check_specs(defn),
         description=defn.comment,
@@ -187,7 +187,7 @@ def run_options(config: TableConfig) -> RunOptions:
 
 
 def _quarantine_key(defn: TableDefinition) -> dg.AssetKey:
-    return dg.AssetKey([defn.layer, defn.quarantine_name])
+    return dg.AssetKey([*defn.layer.split("/"), defn.quarantine_name])
 
 
 def _update(context, runner: TableRunner, opts: RunOptions, checks: set[str], config):
@@ -233,7 +233,7 @@ def _results(context, runner: TableRunner, run: TableRun, checks: set[str], warn
 
 def _catalog_metadata(layer: str, name: str, schema: dict[str, str] | None) -> dict:
     """Definition-time catalog entries: the table's name and, when declared, its columns."""
-    meta: dict = {"dagster/table_name": f"{layer}.{name}"}
+    meta: dict = {"dagster/table_name": f"{layer}.{name}".replace("/", ".")}
     if schema:
         meta["dagster/column_schema"] = dg.TableSchema(
             columns=[dg.TableColumn(c, t) for c, t in schema.items()]

@@ -82,11 +82,12 @@ class TableInput:
 
     @property
     def layer(self) -> str:
-        return self.key.split("/")[0]
+        """``schema``, or ``catalog/schema`` for a table in a catalog."""
+        return self.key.rsplit("/", 1)[0]
 
     @property
     def name(self) -> str:
-        return self.key.split("/")[1]
+        return self.key.rsplit("/", 1)[1]
 
 
 def files(
@@ -116,8 +117,10 @@ def read(key: str) -> TableInput:
 
 def _check_key(key: str) -> None:
     parts = key.split("/") if isinstance(key, str) else []
-    if len(parts) != 2 or not all(parts):
-        raise TableDefinitionError(f"table key {key!r} must look like 'layer/table'")
+    if len(parts) not in (2, 3) or not all(parts):
+        raise TableDefinitionError(
+            f"table key {key!r} must look like 'layer/table' (or 'catalog/schema/table')"
+        )
 
 
 @dataclass

@@ -11,6 +11,7 @@ from mlplatform.dlt import cdc_api, dataset_names
 from mlplatform.dlt.analysis import DltDefinitionError
 from mlplatform.dlt.declare import caller_globals, dataset_decorator
 from mlplatform.dlt.pipeline import Dataset, pipeline_for
+from mlplatform.lakehouse.names import TableNameError, resolve_name
 from mlplatform.lakehouse.object_location import ObjectLocation
 from mlplatform.settings import get_settings
 
@@ -142,8 +143,10 @@ def append_flow(*, target, name=None, spark_conf=None, comment=None, once=False)
 
 
 def create_sink(name, format, options=None):
-    """A Delta sink: ``options`` ``tableName`` (``schema.table``) or ``path`` (a table folder under
-    ``$MLPLATFORM_HOME/lakehouse``). Flows write to it with ``@append_flow(target=name)``."""
+    """A Delta sink: ``options`` ``tableName`` (``[catalog.]schema.table``, resolved against the
+    pipeline's catalog and schema) or ``path`` (a table folder under the lakehouse root,
+    ``$MLPLATFORM_HOME/lakehouse`` by default). Flows write to it with
+    ``@append_flow(target=name)``."""
     if format != "delta":
         raise DltDefinitionError(
             f"create_sink({name!r}, format={format!r}): mlplatform writes Delta sinks only "
@@ -151,13 +154,13 @@ def create_sink(name, format, options=None):
         )
     options = dict(options or {})
     pipeline = pipeline_for(caller_globals())
-    key = _sink_key(name, options, pipeline.schema)
+    key = _sink_key(name, options, pipeline.schema, pipeline.catalog)
     if any(ds.sink == key or pipeline.key(ds.name) == key for ds in pipeline.datasets.values()):
         raise DltDefinitionError(f"sink {name!r}: {key} is already written by this pipeline")
     pipeline.add(Dataset(name=name, kind="sink", sink=key, comment=f"Delta sink {name}"))
 
 
-def _sink_key(name: str, options: dict, schema: str) -> str:
+def _sink_key(name: str, options: dict, schema: str, catalog: str | None = None) -> str:
     unknown = set(options) - {"tableName", "path", "mergeSchema"}
     if unknown or ("tableName" in options) == ("path" in options):
         raise DltDefinitionError(
@@ -165,14 +168,15 @@ def _sink_key(name: str, options: dict, schema: str) -> str:
             + (f" (not {sorted(unknown)})" if unknown else "")
         )
     if "tableName" in options:
-        parts = str(options["tableName"]).split(".")[-2:]
-        parts = parts if len(parts) == 2 else [schema, parts[0]]
-        return "/".join(parts)
+        try:
+            return resolve_name(str(options["tableName"]), catalog, schema).key
+        except TableNameError as err:
+            raise DltDefinitionError(f"sink {name!r}: {err}") from err
     parts = _parts_under(get_settings().lakehouse, str(options["path"]))
-    if len(parts) != 2 or parts[1] == dataset_names.EVENT_LOG:
+    if len(parts) not in (2, 3) or parts[-1] == dataset_names.EVENT_LOG:
         raise DltDefinitionError(
             f"sink {name!r}: path {options['path']!r} must be a table folder "
-            "<schema>/<table> under $MLPLATFORM_HOME/lakehouse (or the table root "
+            "[<catalog>/]<schema>/<table> under $MLPLATFORM_HOME/lakehouse (or the table root "
             "MLPLATFORM_LAKEHOUSE names)"
         )
     return "/".join(parts)

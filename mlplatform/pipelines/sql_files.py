@@ -20,6 +20,7 @@ from mlplatform.dlt.analysis import DltDefinitionError, QueryAnalysis, strip_liv
 from mlplatform.dlt.pipeline import Dataset, Pipeline
 from mlplatform.lakehouse.engines.base import SqlQuery
 from mlplatform.lakehouse.expectations import Action, Expectation
+from mlplatform.lakehouse.names import quote
 
 _CONSTRAINT = re.compile(
     r"CONSTRAINT\s+(?P<name>\w+)\s+EXPECT\s*\((?P<pred>.*)\)"
@@ -86,7 +87,8 @@ def runtime_view(name: str) -> str | SqlQuery:
 
 
 def _table_name(table: exp.Table) -> str:
-    return ".".join(p for p in (table.catalog, table.db, table.name) if p)
+    """The table's name as written, each part backquoted where it needs it (``cat.`my s`.t``)."""
+    return ".".join(quote(p) for p in (table.catalog, table.db, table.name) if p)
 
 
 def _references(query: exp.Expression) -> list[tuple[str, bool]]:

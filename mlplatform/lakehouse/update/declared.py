@@ -65,7 +65,7 @@ class DeclaredTable:
         return Batches(self.defn.key, self.ledger, self.targets, opts.busy_timeout_s, opts.lease_s)
 
     def store_for(self, key: str) -> DeltaStore:
-        layer, name = key.split("/")
+        layer, name = key.rsplit("/", 1)
         return DeltaStore(self.settings.table_path(layer, name), key)
 
     # ---- computing a batch --------------------------------------------------------------
@@ -121,7 +121,8 @@ class DeclaredTable:
                 store = self.store_for(inp.key)
                 if not store.exists():
                     raise UpstreamMissingError(
-                        f"{self.defn.key} reads {inp.key}, which has not been materialized yet"
+                        f"{self.defn.key} reads {inp.key}, which has not been materialized yet "
+                        f"(no Delta table at {store.path})"
                     )
                 row = next((r for r in rows if r["source"] == inp.key), None)
                 pinned = row is not None and row.get("end_version") is not None
@@ -167,7 +168,8 @@ class DeclaredTable:
         if row is None or row["end_version"] is None:
             if not store.exists():
                 raise UpstreamMissingError(
-                    f"{self.defn.key} streams from {inp.key}, which has not been materialized yet"
+                    f"{self.defn.key} streams from {inp.key}, which has not been materialized "
+                    f"yet (no Delta table at {store.path})"
                 )
             return self.engine.empty_like(store)
         return self.engine.read_increment(store, row["start_version"], row["end_version"])

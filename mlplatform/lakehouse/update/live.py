@@ -37,7 +37,8 @@ def run_live(table: DeclaredTable, opts: RunOptions) -> TableRun:
         for inp in defn.upstream:
             if not table.store_for(inp.key).exists():
                 raise UpstreamMissingError(
-                    f"{defn.key} reads {inp.key}, which has not been materialized yet"
+                    f"{defn.key} reads {inp.key}, which has not been materialized yet "
+                    f"(no Delta table at {table.store_for(inp.key).path})"
                 )
         current = {i.key: table.store_for(i.key).version() for i in defn.upstream}
         sources = _live_sources(current, definition)

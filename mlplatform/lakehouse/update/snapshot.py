@@ -105,7 +105,7 @@ class SnapshotRunner:
                 )
             frame, version = result
         else:
-            layer, name = str(self.spec.source).split("/")
+            layer, name = str(self.spec.source).rsplit("/", 1)
             source = DeltaStore(self.settings.table_path(layer, name), self.spec.source)
             if not source.exists():
                 raise RuntimeError(
