@@ -14,8 +14,6 @@ For a `QualityMonitor` (mlplatform.project.model) on the table `schema.table`:
   persists (`mlplatform.monitoring.sensors.persistent_drift`).
 """
 
-from __future__ import annotations
-
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,7 +36,7 @@ class RetrainBinding:
     """What a drift-triggered retraining needs: the model's registered name and its job."""
 
     model_name: str
-    job: dg.JobDefinition | dg.UnresolvedAssetJobDefinition
+    job: "dg.JobDefinition | dg.UnresolvedAssetJobDefinition"
 
 
 def output_keys(monitor: QualityMonitor) -> tuple[dg.AssetKey, dg.AssetKey]:
