@@ -13,14 +13,11 @@ from mlplatform.customers.assets import table_assets
 from mlplatform.customers.feature_assets import feature_store_assets
 from mlplatform.customers.online_assets import online_assets, online_checks
 from mlplatform.customers.sensors import build_file_arrival_sensor
+from mlplatform.demo_monitor import monitoring_definitions
 from mlplatform.front_door import warn_on_load
 from mlplatform.lakehouse.engines.spark_resource import PySparkResource
 from mlplatform.lakehouse.engines.spark_session import spark_config
 from mlplatform.lakehouse.resource import LakehouseResource
-from mlplatform.monitoring.assets import monitoring_assets
-from mlplatform.monitoring.checks import drift_checks
-from mlplatform.monitoring.jobs import monitoring_hourly, monitoring_job
-from mlplatform.monitoring.sensors import build_drift_retrain_sensor
 from mlplatform.monitoring.table_health.checks import (
     build_table_quality,
     delta_tables,
@@ -64,8 +61,9 @@ feature_pipeline_job = dg.define_asset_job(
     tags={"mlplatform/pipeline": "features"},
 )
 
-# cross-domain wiring: monitoring's drift sensor launches training's job
-drift_retrain_sensor = build_drift_retrain_sensor(ml_training_job)
+# cross-domain wiring: the demo monitor's drift sensor launches training's job
+monitoring = monitoring_definitions(ml_training_job)
+monitoring_assets = list(monitoring.assets)
 
 automation_condition_sensor = dg.AutomationConditionSensorDefinition(
     "automation_condition_sensor",
@@ -120,13 +118,18 @@ if not _one_shot:
 
 defs = dg.Definitions(
     assets=all_assets,
-    asset_checks=[churn_model_checks, *drift_checks, *online_checks, table_quality_checks],
-    jobs=[feature_pipeline_job, ml_training_job, promote_model_job, monitoring_job],
-    schedules=[ml_training_daily, monitoring_hourly],
+    asset_checks=[
+        churn_model_checks,
+        *monitoring.asset_checks,
+        *online_checks,
+        table_quality_checks,
+    ],
+    jobs=[feature_pipeline_job, ml_training_job, promote_model_job, *monitoring.jobs],
+    schedules=[ml_training_daily, *monitoring.schedules],
     sensors=[
         build_file_arrival_sensor(feature_pipeline_job),
         promote_model_sensor,
-        drift_retrain_sensor,
+        *monitoring.sensors,
         automation_condition_sensor,
     ],
     resources=platform_resources(),

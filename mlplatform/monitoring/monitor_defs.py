@@ -23,12 +23,24 @@ import polars as pl
 
 from mlplatform.lakehouse.resource import LakehouseResource
 from mlplatform.monitoring.api import drift_table_name, profile_table_name
+from mlplatform.monitoring.baseline import BaselineBinding
 from mlplatform.monitoring.lm_schema import BASELINE, CONSECUTIVE
 from mlplatform.monitoring.loader import drift_rules, retrain_policy
-from mlplatform.monitoring.names import asset_key, schema_parts, split_name
+from mlplatform.monitoring.names import asset_key, output_keys, schema_parts
 from mlplatform.monitoring.schedule import unix_cron
 from mlplatform.monitoring.thresholds import ERROR, breaches, describe
 from mlplatform.project.model import QualityMonitor
+
+
+@dataclass(frozen=True)
+class IncrementalBinding:
+    """Run the monitor on the incremental engine (windows recomputed as rows arrive, baselines
+    from the model versions' training data, the dashboard): the demo's engine until the two
+    engines are one. Names of the job, schedule and sensor are the binding's."""
+
+    baselines: BaselineBinding
+    job_name: str = "monitoring_job"
+    schedule_name: str = "monitoring_hourly"
 
 
 @dataclass(frozen=True)
@@ -37,16 +49,6 @@ class RetrainBinding:
 
     model_name: str
     job: "dg.JobDefinition | dg.UnresolvedAssetJobDefinition"
-
-
-def output_keys(monitor: QualityMonitor) -> tuple[dg.AssetKey, dg.AssetKey]:
-    """(profile, drift) asset keys: `[<output schema>, <table>_profile_metrics]`, ..."""
-    schema = schema_parts(monitor.output_schema_name)[-1]
-    table = split_name(monitor.table_name)[-1]
-    return (
-        dg.AssetKey([schema, f"{table}_profile_metrics"]),
-        dg.AssetKey([schema, f"{table}_drift_metrics"]),
-    )
 
 
 def _read_drift(monitor: QualityMonitor, lakehouse: LakehouseResource) -> pl.DataFrame | None:
@@ -162,10 +164,37 @@ def _sensor(monitor: QualityMonitor, binding: RetrainBinding) -> dg.SensorDefini
     )(_evaluate)
 
 
-def monitor_definitions(
-    monitor: QualityMonitor, retrain: RetrainBinding | None = None
+def _incremental(
+    monitor: QualityMonitor, binding: IncrementalBinding, retrain: RetrainBinding | None
 ) -> dg.Definitions:
-    """The Dagster definitions of one quality monitor (see the module docstring)."""
+    from mlplatform.monitoring.assets import build_monitoring_assets
+    from mlplatform.monitoring.checks import build_drift_check
+    from mlplatform.monitoring.jobs import build_monitoring_job
+    from mlplatform.monitoring.sensors import build_drift_retrain_sensor
+
+    drift_key = output_keys(monitor)[1]
+    job, schedules = build_monitoring_job(monitor, binding.job_name, binding.schedule_name)
+    return dg.Definitions(
+        assets=build_monitoring_assets(monitor, binding.baselines),
+        asset_checks=[
+            build_drift_check(BASELINE, drift_key),
+            build_drift_check(CONSECUTIVE, drift_key),
+        ],
+        jobs=[job],
+        schedules=schedules,
+        sensors=[build_drift_retrain_sensor(retrain.job)] if retrain is not None else [],
+    )
+
+
+def monitor_definitions(
+    monitor: QualityMonitor,
+    retrain: RetrainBinding | None = None,
+    incremental: IncrementalBinding | None = None,
+) -> dg.Definitions:
+    """The Dagster definitions of one quality monitor (see the module docstring); with
+    `incremental`, those of the incremental engine (`IncrementalBinding`)."""
+    if incremental is not None:
+        return _incremental(monitor, incremental, retrain)
     group = schema_parts(monitor.output_schema_name)[-1]
     assets = _assets(monitor, group)
     job = dg.define_asset_job(

@@ -13,6 +13,7 @@ import re
 import dagster as dg
 
 from mlplatform.monitoring.config import MonitoringConfigError
+from mlplatform.project.model import QualityMonitor
 from mlplatform.settings import Settings
 
 _PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
@@ -56,3 +57,13 @@ def asset_key(name: str) -> dg.AssetKey:
     """The asset key of a table: its schema and table (`[schema, table]`), the storage-shaped
     keys of the lakehouse (`serving/<table>`); the catalog is left out."""
     return dg.AssetKey(list(split_name(name)[-2:]))
+
+
+def output_keys(monitor: QualityMonitor) -> tuple[dg.AssetKey, dg.AssetKey]:
+    """(profile, drift) asset keys: `[<output schema>, <table>_profile_metrics]`, ..."""
+    schema = schema_parts(monitor.output_schema_name)[-1]
+    table = split_name(monitor.table_name)[-1]
+    return (
+        dg.AssetKey([schema, f"{table}_profile_metrics"]),
+        dg.AssetKey([schema, f"{table}_drift_metrics"]),
+    )
