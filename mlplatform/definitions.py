@@ -64,6 +64,7 @@ feature_pipeline_job = dg.define_asset_job(
 # cross-domain wiring: the demo monitor's drift sensor launches training's job
 monitoring = monitoring_definitions(ml_training_job)
 monitoring_assets = list(monitoring.assets)
+(drift_retrain_sensor,) = monitoring.sensors
 
 automation_condition_sensor = dg.AutomationConditionSensorDefinition(
     "automation_condition_sensor",
@@ -129,7 +130,7 @@ defs = dg.Definitions(
     sensors=[
         build_file_arrival_sensor(feature_pipeline_job),
         promote_model_sensor,
-        *monitoring.sensors,
+        drift_retrain_sensor,
         automation_condition_sensor,
     ],
     resources=platform_resources(),

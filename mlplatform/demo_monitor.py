@@ -21,7 +21,7 @@ from mlplatform.catalog import (
     FEATURES_TAG,
     MODEL_NAME,
 )
-from mlplatform.monitoring.baseline import BaselineBinding, BaselineUnavailable
+from mlplatform.monitoring.baseline_binding import BaselineBinding, BaselineUnavailable
 from mlplatform.monitoring.monitor_defs import (
     IncrementalBinding,
     RetrainBinding,

@@ -11,7 +11,7 @@ import dagster as dg
 from mlplatform.catalog import DRIFT_METRICS, INFERENCE, PROFILE_METRICS
 from mlplatform.lakehouse.assets import table_pool
 from mlplatform.lakehouse.resource import LakehouseResource
-from mlplatform.monitoring.baseline import BaselineBinding
+from mlplatform.monitoring.baseline_binding import BaselineBinding
 from mlplatform.monitoring.config import MonitoringConfigError, parse_granularities
 from mlplatform.monitoring.loader import drift_rules, load_options, monitor_options
 from mlplatform.monitoring.monitor_config import MonitorOptions

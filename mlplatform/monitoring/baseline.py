@@ -22,12 +22,13 @@ from dataclasses import dataclass
 import polars as pl
 
 from mlplatform.catalog import AS_OF_TAG, DELTA_VERSION_TAG, FEATURES_TAG
+from mlplatform.monitoring.baseline_binding import (  # noqa: F401 (re-exported)
+    BaselineBinding,
+    BaselineUnavailable,
+    Fallback,
+)
 from mlplatform.monitoring.metrics import NumericReference
 from mlplatform.settings import Settings
-
-
-class BaselineUnavailable(Exception):
-    """A model version's baseline cannot be built (the message says why)."""
 
 
 @dataclass(frozen=True)
@@ -39,24 +40,6 @@ class Baseline:
     as_of: str
     frame: pl.DataFrame  # one Float64 column per feature
     references: dict[str, NumericReference]
-
-
-Fallback = Callable[[Settings, str, dict[str, str]], tuple[pl.DataFrame, int, str]]
-"""`(settings, version, tags) -> (feature frame, Delta version read, as_of)`; raises
-`BaselineUnavailable` with the reason."""
-
-
-@dataclass(frozen=True)
-class BaselineBinding:
-    """Where the baselines of a monitored model's versions come from."""
-
-    model_name: str | None = None
-    """The registered model whose version tags are read."""
-    training_set: str | None = None
-    """`<layer>/<table>` of the training set (tag `delta_version.<layer>/<table>`)."""
-    features: tuple[str, ...] = ()
-    """The compared feature columns, in order (empty: the version's `feature_columns`)."""
-    fallback: Fallback | None = None
 
 
 def feature_columns(binding: BaselineBinding, tags: dict[str, str]) -> list[str]:

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import polars as pl
 
-from mlplatform.monitoring.metrics import METRIC_SCHEMA
-
 UTC_US = pl.Datetime("us", "UTC")
 WINDOW = pl.Struct({"start": UTC_US, "end": UTC_US})
 ONE_VS_ALL = pl.List(pl.Struct({"key": pl.String, "value": pl.Float64}))
@@ -26,6 +24,21 @@ ALL_MODELS = "*"
 INPUT, BASELINE_LOG = "INPUT", "BASELINE"
 BASELINE, CONSECUTIVE = "BASELINE", "CONSECUTIVE"
 
+TEST = pl.Struct({"statistic": pl.Float64, "pvalue": pl.Float64})
+METRIC_SCHEMA = {
+    "count": pl.Int64,  # current values compared
+    "count_cmp": pl.Int64,  # reference values
+    "avg_delta": pl.Float64,
+    "percent_null_delta": pl.Float64,
+    "ks_test": TEST,
+    "wasserstein_distance": pl.Float64,
+    "population_stability_index": pl.Float64,
+    "js_distance": pl.Float64,
+    "chi_squared_test": TEST,
+    "tv_distance": pl.Float64,
+    "l_infinity_distance": pl.Float64,
+}
+"""The drift statistics (`mlplatform.monitoring.metrics` computes them)."""
 KEYS_SCHEMA = {
     "window": WINDOW,
     "window_start": UTC_US,
