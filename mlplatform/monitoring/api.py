@@ -155,11 +155,14 @@ def _custom_metrics(items, where: _Where) -> tuple[dict[str, Any], ...]:
             item["output_data_type"] = _output_type(item.get("output_data_type"))
         except ValueError:
             raise where.error(f"{key}.output_data_type", "is not a type or JSON") from None
-        try:
-            parse_custom_metrics([item])
-        except MonitoringConfigError as err:
-            raise where.error(key, str(err)) from None
         metrics.append(item)
+    for i, item in enumerate(metrics):
+        # a drift metric compares aggregate ones: check each with every aggregate beside it
+        others = [m for m in metrics if m is not item and m["type"] == "aggregate"]
+        try:
+            parse_custom_metrics([*others, item] if item["type"] == "drift" else [item])
+        except MonitoringConfigError as err:
+            raise where.error(f"custom_metrics[{i}]", str(err)) from None
     try:
         parse_custom_metrics(metrics)
     except MonitoringConfigError as err:

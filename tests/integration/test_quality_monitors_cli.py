@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import polars as pl
 import pytest
+from databricks.sdk.service import catalog
 
 from mlplatform.lakehouse.delta import DeltaStore
 from tests.integration._cli import mlplatform
@@ -49,11 +50,18 @@ def test_create_get_refresh_delete(tmp_path):
 
     got = json.loads(mlplatform(home, "quality-monitors", "get", "main.sales.orders").stdout)
     assert got == info
+    # the Databricks SDK's own types read what the verbs print
+    parsed = catalog.MonitorInfo.from_dict(got)
+    assert parsed.status == catalog.MonitorInfoStatus.MONITOR_STATUS_ACTIVE
+    assert parsed.time_series.granularities == ["1 day"]
+    assert parsed.schedule.quartz_cron_expression == "0 0 6 * * ?"
 
     refreshed = json.loads(
         mlplatform(home, "quality-monitors", "run-refresh", "main.sales.orders").stdout
     )
     assert refreshed["state"] == "SUCCESS" and refreshed["refresh_id"] == 1
+    parsed = catalog.MonitorRefreshInfo.from_dict(refreshed)
+    assert parsed.trigger == catalog.MonitorRefreshInfoTrigger.MANUAL
     assert refreshed["end_time_ms"] >= refreshed["start_time_ms"]
     profile_path = home / "lakehouse" / "main" / "monitoring" / "orders_profile_metrics"
     profile = pl.read_delta(str(profile_path))

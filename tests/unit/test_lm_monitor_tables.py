@@ -296,3 +296,46 @@ def test_a_missing_column_or_table_fails_the_refresh_naming_it(settings):
     assert result.message.startswith("timestamp_col 'when' not in sales.orders (columns: ts,")
     missing, _ = monitor_from_fields("sales.nothing", {"output_schema_name": "m", "snapshot": {}})
     assert refresh(settings, missing).message.startswith("table_name: no Delta table sales.nothing")
+
+
+def test_custom_metrics_aggregate_derived_and_drift(settings):
+    _write(settings, "sales.orders", _orders())
+    metric = "CUSTOM_METRIC_TYPE_"
+    monitor, _ = monitor_from_fields(
+        "sales.orders",
+        {
+            "output_schema_name": "mon",
+            "time_series": {"timestamp_col": "ts", "granularities": ["1 day"]},
+            "custom_metrics": [
+                {
+                    "type": f"{metric}AGGREGATE",
+                    "name": "total",
+                    "input_columns": ["amount"],
+                    "definition": "sum({{input_column}})",
+                    "output_data_type": '{"name":"total","type":"double","nullable":true}',
+                },
+                {
+                    "type": f"{metric}DERIVED",
+                    "name": "total_per_row",
+                    "input_columns": ["amount"],
+                    "definition": "total / count",
+                    "output_data_type": "double",
+                },
+                {
+                    "type": f"{metric}DRIFT",
+                    "name": "total_delta",
+                    "input_columns": ["amount"],
+                    "definition": "{{current_df}}.total - {{base_df}}.total",
+                    "output_data_type": "double",
+                },
+            ],
+        },
+    )
+    result = refresh(settings, monitor)
+    amount = result.profile.filter(
+        (pl.col("column_name") == "amount") & pl.col("slice_key").is_null()
+    ).sort("window_start")
+    assert amount["total"].to_list() == [8.0, 30.0]
+    assert amount["total_per_row"].to_list() == [2.0, 15.0]
+    drift = result.drift.filter(pl.col("column_name") == "amount")
+    assert drift["total_delta"].to_list() == [22.0]
