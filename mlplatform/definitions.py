@@ -62,9 +62,12 @@ feature_pipeline_job = dg.define_asset_job(
 )
 
 # cross-domain wiring: the demo monitor's drift sensor launches training's job
-monitoring = monitoring_definitions(ml_training_job)
-monitoring_assets = list(monitoring.assets)
-(drift_retrain_sensor,) = monitoring.sensors
+_monitoring = monitoring_definitions(ml_training_job)
+monitoring_assets = list(_monitoring.assets)
+monitoring_checks = list(_monitoring.asset_checks)
+monitoring_jobs, monitoring_schedules = list(_monitoring.jobs), list(_monitoring.schedules)
+(drift_retrain_sensor,) = _monitoring.sensors
+del _monitoring  # one Definitions object at module scope (dagster's loader requires it)
 
 automation_condition_sensor = dg.AutomationConditionSensorDefinition(
     "automation_condition_sensor",
@@ -121,12 +124,12 @@ defs = dg.Definitions(
     assets=all_assets,
     asset_checks=[
         churn_model_checks,
-        *monitoring.asset_checks,
+        *monitoring_checks,
         *online_checks,
         table_quality_checks,
     ],
-    jobs=[feature_pipeline_job, ml_training_job, promote_model_job, *monitoring.jobs],
-    schedules=[ml_training_daily, *monitoring.schedules],
+    jobs=[feature_pipeline_job, ml_training_job, promote_model_job, *monitoring_jobs],
+    schedules=[ml_training_daily, *monitoring_schedules],
     sensors=[
         build_file_arrival_sensor(feature_pipeline_job),
         promote_model_sensor,
