@@ -141,7 +141,8 @@ def _sensor(monitor: QualityMonitor, binding: RetrainBinding) -> dg.SensorDefini
         if drift is None:
             return dg.SkipReason("no drift table yet")
         policy, rules = retrain_policy(), drift_rules()
-        verdict = persistent_drift(drift.filter(pl.col("model_id") == "*"), policy, rules)
+        whole = pl.col("model_id").is_null() | (pl.col("model_id") == "*")  # all models
+        verdict = persistent_drift(drift.filter(whole), policy, rules)
         if not verdict.retrain:
             return dg.SkipReason(verdict.summary(policy))
         latest = verdict.drifted[0].isoformat()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
+import numpy as np
 import polars as pl
 import pytest
 
@@ -15,6 +16,7 @@ from mlplatform.monitoring.api import monitor_from_fields, monitor_info
 from mlplatform.monitoring.config import MonitoringConfigError
 from mlplatform.monitoring.monitor_defs import RetrainBinding, monitor_definitions
 from mlplatform.monitoring.names import table_location
+from mlplatform.monitoring.refresh import refresh
 from mlplatform.monitoring.schedule import unix_cron
 from mlplatform.project.model import Position
 from mlplatform.settings import get_settings
@@ -180,3 +182,41 @@ def test_materializing_the_monitor_writes_both_tables_and_runs_the_checks(home):
     row = profile.filter((pl.col("column_name") == ":table") & (pl.col("model_id") == "*"))
     assert row["count"].to_list() == [3, 3]  # 1 hour and 1 day
     assert row["mean_absolute_error"].to_list() == [pytest.approx(1 / 3)] * 2
+
+
+def test_the_retrain_sensor_requests_the_job_once_drift_persists(home):
+    rng = np.random.default_rng(3)
+    settings = get_settings()
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    hours = [start + timedelta(hours=h, seconds=s) for h in range(3) for s in range(600)]
+    drifted = pl.DataFrame({"ts": hours, "x": rng.normal(5.0, 1.0, len(hours))})
+    baseline = pl.DataFrame({"x": rng.normal(0.0, 1.0, 2000)})
+    DeltaStore(table_location(settings, "sales.events"), "e").write(drifted, 1)
+    DeltaStore(table_location(settings, "sales.events_base"), "b").write(baseline, 1)
+    monitor, _ = monitor_from_fields(
+        "sales.events",
+        {
+            "output_schema_name": "mon",
+            "time_series": {"timestamp_col": "ts", "granularities": ["1 hour"]},
+            "baseline_table_name": "sales.events_base",
+        },
+        key="events",
+    )
+    job = dg.define_asset_job("events_training_job", selection=dg.AssetSelection.groups("ml"))
+    sensor = monitor_definitions(monitor, RetrainBinding("ml.events_model", job)).sensors[0]
+    lakehouse = LakehouseResource()
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(instance=instance, resources={"lakehouse": lakehouse})
+        skipped = sensor(context)
+        assert isinstance(skipped, dg.SkipReason) and skipped.skip_message == "no drift table yet"
+        refresh(settings, monitor)
+        request = sensor(context)
+        assert isinstance(request, dg.RunRequest)
+        assert request.tags["mlplatform/model"] == "ml.events_model"
+        assert request.run_key == "events-drift-2026-03-01T02:00:00+00:00"
+        again = sensor(
+            dg.build_sensor_context(
+                instance=instance, cursor=context.cursor, resources={"lakehouse": lakehouse}
+            )
+        )
+        assert "already requested" in again.skip_message
