@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mlplatform.monitoring.config import MonitoringConfigError, parse_granularities
+from mlplatform.monitoring.config import MonitoringConfigError
 from mlplatform.monitoring.custom_metrics import parse_custom_metrics
 from mlplatform.monitoring.names import schema_parts, split_name
 from mlplatform.project.model import (
@@ -82,13 +82,18 @@ def _text(section: dict, name: str, prefix: str, where: _Where, required: bool =
 
 
 def _granularities(section: dict, prefix: str, where: _Where) -> tuple[str, ...]:
+    from mlplatform.monitoring.lm_frame import parse_window
+
     values = section.get("granularities")
     if not isinstance(values, list) or not values:
         raise where.error(f"{prefix}granularities", "must be a non-empty list, e.g. ['1 day']")
     try:
-        return tuple(g.name for g in parse_granularities([str(v) for v in values]))
+        names = tuple(parse_window(v).name for v in values)
     except MonitoringConfigError as err:
         raise where.error(f"{prefix}granularities", str(err)) from None
+    if len(set(names)) != len(names):
+        raise where.error(f"{prefix}granularities", f"granularities repeat: {list(values)}")
+    return names
 
 
 def _inference_log(section: dict, where: _Where) -> InferenceLog:
@@ -168,6 +173,22 @@ def _custom_metrics(items, where: _Where) -> tuple[dict[str, Any], ...]:
     except MonitoringConfigError as err:
         raise where.error("custom_metrics", str(err)) from None
     return tuple(metrics)
+
+
+def custom_metrics_of(monitor: QualityMonitor) -> tuple:
+    """The monitor's custom metrics parsed (`CustomMetric`), from the API's or the internal
+    spelling (`CUSTOM_METRIC_TYPE_AGGREGATE` or `aggregate`; a type name or StructField JSON)."""
+    items = []
+    for m in monitor.custom_metrics:
+        kind = str(m.get("type", ""))
+        items.append(
+            dict(m)
+            | {
+                "type": METRIC_TYPES.get(kind, kind.lower()),
+                "output_data_type": _output_type(m.get("output_data_type")),
+            }
+        )
+    return parse_custom_metrics(items)
 
 
 def _schedule(value, where: _Where) -> MonitorSchedule | None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import polars as pl
 
 from mlplatform.monitoring import custom_metrics, slices
-from mlplatform.monitoring.custom_metrics import parse_custom_metrics
+from mlplatform.monitoring.api import custom_metrics_of
 from mlplatform.monitoring.lm_frame import KEYS, Window
 from mlplatform.monitoring.lm_schema import ALL_MODELS, BASELINE, CONSECUTIVE, DRIFT_SCHEMA
 from mlplatform.monitoring.metrics import column_kind, drift, reference
@@ -27,7 +27,7 @@ from mlplatform.project.model import QualityMonitor
 
 
 def drift_schema(monitor: QualityMonitor) -> dict:
-    metrics = parse_custom_metrics(list(monitor.custom_metrics))
+    metrics = custom_metrics_of(monitor)
     return DRIFT_SCHEMA | {m.name: m.dtype for m in metrics if m.type == "drift"}
 
 
@@ -82,7 +82,7 @@ def drift_rows(
 ) -> pl.DataFrame:
     """The drift rows of one granularity's prepared frame (`lm_frame`)."""
     schema = drift_schema(monitor)
-    metrics = parse_custom_metrics(list(monitor.custom_metrics))
+    metrics = custom_metrics_of(monitor)
     rows: list[dict] = []
     if not frame.is_empty():
         parts = frame.partition_by(KEYS, as_dict=True, maintain_order=True)
@@ -95,7 +95,7 @@ def drift_rows(
                 "slice_value": value,
             }
             if window.every is not None:
-                previous = start - window.length
+                previous = window.previous(start)
                 before = parts.get((previous, model, key, value))
                 if before is not None:
                     cmp = {"window_cmp_start": previous, "drift_type": CONSECUTIVE}

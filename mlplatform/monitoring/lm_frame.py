@@ -8,13 +8,14 @@ table: `mlplatform.monitoring.slices`). A snapshot monitor has one window, the r
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import polars as pl
 
 from mlplatform.monitoring import slices
-from mlplatform.monitoring.config import Granularity, MonitoringConfigError
+from mlplatform.monitoring.config import MonitoringConfigError
 from mlplatform.monitoring.lm_schema import ALL_MODELS, UTC_US
 from mlplatform.monitoring.monitor_config import MAX_SLICE_VALUES
 from mlplatform.project.model import QualityMonitor
@@ -25,18 +26,46 @@ GROUP_COLUMNS = {"window_start", "window_end", "model_id", "slice_key", "slice_v
 
 @dataclass(frozen=True)
 class Window:
-    """A window size: its name (null for snapshots), polars truncation and length."""
+    """A window size: its name (null for snapshots) and polars duration (`1h`, `1mo`)."""
 
     name: str | None
     every: str | None
-    length: timedelta
+
+    def end(self, start: datetime) -> datetime:
+        return start if self.every is None else _offset(start, self.every)
+
+    def previous(self, start: datetime) -> datetime:
+        return _offset(start, f"-{self.every}")
+
+
+_UNITS = {"minute": "m", "hour": "h", "day": "d", "week": "w", "month": "mo", "year": "y"}
+_GRANULARITY = re.compile(r"\s*(\d+)\s+(minute|hour|day|week|month|year)s?\s*")
+
+
+def _offset(moment: datetime, by: str) -> datetime:
+    return pl.Series([moment], dtype=UTC_US).dt.offset_by(by)[0]
+
+
+def parse_window(text: str) -> Window:
+    """`"<n> minute|hour|day|week|month|year[s]"` (Lakehouse Monitoring's granularities).
+
+    Raises:
+        MonitoringConfigError: anything else.
+    """
+    found = _GRANULARITY.fullmatch(str(text))
+    if not found or int(found.group(1)) < 1:
+        raise MonitoringConfigError(
+            f"granularity {text!r} is not '<n> minute|hour|day|week|month|year', e.g. '1 day'"
+        )
+    n, unit = int(found.group(1)), found.group(2)
+    return Window(f"{n} {unit}" if n == 1 else f"{n} {unit}s", f"{n}{_UNITS[unit]}")
 
 
 def windows_of(monitor: QualityMonitor) -> list[Window]:
     spec = monitor.inference_log or monitor.time_series
     if spec is None:
-        return [Window(None, None, timedelta(0))]
-    return [Window(g.name, g.every, g.length) for g in map(Granularity.parse, spec.granularities)]
+        return [Window(None, None)]
+    return [parse_window(g) for g in spec.granularities]
 
 
 def timestamp_col(monitor: QualityMonitor) -> str | None:
@@ -93,11 +122,7 @@ def with_window(
     return (
         frame.with_columns(start.alias("window_start"))
         .filter(pl.col("window_start").is_not_null())
-        .with_columns(
-            (pl.col("window_start") + pl.duration(seconds=window.length.total_seconds())).alias(
-                "window_end"
-            )
-        )
+        .with_columns(pl.col("window_start").dt.offset_by(window.every).alias("window_end"))
     )
 
 

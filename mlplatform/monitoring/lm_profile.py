@@ -14,7 +14,7 @@ from __future__ import annotations
 import polars as pl
 
 from mlplatform.monitoring import custom_metrics, lm_quality
-from mlplatform.monitoring.custom_metrics import parse_custom_metrics
+from mlplatform.monitoring.api import custom_metrics_of
 from mlplatform.monitoring.lm_frame import GROUP_COLUMNS, KEYS
 from mlplatform.monitoring.lm_schema import PROFILE_SCHEMA, QUANTILE_LEVELS, TABLE
 from mlplatform.project.model import QualityMonitor
@@ -103,7 +103,7 @@ def _join(left: pl.DataFrame, right: pl.DataFrame) -> pl.DataFrame:
 
 
 def profile_schema(monitor: QualityMonitor) -> dict:
-    metrics = parse_custom_metrics(list(monitor.custom_metrics))
+    metrics = custom_metrics_of(monitor)
     return PROFILE_SCHEMA | {m.name: m.dtype for m in metrics if m.type != "drift"}
 
 
@@ -112,7 +112,7 @@ def profile_rows(monitor: QualityMonitor, frame: pl.DataFrame, columns: list[str
     schema = profile_schema(monitor)
     if frame.is_empty():
         return pl.DataFrame(schema=schema)
-    metrics = parse_custom_metrics(list(monitor.custom_metrics))
+    metrics = custom_metrics_of(monitor)
     sizes = frame.group_by(KEYS).agg(pl.len().cast(pl.Int64).alias("count"))
     table = sizes
     custom = custom_metrics.aggregate_exprs(metrics, TABLE)

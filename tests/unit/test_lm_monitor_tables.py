@@ -339,3 +339,39 @@ def test_custom_metrics_aggregate_derived_and_drift(settings):
     assert amount["total_per_row"].to_list() == [2.0, 15.0]
     drift = result.drift.filter(pl.col("column_name") == "amount")
     assert drift["total_delta"].to_list() == [22.0]
+
+
+def test_monthly_windows_and_a_monitor_as_the_bundle_reader_builds_it(settings):
+    """Calendar granularities, and custom metrics in the API's spelling, as a bundle's
+    `resources.quality_monitors` gives them to the project model."""
+    from mlplatform.project.model import QualityMonitor, TimeSeries
+
+    frame = pl.DataFrame(
+        {"ts": [_at(1), _at(31), datetime(2026, 4, 2, tzinfo=UTC)], "amount": [1.0, 3.0, 10.0]}
+    )
+    _write(settings, "sales.monthly", frame)
+    monitor = QualityMonitor(
+        key="monthly",
+        table_name="sales.monthly",
+        output_schema_name="mon",
+        time_series=TimeSeries("ts", ("1 month",)),
+        custom_metrics=(
+            {
+                "type": "CUSTOM_METRIC_TYPE_AGGREGATE",
+                "name": "total",
+                "input_columns": ["amount"],
+                "definition": "sum({{input_column}})",
+                "output_data_type": '{"type": "double"}',
+            },
+        ),
+    )
+    result = refresh(settings, monitor)
+    assert result.state == "SUCCESS", result.message
+    amount = result.profile.filter(pl.col("column_name") == "amount").sort("window_start")
+    assert amount["window"].to_list() == [
+        {"start": _at(1), "end": datetime(2026, 4, 1, tzinfo=UTC)},
+        {"start": datetime(2026, 4, 1, tzinfo=UTC), "end": datetime(2026, 5, 1, tzinfo=UTC)},
+    ]
+    assert amount["total"].to_list() == [4.0, 10.0]
+    consecutive = result.drift.filter(pl.col("drift_type") == "CONSECUTIVE")
+    assert consecutive["window_cmp_start"].to_list() == [_at(1)]
