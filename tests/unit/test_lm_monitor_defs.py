@@ -220,3 +220,34 @@ def test_the_retrain_sensor_requests_the_job_once_drift_persists(home):
             )
         )
         assert "already requested" in again.skip_message
+
+
+def test_a_bundles_quality_monitors_become_definitions_and_refresh(home):
+    """The bundle reader's QualityMonitors (tests/data/bundles/good, two monitors from one YAML
+    anchor) side by side, and one refreshed on a Delta table of its three-level name."""
+    from tests.bundles import load
+
+    project = load(target="prod")
+    monitors = project.quality_monitors
+    assert sorted(monitors) == ["returns_monitor", "sales_monitor"]
+    defs = dg.Definitions.merge(
+        *(monitor_definitions(m) for m in monitors.values()),
+        dg.Definitions(resources={"lakehouse": LakehouseResource()}),
+    )
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert {k for k in keys if "metrics" in k} == {
+        "monitoring/sales_predictions_profile_metrics",
+        "monitoring/sales_predictions_drift_metrics",
+        "monitoring/returns_predictions_profile_metrics",
+        "monitoring/returns_predictions_drift_metrics",
+    }
+    sales = monitors["sales_monitor"]
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    rows = pl.DataFrame(
+        {"ts": [at, at], "model_version": ["1", "1"], "prediction": [2.0, 4.0], "label": [1.0, 4.0]}
+    )
+    DeltaStore(table_location(get_settings(), sales.table_name), "s").write(rows, 1)
+    result = refresh(get_settings(), sales)
+    assert result.state == "SUCCESS", result.message
+    row = result.profile.filter((pl.col("column_name") == ":table") & (pl.col("model_id") == "*"))
+    assert row["root_mean_squared_error"].to_list() == [pytest.approx((0.5) ** 0.5)]
