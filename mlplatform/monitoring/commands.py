@@ -48,8 +48,9 @@ def quality_monitors_group() -> None:
 def create_command(table_name: str, json_fields: str) -> None:
     """Create a monitor of TABLE_NAME (`schema.table` or `catalog.schema.table`)."""
     from mlplatform.monitoring import registry
-    from mlplatform.monitoring.api import monitor_from_fields, monitor_info
+    from mlplatform.monitoring.api import monitor_from_fields
     from mlplatform.monitoring.config import MonitoringConfigError
+    from mlplatform.monitoring.monitor_info import monitor_info
     from mlplatform.monitoring.refresh import store
     from mlplatform.settings import get_settings
 
@@ -72,8 +73,8 @@ def create_command(table_name: str, json_fields: str) -> None:
 def get_command(table_name: str) -> None:
     """Print the MonitorInfo of TABLE_NAME's monitor."""
     from mlplatform.monitoring import registry
-    from mlplatform.monitoring.api import monitor_info
     from mlplatform.monitoring.config import MonitoringConfigError
+    from mlplatform.monitoring.monitor_info import monitor_info
     from mlplatform.settings import get_settings
 
     try:

@@ -22,10 +22,10 @@ import dagster as dg
 import polars as pl
 
 from mlplatform.lakehouse.resource import LakehouseResource
-from mlplatform.monitoring.api import drift_table_name, profile_table_name
 from mlplatform.monitoring.baseline_binding import BaselineBinding
 from mlplatform.monitoring.lm_schema import BASELINE, CONSECUTIVE
 from mlplatform.monitoring.loader import drift_rules, retrain_policy
+from mlplatform.monitoring.monitor_info import drift_table_name, profile_table_name
 from mlplatform.monitoring.names import asset_key, output_keys, schema_parts
 from mlplatform.monitoring.schedule import unix_cron
 from mlplatform.monitoring.thresholds import ERROR, breaches, describe

@@ -16,9 +16,9 @@ import polars as pl
 
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.monitoring import lm_drift, lm_frame, lm_profile
-from mlplatform.monitoring.api import drift_table_name, profile_table_name
 from mlplatform.monitoring.config import MonitoringConfigError
 from mlplatform.monitoring.lm_schema import BASELINE_LOG, INPUT
+from mlplatform.monitoring.monitor_info import drift_table_name, profile_table_name
 from mlplatform.monitoring.names import table_location
 from mlplatform.project.model import QualityMonitor
 from mlplatform.settings import Settings

@@ -9,8 +9,9 @@ import os
 import time
 from pathlib import Path
 
-from mlplatform.monitoring.api import create_fields, monitor_from_fields
+from mlplatform.monitoring.api import monitor_from_fields
 from mlplatform.monitoring.config import MonitoringConfigError
+from mlplatform.monitoring.monitor_info import create_fields
 from mlplatform.monitoring.names import split_name
 from mlplatform.project.model import QualityMonitor
 from mlplatform.settings import Settings

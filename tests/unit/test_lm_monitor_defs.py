@@ -12,9 +12,10 @@ import pytest
 
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.lakehouse.resource import LakehouseResource
-from mlplatform.monitoring.api import monitor_from_fields, monitor_info
+from mlplatform.monitoring.api import monitor_from_fields
 from mlplatform.monitoring.config import MonitoringConfigError
 from mlplatform.monitoring.monitor_defs import RetrainBinding, monitor_definitions
+from mlplatform.monitoring.monitor_info import monitor_info
 from mlplatform.monitoring.names import table_location
 from mlplatform.monitoring.refresh import refresh
 from mlplatform.monitoring.schedule import unix_cron
