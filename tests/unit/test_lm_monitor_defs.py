@@ -126,10 +126,11 @@ def test_monitor_definitions_names_everything_from_the_monitor():
         dg.Definitions(jobs=[job], resources={"lakehouse": LakehouseResource()}),
     )
     graph = defs.resolve_asset_graph()
-    profile = dg.AssetKey(["monitoring", "spend_inference_profile_metrics"])
-    drift = dg.AssetKey(["monitoring", "spend_inference_drift_metrics"])
+    # keys are the tables' paths under the lakehouse root (the catalog included)
+    profile = dg.AssetKey(["dev", "monitoring", "spend_inference_profile_metrics"])
+    drift = dg.AssetKey(["dev", "monitoring", "spend_inference_drift_metrics"])
     for key in (profile, drift):
-        assert graph.get(key).parent_keys == {dg.AssetKey(["serving", "spend_inference"])}
+        assert graph.get(key).parent_keys == {dg.AssetKey(["dev", "serving", "spend_inference"])}
         assert graph.get(key).group_name == "monitoring"
     checks = sorted(k.name for k in graph.asset_check_keys if k.asset_key == drift)
     assert checks == ["baseline_drift_within_thresholds", "consecutive_drift_within_thresholds"]
@@ -236,13 +237,15 @@ def test_a_bundles_quality_monitors_become_definitions_and_refresh(home):
         dg.Definitions(resources={"lakehouse": LakehouseResource()}),
     )
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
-    assert {k for k in keys if "metrics" in k} == {
-        "monitoring/sales_predictions_profile_metrics",
-        "monitoring/sales_predictions_drift_metrics",
-        "monitoring/returns_predictions_profile_metrics",
-        "monitoring/returns_predictions_drift_metrics",
-    }
     sales = monitors["sales_monitor"]
+    catalog = sales.output_schema_name.split(".")[0]
+    schema = sales.table_name.split(".")[1]
+    assert {k for k in keys if "metrics" in k} == {
+        f"{catalog}/monitoring/{t}_predictions_{m}_metrics"
+        for t in ("sales", "returns")
+        for m in ("profile", "drift")
+    }
+    assert f"{catalog}/{schema}/sales_predictions" in keys  # the monitored table, upstream
     at = datetime(2026, 3, 1, tzinfo=UTC)
     rows = pl.DataFrame(
         {"ts": [at, at], "model_version": ["1", "1"], "prediction": [2.0, 4.0], "label": [1.0, 4.0]}
