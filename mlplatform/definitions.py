@@ -13,14 +13,11 @@ from mlplatform.customers.assets import table_assets
 from mlplatform.customers.feature_assets import feature_store_assets
 from mlplatform.customers.online_assets import online_assets, online_checks
 from mlplatform.customers.sensors import build_file_arrival_sensor
+from mlplatform.demo_monitor import monitoring_definitions
 from mlplatform.front_door import warn_on_load
 from mlplatform.lakehouse.engines.spark_resource import PySparkResource
 from mlplatform.lakehouse.engines.spark_session import spark_config
 from mlplatform.lakehouse.resource import LakehouseResource
-from mlplatform.monitoring.assets import monitoring_assets
-from mlplatform.monitoring.checks import drift_checks
-from mlplatform.monitoring.jobs import monitoring_hourly, monitoring_job
-from mlplatform.monitoring.sensors import build_drift_retrain_sensor
 from mlplatform.monitoring.table_health.checks import (
     build_table_quality,
     delta_tables,
@@ -64,8 +61,13 @@ feature_pipeline_job = dg.define_asset_job(
     tags={"mlplatform/pipeline": "features"},
 )
 
-# cross-domain wiring: monitoring's drift sensor launches training's job
-drift_retrain_sensor = build_drift_retrain_sensor(ml_training_job)
+# cross-domain wiring: the demo monitor's drift sensor launches training's job
+_monitoring = monitoring_definitions(ml_training_job)
+monitoring_assets = list(_monitoring.assets)
+monitoring_checks = list(_monitoring.asset_checks)
+monitoring_jobs, monitoring_schedules = list(_monitoring.jobs), list(_monitoring.schedules)
+(drift_retrain_sensor,) = _monitoring.sensors
+del _monitoring  # one Definitions object at module scope (dagster's loader requires it)
 
 automation_condition_sensor = dg.AutomationConditionSensorDefinition(
     "automation_condition_sensor",
@@ -120,9 +122,14 @@ if not _one_shot:
 
 defs = dg.Definitions(
     assets=all_assets,
-    asset_checks=[churn_model_checks, *drift_checks, *online_checks, table_quality_checks],
-    jobs=[feature_pipeline_job, ml_training_job, promote_model_job, monitoring_job],
-    schedules=[ml_training_daily, monitoring_hourly],
+    asset_checks=[
+        churn_model_checks,
+        *monitoring_checks,
+        *online_checks,
+        table_quality_checks,
+    ],
+    jobs=[feature_pipeline_job, ml_training_job, promote_model_job, *monitoring_jobs],
+    schedules=[ml_training_daily, *monitoring_schedules],
     sensors=[
         build_file_arrival_sensor(feature_pipeline_job),
         promote_model_sensor,

@@ -1,7 +1,10 @@
-"""Monitoring of the inference table: profile and drift metrics, drift checks, alerts, retraining.
+"""Lakehouse Monitoring for any Delta table: a `QualityMonitor` (mlplatform.project.model) becomes
+Dagster definitions (`monitor_defs.monitor_definitions`) that write
+`<output_schema_name>.<table>_profile_metrics` and `_drift_metrics` with Lakehouse Monitoring's
+columns (`refresh`, `lm_profile`, `lm_drift`), and the `quality-monitors` verbs (`commands`).
 
-The Lakehouse Monitoring equivalent: `monitoring/churn_predictor_inference_profile_metrics` and
-`monitoring/churn_predictor_inference_drift_metrics` are Delta tables computed per time window and
-model version, checks threshold the drift, and a sensor launches the training job when drift
-persists.
+The incremental engine (`assets`, `profile`, `drift`, `windows`, `baseline`: windows recomputed
+as inference rows arrive, baselines from each model version's training data, drift checks,
+alerts, a dashboard and drift-triggered retraining) runs a monitor bound with
+`monitor_defs.IncrementalBinding`.
 """

@@ -1,15 +1,13 @@
 """The baseline of a model version: the features of the rows it was trained on.
 
-Training publishes it with the version, as registry tags named in the catalog: a version trained
-on the point-in-time training set carries `CHURN_TRAINING_SET.version_tag`
-(`delta_version.ml/churn_training_set`), and its baseline is that table at that version (its
-features, recency at each label's time, exactly what the model was fitted and held out on). An
-earlier version carries `CUSTOMER_ML_FEATURES.version_tag` (the gold Delta version training
-read) and `AS_OF_TAG` (the time recency was computed against). The baseline reads gold at that
-version and computes the model input with `features_for_scoring(gold, as_of)`
-(`mlplatform.customers.model_input`), the rule training uses, for every customer of that gold
-version. `FEATURES_TAG` lists the version's input columns. Each feature is
-prepared once (sorted, binned) and reused for every window of the run.
+Training publishes it with the version, as registry tags: `delta_version.<layer>/<table>` holds
+the Delta version of each table training read, `feature_columns` the version's input columns.
+A `BaselineBinding` says which registered model the monitored table serves and which table is
+its training set: a version carrying the training set's tag has that table at that version as
+its baseline (its feature columns, exactly what the model was fitted and held out on). A version
+without it goes to the binding's `fallback` (a project's own rule, for versions trained before
+it published a training set), else it has no baseline, with the reason. Each feature is prepared
+once (sorted, binned) and reused for every window of the run.
 
 Prediction drift is measured against the previous window only (CONSECUTIVE): the baseline would
 need the version loaded and scored, which monitoring does not do.
@@ -23,21 +21,14 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from mlplatform.catalog import (
-    AS_OF_TAG,
-    CHURN_TRAINING_SET,
-    CUSTOMER_ML_FEATURES,
-    FEATURES,
-    FEATURES_TAG,
-    MODEL_NAME,
+from mlplatform.catalog import AS_OF_TAG, DELTA_VERSION_TAG, FEATURES_TAG
+from mlplatform.monitoring.baseline_binding import (  # noqa: F401 (re-exported)
+    BaselineBinding,
+    BaselineUnavailable,
+    Fallback,
 )
-from mlplatform.customers.model_input import features_for_scoring
 from mlplatform.monitoring.metrics import NumericReference
 from mlplatform.settings import Settings
-
-
-class BaselineUnavailable(Exception):
-    """A model version's baseline cannot be built (the message says why)."""
 
 
 @dataclass(frozen=True)
@@ -45,59 +36,56 @@ class Baseline:
     """The training features of one model version, prepared for drift comparisons."""
 
     model_version: str
-    gold_version: int  # the Delta version of the table read (the training set, or gold)
+    gold_version: int  # the Delta version of the table read (the training set, or the source)
     as_of: str
     frame: pl.DataFrame  # one Float64 column per feature
     references: dict[str, NumericReference]
 
 
-def from_tags(settings: Settings, version: str, tags: dict[str, str]) -> Baseline:
+def feature_columns(binding: BaselineBinding, tags: dict[str, str]) -> list[str]:
+    """The version's feature columns (its tag), in the binding's order when it lists them."""
+    listed = json.loads(tags.get(FEATURES_TAG) or "null") or list(binding.features)
+    return [f for f in binding.features if f in listed] if binding.features else listed
+
+
+def from_tags(
+    settings: Settings, version: str, tags: dict[str, str], binding: BaselineBinding
+) -> Baseline:
     """Build the baseline of `version` from its registry tags.
 
     Raises:
-        BaselineUnavailable: a tag is missing or the gold version cannot be read.
+        BaselineUnavailable: no rule applies, or the table cannot be read at that version.
     """
-    if tags.get(CHURN_TRAINING_SET.version_tag):
-        return _from_training_set(settings, version, tags)
-    gold_version, as_of = tags.get(CUSTOMER_ML_FEATURES.version_tag), tags.get(AS_OF_TAG)
-    missing = [
-        t
-        for t, v in ((CUSTOMER_ML_FEATURES.version_tag, gold_version), (AS_OF_TAG, as_of))
-        if not v
-    ]
-    if missing:
-        raise BaselineUnavailable(f"version {version} has no tag {' or '.join(missing)}")
-    try:
-        features = json.loads(tags.get(FEATURES_TAG) or "null") or FEATURES
-        features = [f for f in FEATURES if f in features]
-        gold = CUSTOMER_ML_FEATURES.store(settings).read(int(gold_version))
-        frame = pl.from_pandas(features_for_scoring(gold, as_of, features))
-    except Exception as err:  # noqa: BLE001 (vacuumed version, bad tag, schema: all say why)
+    tag = f"{DELTA_VERSION_TAG}{binding.training_set}" if binding.training_set else None
+    if tag and tags.get(tag):
+        frame, table_version = _from_training_set(settings, version, tags, binding, tag)
+        as_of = tags.get(AS_OF_TAG) or ""
+    elif binding.fallback is not None:
+        frame, table_version, as_of = binding.fallback(settings, version, tags)
+    else:
         raise BaselineUnavailable(
-            f"version {version}: cannot read gold version {gold_version} at as_of {as_of}: "
-            f"{type(err).__name__}: {err}"
-        ) from err
+            f"version {version} has no tag {tag or 'naming its training set'}"
+        )
     references = {f: NumericReference.of(frame[f]) for f in frame.columns}
-    return Baseline(version, int(gold_version), as_of, frame, references)
+    return Baseline(version, int(table_version), as_of, frame, references)
 
 
-def _from_training_set(settings: Settings, version: str, tags: dict[str, str]) -> Baseline:
-    """The baseline of a version trained on the point-in-time training set."""
-    table_version = tags[CHURN_TRAINING_SET.version_tag]
+def _from_training_set(settings, version, tags, binding, tag) -> tuple[pl.DataFrame, int]:
+    table_version = tags[tag]
     try:
-        features = json.loads(tags.get(FEATURES_TAG) or "null") or FEATURES
-        features = [f for f in FEATURES if f in features]
-        store = CHURN_TRAINING_SET.store(settings)
+        features = feature_columns(binding, tags)
+        layer, name = binding.training_set.split("/", 1)
+        from mlplatform.lakehouse.delta import DeltaStore
+
+        store = DeltaStore(settings.table_path(layer, name), binding.training_set)
         rows = store.scan(int(table_version)).select(features).collect()
         frame = rows.select(pl.col(f).cast(pl.Float64) for f in features)
     except Exception as err:  # noqa: BLE001 (vacuumed version, bad tag, schema: all say why)
         raise BaselineUnavailable(
-            f"version {version}: cannot read {CHURN_TRAINING_SET.key} version {table_version}: "
+            f"version {version}: cannot read {binding.training_set} version {table_version}: "
             f"{type(err).__name__}: {err}"
         ) from err
-    references = {f: NumericReference.of(frame[f]) for f in frame.columns}
-    as_of = tags.get(AS_OF_TAG) or ""
-    return Baseline(version, int(table_version), as_of, frame, references)
+    return frame, int(table_version)
 
 
 def registry_client(settings: Settings):
@@ -118,10 +106,17 @@ def registry_client(settings: Settings):
 class Baselines:
     """Baselines per model version, looked up in the registry once per run."""
 
-    def __init__(self, settings: Settings, log=None, tags: Callable[[str], dict] | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        log=None,
+        tags: Callable[[str], dict] | None = None,
+        binding: BaselineBinding | None = None,
+    ):
         """Look versions up in the settings' registry, or with `tags(version)` when given."""
         self.settings = settings
         self.log = log
+        self.binding = binding or BaselineBinding()
         self._lookup = tags
         self._cache: dict[str, Baseline | None] = {}
         self.problems: dict[str, str] = {}
@@ -132,20 +127,24 @@ class Baselines:
             raise BaselineUnavailable(f"model version {version!r} is not a registry version")
         if self._lookup is not None:
             return self._lookup(version)
+        name = self.binding.model_name
+        if not name:
+            raise BaselineUnavailable("no registered model is bound to the monitored table")
         try:
             if self._client is None:
                 self._client = registry_client(self.settings)
-            return dict(self._client.get_model_version(MODEL_NAME, version).tags)
+            return dict(self._client.get_model_version(name, version).tags)
         except Exception as err:  # noqa: BLE001 (unknown version or unreachable registry)
             raise BaselineUnavailable(
-                f"cannot read {MODEL_NAME} version {version} from the registry: {err}"
+                f"cannot read {name} version {version} from the registry: {err}"
             ) from err
 
     def get(self, version: str) -> Baseline | None:
         """The baseline of `version`, or None (the reason is in `problems` and the log)."""
         if version not in self._cache:
             try:
-                self._cache[version] = from_tags(self.settings, version, self._tags(version))
+                tags = self._tags(version)
+                self._cache[version] = from_tags(self.settings, version, tags, self.binding)
             except BaselineUnavailable as err:
                 self._cache[version] = None
                 self.problems[version] = str(err)

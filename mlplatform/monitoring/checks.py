@@ -67,13 +67,15 @@ def evaluate(
     return rows, breaches(rows, rules)
 
 
-def build_drift_check(drift_type: str) -> dg.AssetChecksDefinition:
-    """The check of one drift type (BASELINE or CONSECUTIVE)."""
+def build_drift_check(
+    drift_type: str, asset_key: dg.AssetKey = DRIFT_METRICS.asset_key
+) -> dg.AssetChecksDefinition:
+    """The check of one drift type (BASELINE or CONSECUTIVE) on the drift table's asset."""
     name = f"{drift_type.lower()}_drift_within_thresholds"
     against = "the training data" if drift_type == BASELINE else "the previous window"
 
     @dg.asset_check(
-        asset=DRIFT_METRICS.asset_key,
+        asset=asset_key,
         name=name,
         description=f"No column drifted from {against} beyond its warn (WARN) or error (ERROR) "
         "level in the windows the last run recomputed.",

@@ -23,7 +23,7 @@ import polars as pl
 from mlplatform.catalog import FEATURES, INFERENCE
 from mlplatform.catalog.schemas import DRIFT_SCHEMA
 from mlplatform.monitoring import custom_metrics, slices
-from mlplatform.monitoring.baseline import Baselines
+from mlplatform.monitoring.baseline import BaselineBinding, Baselines
 from mlplatform.monitoring.baseline_table import TableBaselines
 from mlplatform.monitoring.metrics import drift, reference
 from mlplatform.monitoring.monitor_config import MonitorOptions
@@ -230,13 +230,15 @@ def update(
     log=None,
     baselines: Baselines | None = None,
     options: MonitorOptions | None = None,
+    binding: BaselineBinding | None = None,
 ) -> tuple[dict, DriftComputation]:
-    """Bring the drift table up to the current inference table; return what was done."""
+    """Bring the drift table up to the current inference table; return what was done
+    (`binding`: where the model versions' baselines come from)."""
     options = options or MonitorOptions()
     store = drift_store(settings)
     if baselines is None and options.baseline_table_name:
         baselines = TableBaselines(settings, options, log)
-    baselines = baselines or Baselines(settings, log)
+    baselines = baselines or Baselines(settings, log, binding=binding)
     batch = claim(settings, store, granularities, full_refresh, options.columns)
     if batch is None:
         summary = {

@@ -24,6 +24,7 @@ from mlplatform.monitoring.config import (
 )
 from mlplatform.monitoring.monitor_config import MonitorOptions, build_options
 from mlplatform.monitoring.table_health.judge import QualityRules
+from mlplatform.project.model import QualityMonitor
 from mlplatform.settings import variables
 
 _KINDS = {int: "an integer", float: "a number"}  # _boolean names itself
@@ -66,14 +67,18 @@ def yaml_options() -> dict[str, Any]:
     return read_yaml(path) if path else {}
 
 
-def load_options(overrides: dict[str, Any] | None = None) -> MonitorOptions:
-    """The monitor options: `overrides` (asset config) over the YAML file over the defaults.
+def load_options(
+    overrides: dict[str, Any] | None = None, base: dict[str, Any] | None = None
+) -> MonitorOptions:
+    """The monitor options: `overrides` (asset config) over the YAML file over `base` (the
+    declared monitor's values, `monitor_options`) over the defaults.
 
     Raises:
         MonitoringConfigError: an option has a value that cannot be used (named in the message).
     """
     try:
-        return build_options(yaml_options()).with_overrides(overrides or {})
+        declared = build_options(base or {})
+        return declared.with_overrides(yaml_options()).with_overrides(overrides or {})
     except MonitoringConfigError as err:
         raise MonitoringConfigError(f"monitor configuration: {err}") from err
 
@@ -197,7 +202,7 @@ def quality_rules(section: dict | None = None) -> QualityRules:
         table_quality:
           floor_minutes: 10
           warn_factor: 2
-          overrides: {gold/customer_ml_features: {warn_after_hours: 26, error_after_hours: 50}}
+          overrides: {gold/daily_features: {warn_after_hours: 26, error_after_hours: 50}}
     """
     section = _section("table_quality") if section is None else section
     if not isinstance(section, dict):
@@ -235,3 +240,27 @@ def validate(data: dict[str, Any]) -> MonitorOptions:
     retrain_policy(options.retrain)
     quality_rules(options.table_quality)
     return options
+
+
+def monitor_options(monitor: QualityMonitor) -> dict[str, Any]:
+    """A declared quality monitor's values as monitor options (Lakehouse Monitoring's names)."""
+    spec = monitor.inference_log or monitor.time_series
+    values: dict[str, Any] = {
+        "slicing_exprs": list(monitor.slicing_exprs),
+        "custom_metrics": [
+            m | {"type": str(m["type"]).lower().removeprefix("custom_metric_type_")}
+            for m in monitor.custom_metrics
+        ],
+        "baseline_table_name": monitor.baseline_table_name,
+    }
+    if spec is not None:
+        values |= {"granularities": list(spec.granularities), "timestamp_col": spec.timestamp_col}
+    log = monitor.inference_log
+    if log is not None:
+        values |= {
+            "problem_type": log.problem_type.lower().removeprefix("problem_type_"),
+            "prediction_col": log.prediction_col,
+            "model_id_col": log.model_id_col,
+            "label_col": log.label_col,
+        }
+    return {k: v for k, v in values.items() if v is not None}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 DECISION_THRESHOLD = 0.5
-"""A prediction (probability of churn) at or above this is the predicted label 1."""
+"""A prediction (a probability of the positive class) at or above this is the predicted label 1."""
 
 QUALITY_METRICS = ("roc_auc", "accuracy", "precision", "recall", "f1_score")
 

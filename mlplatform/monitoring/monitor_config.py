@@ -13,7 +13,7 @@ YAML form (every key optional)::
     custom_metrics:
       - {type: aggregate, name: avg_log_amount, input_columns: [avg_amount],
          definition: "avg(ln({{input_column}} + 1))", output_data_type: double}
-    baseline_table_name: ml/churn_training_set   # <layer>/<table> under the lakehouse, or a path
+    baseline_table_name: ml/training_set   # <layer>/<table> under the lakehouse, or a path
     problem_type: classification  # or regression
     label_col: label
     prediction_col: prediction

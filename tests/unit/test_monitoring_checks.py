@@ -11,9 +11,9 @@ import polars as pl
 import pytest
 
 from mlplatform.catalog import DRIFT_METRICS
+from mlplatform.definitions import monitoring_assets
 from mlplatform.monitoring import drift
 from mlplatform.monitoring.alerts import send_alert
-from mlplatform.monitoring.assets import monitoring_assets
 from mlplatform.monitoring.checks import drift_checks
 from mlplatform.settings import get_settings
 from tests.platform_resources import platform_resources

@@ -5,6 +5,7 @@ import pytest
 
 from mlplatform.catalog import FEATURES
 from mlplatform.customers.model_input import features_for_scoring
+from mlplatform.demo_monitor import CHURN_BASELINES
 from mlplatform.monitoring import drift, metrics
 from mlplatform.monitoring.config import DriftRules, threshold_for
 from mlplatform.monitoring.report import markdown_table, plot_breaches
@@ -144,7 +145,9 @@ def test_p_value_thresholds_are_lower_is_worse(drifted):
 
 def test_a_version_missing_from_the_registry_only_loses_baseline_rows(home):
     append_inference(inference_rows(10, hour(0), seed=1))
-    summary, comp = drift.update(get_settings(), HOURLY_DAILY)  # the home's empty sqlite store
+    summary, comp = drift.update(
+        get_settings(), HOURLY_DAILY, binding=CHURN_BASELINES
+    )  # the home's empty sqlite store
     assert summary["baseline_problems"]["1"].startswith(
         "cannot read churn_predictor version 1 from the registry: "
     )

@@ -11,9 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mlplatform.catalog import CHURN_TRAINING_SET, DRIFT_METRICS, FEATURES, PROFILE_METRICS
+from mlplatform.definitions import monitoring_assets
+from mlplatform.demo_monitor import CHURN_BASELINES
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.monitoring import drift, profile, slices
-from mlplatform.monitoring.assets import monitoring_assets
 from mlplatform.monitoring.baseline import Baselines
 from mlplatform.monitoring.config import DriftRules, MonitoringConfigError, Threshold
 from mlplatform.monitoring.loader import load_options
@@ -94,7 +95,9 @@ def null_home(home):
     append_inference(rows)
     version = _training_set(9)
     tags = {CHURN_TRAINING_SET.version_tag: str(version), "as_of": "2026-03-01T00:00:00"}
-    baselines = Baselines(get_settings(), tags=lambda v: tags if v == "1" else {})
+    baselines = Baselines(
+        get_settings(), tags=lambda v: tags if v == "1" else {}, binding=CHURN_BASELINES
+    )
     return rows, baselines, load_options({"slicing_exprs": EXPRS})
 
 
