@@ -7,8 +7,11 @@
   under the pipeline's `catalog`/`schema`, expectation checks, the event log);
 - `registered_models`: an observable source asset each (key: the registry name's parts);
 - `experiments`: nothing at run time (`bundle deploy` creates them);
+- `jobs`: a Dagster job each, with its schedule and triggers (`mlplatform.jobs`);
+- `quality_monitors`: the metric tables' asset, checks, refresh job and schedule
+  (`mlplatform.monitoring.monitor_definitions`);
 - `python.resources`: more resources, and Definitions merged in;
-- `jobs`, `model_serving_endpoints`, `quality_monitors`: a "not yet supported" warning.
+- `model_serving_endpoints`: a "not yet supported" warning.
 
 Every asset carries kinds, owners (the project's, else `team:<bundle name>`), a description, its
 column schema where the code declares one, and a code reference to the file that declares it.
@@ -26,6 +29,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from mlplatform.monitoring.monitor_defs import monitor_definitions
 from mlplatform.project.automation import continuous_sensor
 from mlplatform.project.model import Project
 from mlplatform.project.pipelines import LoadedProjectPipeline, load_pipeline, where
@@ -33,11 +37,8 @@ from mlplatform.project.python_api import apply_python_resources
 from mlplatform.project.registry import model_asset
 
 NOT_YET = {
-    "jobs": "jobs are not yet supported by mlplatform (they come with the jobs issue)",
     "model_serving_endpoints": "model serving endpoints are not yet supported by mlplatform "
     "(they come with the serving-endpoints issue)",
-    "quality_monitors": "quality monitors are not yet part of a project's definitions "
-    "(mlplatform.monitoring builds them)",
 }
 
 
@@ -205,10 +206,40 @@ def _build(project: Project, extra: list[dg.Definitions]):
         models.append(asset)
     for exp in project.experiments.values():
         _claim(claimed, f"experiment {exp.name}", f"{who} resources.experiments.{exp.key}")
+    for key, settings in project.jobs.items():
+        at = f"{who} {_position(project, f'resources.jobs.{key}')}"
+        part = _job_defs(project, key, settings, at)
+        for job in part.jobs or ():
+            _claim(claimed, f"job {job.name}", at)
+        parts.append(part)
+    for monitor in project.quality_monitors.values():
+        at = f"{who} resources.quality_monitors.{monitor.key}"
+        part = monitor_definitions(monitor)
+        for key in _keys(part):
+            _claim(claimed, f"asset key {key.to_user_string()}", at)
+        parts.append(part)
     for more in extra:
         for key in _keys(more):
             _claim(claimed, f"asset key {key.to_user_string()}", f"{who} python.resources")
     return [*parts, dg.Definitions(assets=models), *extra], claimed
+
+
+def _position(project: Project, key: str) -> str:
+    pos = project.positions.get(key) if project.positions else None
+    return f"{pos.file}:{pos.line}: {key}" if pos else key
+
+
+def _job_defs(project: Project, key: str, settings: dict, at: str) -> dg.Definitions:
+    """A job of the project: its Jobs API settings read into the one job model; relative
+    notebook and file paths start from the project folder. The Dagster job is named by the
+    resource key (the job's `name` may carry development mode's `[dev user] ` prefix)."""
+    from mlplatform.jobs import load_job
+    from mlplatform.jobs.definitions import job_definitions
+
+    job = load_job(settings, at)
+    return job_definitions(
+        job, project.root, development=project.target.mode == "development", name=key
+    )
 
 
 def project_definitions(project: Project) -> dg.Definitions:

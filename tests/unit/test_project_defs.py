@@ -18,7 +18,15 @@ from mlplatform.project.definitions import (
     project_definitions,
     projects_definitions,
 )
-from mlplatform.project.model import ModelAlias, Position, Project, RegisteredModel, Target
+from mlplatform.project.model import (
+    ModelAlias,
+    Position,
+    Project,
+    QualityMonitor,
+    RegisteredModel,
+    Target,
+    TimeSeries,
+)
 from mlplatform.project.pipelines import ProjectPipelineError
 
 BRONZE = """
@@ -244,23 +252,50 @@ def test_python_resources_add_resources_and_definitions(polars_home, tmp_path):
         project_definitions(missing)
 
 
-def test_jobs_and_endpoints_warn_not_yet_supported(polars_home, tmp_path):
-    project = Project(
-        "p",
-        tmp_path,
-        Target("dev"),
-        jobs={"train": {"tasks": []}},
-        model_serving_endpoints={"ep": {}},
-    )
+def test_endpoints_warn_not_yet_supported(polars_home, tmp_path):
+    project = Project("p", tmp_path, Target("dev"), model_serving_endpoints={"ep": {}})
     with pytest.warns(UserWarning) as caught:
         defs = project_definitions(project)
     assert [str(w.message) for w in caught if w.category is UserWarning] == [
-        "resources.jobs.train: jobs are not yet supported by mlplatform (they come with the "
-        "jobs issue); skipped",
         "resources.model_serving_endpoints.ep: model serving endpoints are not yet supported "
         "by mlplatform (they come with the serving-endpoints issue); skipped",
     ]
     assert not list(defs.resolve_asset_graph().get_all_asset_keys())
+
+
+def test_jobs_and_quality_monitors_become_definitions(polars_home, tmp_path):
+    (tmp_path / "nb.py").write_text("# Databricks notebook source\nx = 1\n")
+    job = {
+        "name": "[dev me] nightly",
+        "tasks": [{"task_key": "a", "notebook_task": {"notebook_path": "nb.py"}}],
+        "schedule": {"quartz_cron_expression": "0 0 2 * * ?", "timezone_id": "UTC"},
+    }
+    monitor = QualityMonitor(
+        "orders_monitor",
+        "sales.orders",
+        "sales_monitoring",
+        time_series=TimeSeries("ts", ("1 day",)),
+    )
+    project = Project(
+        "p",
+        tmp_path,
+        Target("dev", mode="development"),
+        jobs={"nightly": job},
+        quality_monitors={"orders_monitor": monitor},
+    )
+    defs = project_definitions(project)
+    assert defs.resolve_job_def("nightly").name == "nightly"
+    schedule = defs.resolve_schedule_def("nightly_schedule")
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED  # development mode
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert "sales_monitoring/orders_profile_metrics" in keys
+
+
+def test_a_job_of_an_unsupported_kind_names_the_resource(polars_home, tmp_path):
+    job = {"name": "j", "tasks": [{"task_key": "jar", "spark_jar_task": {"main_class_name": "M"}}]}
+    project = Project("p", tmp_path, Target("dev"), jobs={"j": job})
+    with pytest.raises(Exception, match=r"resources\.jobs\.j.*spark_jar_task"):
+        project_definitions(project)
 
 
 def test_model_alias_on_missing_version_is_a_warning(polars_home, tmp_path):
