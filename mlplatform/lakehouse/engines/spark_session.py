@@ -8,6 +8,14 @@ the executors import mlplatform's landing-file parser from a zip of this install
 with the session (``spark.submit.pyFiles`` / ``addArtifacts(..., pyfile=True)``); they need polars
 and pyarrow in their own Python (see ``spark_executors``).
 
+Delta Lake's Spark connector (``spark_jars``): a classic session started here gets the fetched
+jars as ``spark.jars`` with Delta's SQL extension and catalog, so ``format("delta")``,
+``DeltaTable``, ``MERGE INTO`` and ``CREATE TABLE ... USING DELTA`` work (``spark.jars`` also
+ships them to a cluster's executors). Without the jars (never fetched) the session starts as
+before and says how to fetch them: the engine itself reads Delta through file lists and commits
+with delta-rs, so it needs no connector. A Spark Connect server is given them when it starts
+(``connect_server_args``).
+
 With the table root in an object store, the session gets the storage options as Hadoop settings
 (``spark_storage``) when it is created, from the settings rather than the resource's config, so
 credentials never show in Dagster's resource view.
@@ -20,6 +28,7 @@ import os
 import sys
 
 from mlplatform.lakehouse.engines.spark_executors import mlplatform_zip
+from mlplatform.lakehouse.engines.spark_jars import jar_paths, with_delta
 from mlplatform.lakehouse.engines.spark_storage import session_settings
 from mlplatform.settings.variables import (
     SPARK_DRIVER_MEMORY,
@@ -117,10 +126,23 @@ def session_from_config(config: dict):
         # the Python workers' path (what spark-submit --py-files does)
         for key in ("spark.files", "spark.submit.pyFiles"):
             config[key] = ",".join(p for p in (config.get(key), zipped) if p)
+    config = _with_connector(config)
     builder = SparkSession.builder
     for key, value in (storage | config).items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
+
+
+def _with_connector(config: dict[str, str]) -> dict[str, str]:
+    """``config`` with Delta Lake's jars, extension and catalog when the jars are fetched."""
+    jars = jar_paths()
+    if jars is None:
+        log.warning(
+            "Delta Lake's Spark connector is not fetched: this session has no format('delta') "
+            "(the engine does not need it); run `mlplatform spark fetch-jars` to add it"
+        )
+        return config
+    return with_delta(config, jars)
 
 
 def _storage_settings() -> dict[str, str]:
