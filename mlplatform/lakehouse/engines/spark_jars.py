@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+# hadoop-aws and what it brings (the AWS SDK bundle is most of the download)
+S3A_JARS = ("hadoop-aws-", "bundle-", "analyticsaccelerator-s3-", "wildfly-openssl-")
 MANIFEST = "jars.txt"  # written last: its presence means the folder is complete
 _POM_NS = {"m": "http://maven.apache.org/POM/4.0.0"}
 
@@ -72,6 +74,12 @@ def jar_paths(pom: Path | None = None) -> list[Path] | None:
         return None
     paths = [folder / name for name in manifest.read_text().split()]
     return paths if paths and all(p.is_file() for p in paths) else None
+
+
+def session_jars(jars: list[Path], s3a: bool) -> list[Path]:
+    """The jars a session takes: Delta's always; hadoop-aws and its AWS SDK (about 650 MiB,
+    which Spark copies to each executor) only for a table root in S3 (``s3a``)."""
+    return [p for p in jars if s3a or not p.name.startswith(S3A_JARS)]
 
 
 def fetch_jars(pom: Path | None = None, mvn: str = "mvn") -> list[Path]:
@@ -129,12 +137,11 @@ def with_delta(config: dict[str, str], jars: list[Path]) -> dict[str, str]:
     out = dict(config)
     for key, value in delta_settings(jars).items():
         given = out.get(key)
-        if key == "spark.sql.catalog.spark_catalog":
+        if key == "spark.sql.catalog.spark_catalog" or not given:
             out[key] = given or value
-        elif given and value not in given.split(","):
-            out[key] = f"{given},{value}"
-        else:
-            out[key] = given or value
+            continue
+        items = given.split(",")
+        out[key] = ",".join(items + [v for v in value.split(",") if v not in items])
     return out
 
 

@@ -9,7 +9,8 @@ with the session (``spark.submit.pyFiles`` / ``addArtifacts(..., pyfile=True)``)
 and pyarrow in their own Python (see ``spark_executors``).
 
 Delta Lake's Spark connector (``spark_jars``): a classic session started here gets the fetched
-jars as ``spark.jars`` with Delta's SQL extension and catalog, so ``format("delta")``,
+jars as ``spark.jars`` with Delta's SQL extension and catalog (hadoop-aws only for an S3 table
+root), so ``format("delta")``,
 ``DeltaTable``, ``MERGE INTO`` and ``CREATE TABLE ... USING DELTA`` work (``spark.jars`` also
 ships them to a cluster's executors). Without the jars (never fetched) the session starts as
 before and says how to fetch them: the engine itself reads Delta through file lists and commits
@@ -28,8 +29,9 @@ import os
 import sys
 
 from mlplatform.lakehouse.engines.spark_executors import mlplatform_zip
-from mlplatform.lakehouse.engines.spark_jars import jar_paths, with_delta
-from mlplatform.lakehouse.engines.spark_storage import session_settings
+from mlplatform.lakehouse.engines.spark_jars import jar_paths, session_jars, with_delta
+from mlplatform.lakehouse.engines.spark_storage import session_settings, spark_uri
+from mlplatform.lakehouse.object_location import is_object_uri
 from mlplatform.settings.variables import (
     SPARK_DRIVER_MEMORY,
     SPARK_MASTER,
@@ -142,7 +144,14 @@ def _with_connector(config: dict[str, str]) -> dict[str, str]:
             "(the engine does not need it); run `mlplatform spark fetch-jars` to add it"
         )
         return config
-    return with_delta(config, jars)
+    return with_delta(config, session_jars(jars, s3a=_root_in_s3()))
+
+
+def _root_in_s3() -> bool:
+    from mlplatform.settings import get_settings
+
+    root = str(get_settings().lakehouse)
+    return is_object_uri(root) and spark_uri(root).startswith("s3a://")
 
 
 def _storage_settings() -> dict[str, str]:
