@@ -140,9 +140,7 @@ def test_time_travel_version_as_of(tmp_path, delta_spark):
     path = str(tmp_path / "tt")
     schema = "id long, v string"
     delta_spark.createDataFrame([(1, "v0")], schema).write.format("delta").save(path)
-    delta_spark.createDataFrame([(2, "v1")], schema).write.format("delta").mode("append").save(
-        path
-    )
+    delta_spark.createDataFrame([(2, "v1")], schema).write.format("delta").mode("append").save(path)
     write_deltalake(path, pa.table({"id": pa.array([3], pa.int64()), "v": ["v2"]}), mode="append")
     delta_spark.sql(f"DELETE FROM delta.`{path}` WHERE id = 1")
 
@@ -183,7 +181,8 @@ CONNECT_CLIENT = textwrap.dedent(
     spark = SparkSession.builder.remote(sys.argv[1]).getOrCreate()
     path = sys.argv[2]
     out = {}
-    spark.createDataFrame([(1, "a"), (2, "b")], "id long, v string").write.format("delta").save(path)
+    first = spark.createDataFrame([(1, "a"), (2, "b")], "id long, v string")
+    first.write.format("delta").save(path)
     spark.createDataFrame([(2, "B"), (3, "c")], "id long, v string").createOrReplaceTempView("s")
     spark.sql(
         f"MERGE INTO delta.`{path}` t USING s ON t.id = s.id "

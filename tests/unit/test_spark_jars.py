@@ -92,7 +92,8 @@ def test_a_failing_maven_leaves_no_folder(monkeypatch, tmp_path):
     # a model version Maven refuses before it reaches any repository
     text = pom_path().read_text()
     broken.write_text(text.replace("<modelVersion>4.0.0<", "<modelVersion>9.9.9<"))
-    with pytest.raises(SparkJarsError, match=r"mvn failed \(1\) fetching the jars of .*pom\.xml") as err:
+    failed = r"mvn failed \(1\) fetching the jars of .*pom\.xml"
+    with pytest.raises(SparkJarsError, match=failed) as err:
         fetch_jars(broken)
     assert "9.9.9" in str(err.value)  # Maven's own words, in the error
     assert list((tmp_path / "cache").iterdir()) == []
