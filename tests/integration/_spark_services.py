@@ -98,7 +98,11 @@ def _wait_log(text: str, log: Path, proc, timeout: float = 120) -> None:
 
 
 def start_connect_server(folder: Path, driver_memory: str = "1g"):
-    """``sbin/start-connect-server.sh`` on a free loopback port; returns (process, sc:// URL).
+    """A Spark Connect server on a free loopback port; returns (process, sc:// URL).
+
+    ``spark-submit --class org.apache.spark.sql.connect.service.SparkConnectServer``, what
+    Spark's ``sbin/start-connect-server.sh`` runs (the pyspark 4.2 wheel does not ship that
+    script), in the foreground.
 
     The server gets Delta Lake's Spark connector (``--jars``, Delta's extension and catalog) when
     the jars are fetched (``mlplatform spark fetch-jars``, which ``.ci/run`` runs first)."""
@@ -107,7 +111,11 @@ def start_connect_server(folder: Path, driver_memory: str = "1g"):
     port = free_port()
     log = folder / "connect-server.log"
     cmd = [
-        str(SPARK_HOME / "sbin" / "start-connect-server.sh"),
+        str(SPARK_HOME / "bin" / "spark-submit"),
+        "--class",
+        "org.apache.spark.sql.connect.service.SparkConnectServer",
+        "--name",
+        "Spark Connect server",
         "--master",
         "local[2]",
         "--driver-memory",

@@ -146,8 +146,9 @@ def with_delta(config: dict[str, str], jars: list[Path]) -> dict[str, str]:
 
 
 def connect_server_args(jars: list[Path]) -> list[str]:
-    """The arguments that give a Spark Connect server (``start-connect-server.sh``) or a
-    ``spark-submit`` the jars and Delta's extension and catalog."""
+    """The arguments that give a Spark Connect server (``start-connect-server.sh``, or
+    ``spark-submit --class org.apache.spark.sql.connect.service.SparkConnectServer``) the jars
+    and Delta's extension and catalog."""
     settings = delta_settings(jars)
     args = ["--jars", settings.pop("spark.jars")]
     for key, value in settings.items():

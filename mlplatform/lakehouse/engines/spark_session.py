@@ -56,6 +56,9 @@ def runtime_config() -> dict[str, str]:
         # existing DLT code (col("amount").cast("double")) must run unchanged
         "spark.sql.ansi.enabled": "false",
         "spark.sql.shuffle.partitions": SPARK_SHUFFLE_PARTITIONS.value(),
+        # Delta's snapshot state is rebuilt in this many tasks (Delta's default, 50, costs
+        # seconds per small table on a few cores)
+        "spark.databricks.delta.snapshotPartitions": SPARK_SHUFFLE_PARTITIONS.value(),
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         # Delta readers expect INT64 microsecond timestamps, not Spark's legacy INT96
         "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
