@@ -56,9 +56,6 @@ def runtime_config() -> dict[str, str]:
         # existing DLT code (col("amount").cast("double")) must run unchanged
         "spark.sql.ansi.enabled": "false",
         "spark.sql.shuffle.partitions": SPARK_SHUFFLE_PARTITIONS.value(),
-        # Delta's snapshot state is rebuilt in this many tasks (Delta's default, 50, costs
-        # seconds per small table on a few cores)
-        "spark.databricks.delta.snapshotPartitions": SPARK_SHUFFLE_PARTITIONS.value(),
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         # Delta readers expect INT64 microsecond timestamps, not Spark's legacy INT96
         "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
@@ -147,7 +144,12 @@ def _with_connector(config: dict[str, str]) -> dict[str, str]:
             "(the engine does not need it); run `mlplatform spark fetch-jars` to add it"
         )
         return config
-    return with_delta(config, session_jars(jars, s3a=_root_in_s3()))
+    out = with_delta(config, session_jars(jars, s3a=_root_in_s3()))
+    # Delta rebuilds a snapshot's state in this many tasks: its default, 50, costs seconds per
+    # small table on a few cores
+    partitions = config.get("spark.sql.shuffle.partitions", SPARK_SHUFFLE_PARTITIONS.value())
+    out.setdefault("spark.databricks.delta.snapshotPartitions", partitions)
+    return out
 
 
 def _root_in_s3() -> bool:
