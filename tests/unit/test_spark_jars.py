@@ -105,12 +105,16 @@ def test_delta_settings_join_what_the_config_names():
         "spark.jars": "/j/a.jar,/j/b.jar",
         "spark.sql.extensions": DELTA_EXTENSION,
         "spark.sql.catalog.spark_catalog": DELTA_CATALOG,
+        "spark.databricks.delta.formatCheck.enabled": "false",
+        "spark.mlplatform.engine.deltaWrites": "files",
     }
     mine = {
         "spark.jars": "/x/mine.jar",
         "spark.sql.extensions": "my.Extension",
         "spark.sql.catalog.spark_catalog": "my.Catalog",
         "spark.master": "local[1]",
+        "spark.databricks.delta.formatCheck.enabled": "false",
+        "spark.mlplatform.engine.deltaWrites": "files",
     }
     assert with_delta(mine, jars) == {
         "spark.jars": "/x/mine.jar,/j/a.jar,/j/b.jar",
@@ -127,6 +131,10 @@ def test_delta_settings_join_what_the_config_names():
         f"spark.sql.extensions={DELTA_EXTENSION}",
         "--conf",
         f"spark.sql.catalog.spark_catalog={DELTA_CATALOG}",
+        "--conf",
+        "spark.databricks.delta.formatCheck.enabled=false",
+        "--conf",
+        "spark.mlplatform.engine.deltaWrites=files",
     ]
 
 

@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 
 DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+FORMAT_CHECK = "spark.databricks.delta.formatCheck.enabled"
+# how the platform's Spark engine writes on a session with the connector: "files" keeps its
+# parquet files + delta-rs commit (the tested exactly-once path); "connector" uses format("delta")
+ENGINE_WRITES = "spark.mlplatform.engine.deltaWrites"
 # hadoop-aws and what it brings (the AWS SDK bundle is most of the download)
 S3A_JARS = ("hadoop-aws-", "bundle-", "analyticsaccelerator-s3-", "wildfly-openssl-")
 MANIFEST = "jars.txt"  # written last: its presence means the folder is complete
@@ -128,6 +132,10 @@ def delta_settings(jars: list[Path]) -> dict[str, str]:
         "spark.jars": ",".join(str(p) for p in jars),
         "spark.sql.extensions": DELTA_EXTENSION,
         "spark.sql.catalog.spark_catalog": DELTA_CATALOG,
+        # the platform's engine writes parquet into a Delta table's folder and commits the files
+        # with delta-rs; Delta's check refuses a non-Delta write under a _delta_log
+        FORMAT_CHECK: "false",
+        ENGINE_WRITES: "files",
     }
 
 
@@ -137,7 +145,7 @@ def with_delta(config: dict[str, str], jars: list[Path]) -> dict[str, str]:
     out = dict(config)
     for key, value in delta_settings(jars).items():
         given = out.get(key)
-        if key == "spark.sql.catalog.spark_catalog" or not given:
+        if key in ("spark.sql.catalog.spark_catalog", FORMAT_CHECK, ENGINE_WRITES) or not given:
             out[key] = given or value
             continue
         items = given.split(",")
