@@ -113,14 +113,14 @@ def test_delta_settings_join_what_the_config_names():
         "spark.sql.extensions": "my.Extension",
         "spark.sql.catalog.spark_catalog": "my.Catalog",
         "spark.master": "local[1]",
-        "spark.databricks.delta.formatCheck.enabled": "false",
-        "spark.mlplatform.engine.deltaWrites": "files",
     }
     assert with_delta(mine, jars) == {
         "spark.jars": "/x/mine.jar,/j/a.jar,/j/b.jar",
         "spark.sql.extensions": f"my.Extension,{DELTA_EXTENSION}",
         "spark.sql.catalog.spark_catalog": "my.Catalog",
         "spark.master": "local[1]",
+        "spark.databricks.delta.formatCheck.enabled": "false",
+        "spark.mlplatform.engine.deltaWrites": "files",
     }
     # already there: not twice
     assert with_delta(with_delta({}, jars), jars) == with_delta({}, jars)
