@@ -58,6 +58,7 @@ def _register_commands() -> None:
     from mlplatform.customers.demo_data import demo_data_command
     from mlplatform.deployment.command import deploy_command
     from mlplatform.jobs.commands import jobs_group
+    from mlplatform.lakehouse.engines.spark_commands import spark_group
     from mlplatform.monitoring.commands import quality_monitors_group
     from mlplatform.pipelines.commands import pipelines_group
     from mlplatform.project.cli import bundle_group
@@ -78,6 +79,7 @@ def _register_commands() -> None:
     main.add_command(bundle_group)
     main.add_command(jobs_group)
     main.add_command(quality_monitors_group)
+    main.add_command(spark_group)
 
 
 _register_commands()

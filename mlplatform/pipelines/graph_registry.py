@@ -87,9 +87,12 @@ class MlplatformGraphRegistry(GraphElementRegistry):
             column_list=to_names(flow.column_list, "column_list"),
             except_column_list=to_names(flow.except_column_list, "except_column_list"),
             stored_as_scd_type=flow.stored_as_scd_type or 1,
-            track_history_column_list=to_names(flow.track_history_column_list, "track_history"),
+            # pyspark 4.2's AutoCdcFlow has no track_history fields (SCD type 1 only)
+            track_history_column_list=to_names(
+                getattr(flow, "track_history_column_list", None), "track_history"
+            ),
             track_history_except_column_list=to_names(
-                flow.track_history_except_column_list, "track_history_except"
+                getattr(flow, "track_history_except_column_list", None), "track_history_except"
             ),
         )
 

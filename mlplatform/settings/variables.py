@@ -136,6 +136,13 @@ SPARK_SHUFFLE_PARTITIONS = Variable(
 SPARK_DRIVER_MEMORY = Variable(
     "MLPLATFORM_SPARK_DRIVER_MEMORY", "size", "2g", "`spark.driver.memory` of a classic session"
 )
+SPARK_JARS = Variable(
+    "MLPLATFORM_SPARK_JARS",
+    "folder",
+    None,
+    "cache of Delta Lake's Spark connector and hadoop-aws (`mlplatform spark fetch-jars`)",
+    shown="`~/.cache/mlplatform/spark-jars`",
+)
 # declarative pipelines
 DLT_SCHEMA = Variable(
     "MLPLATFORM_DLT_SCHEMA",

@@ -21,6 +21,7 @@ from polars.testing import assert_frame_equal
 
 from mlplatform.customers.assets import TABLES
 from mlplatform.lakehouse.engines import get_engine
+from mlplatform.lakehouse.engines.spark_jars import connect_server_args, jar_paths, session_jars
 from mlplatform.lakehouse.update.runner import TableRunner
 from mlplatform.settings import get_settings
 from tests.integration._services import free_port, require, start, stop
@@ -97,12 +98,24 @@ def _wait_log(text: str, log: Path, proc, timeout: float = 120) -> None:
 
 
 def start_connect_server(folder: Path, driver_memory: str = "1g"):
-    """``sbin/start-connect-server.sh`` on a free loopback port; returns (process, sc:// URL)."""
+    """A Spark Connect server on a free loopback port; returns (process, sc:// URL).
+
+    ``spark-submit --class org.apache.spark.sql.connect.service.SparkConnectServer``, what
+    Spark's ``sbin/start-connect-server.sh`` runs (the pyspark 4.2 wheel does not ship that
+    script), in the foreground.
+
+    The server gets Delta Lake's Spark connector (``--jars``, Delta's extension and catalog) when
+    the jars are fetched (``mlplatform spark fetch-jars``, which ``.ci/run`` runs first)."""
     require(bool(_java()), "Java is not installed (Spark needs it)")
+    jars = jar_paths()
     port = free_port()
     log = folder / "connect-server.log"
     cmd = [
-        str(SPARK_HOME / "sbin" / "start-connect-server.sh"),
+        str(SPARK_HOME / "bin" / "spark-submit"),
+        "--class",
+        "org.apache.spark.sql.connect.service.SparkConnectServer",
+        "--name",
+        "Spark Connect server",
         "--master",
         "local[2]",
         "--driver-memory",
@@ -113,6 +126,7 @@ def start_connect_server(folder: Path, driver_memory: str = "1g"):
         "spark.connect.grpc.binding.address=127.0.0.1",
         "--conf",
         "spark.ui.enabled=false",
+        *(connect_server_args(session_jars(jars, s3a=False)) if jars else []),
     ]
     proc = start(cmd, _spark_env(folder, executor_python(folder)), log, cwd=folder)
     _wait_port(port, proc, log)

@@ -229,6 +229,8 @@ def test_spark_without_hadoop_aws_names_what_is_missing(tmp_path, s3):
     args = [str(BIN / "dagster"), "asset", "materialize", "--select", "bronze/raw_customer_events"]
     args += ["-m", "mlplatform.definitions"]
     env = {"MLPLATFORM_LAKEHOUSE": root, "MLPLATFORM_STORAGE_OPTIONS": json.dumps(s3)}
+    # a cache without the fetched jars: the session has no hadoop-aws
+    env["MLPLATFORM_SPARK_JARS"] = str(tmp_path / "no-jars")
     failed = run(args, homes["spark"], check=False, MLPLATFORM_ENGINE="spark", **env)
     assert failed.returncode != 0
     output = failed.stdout + failed.stderr

@@ -1,4 +1,5 @@
-"""The Spark engine over Spark Connect: a real server from pyspark's ``start-connect-server.sh``,
+"""The Spark engine over Spark Connect: a real server from pyspark's ``spark-submit`` (its
+``SparkConnectServer`` class, what ``start-connect-server.sh`` runs),
 the platform as its client (``MLPLATFORM_SPARK_REMOTE``), executors whose Python lacks
 mlplatform. The medallion pipeline twice, a client killed before its commit, the DLT example and
 ``apply_changes``, all equal to the polars engine on the same landing files."""

@@ -42,8 +42,9 @@ def big():
     return spark.read.table("orders").where(col("amount") > 10)
 
 dp.create_streaming_table("changes")
+# pyspark 4.2's own dp accepts only SCD type 1 (the pin delta-spark needs)
 dp.create_auto_cdc_flow(target="changes", source="orders", keys=["id"], sequence_by=col("seq"),
-                        stored_as_scd_type=2)
+                        stored_as_scd_type=1)
 """
 
 SILVER = """

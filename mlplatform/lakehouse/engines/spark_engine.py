@@ -269,7 +269,9 @@ def _now_ms() -> int:
 def _delta_connector(spark) -> bool:
     """The Delta Spark connector is configured on the session (a cluster that has it)."""
     extensions = spark.conf.get("spark.sql.extensions", "") or ""
-    return "DeltaSparkSessionExtension" in extensions
+    # the platform's own sessions keep the parquet files + delta-rs commit (spark_jars)
+    files = spark.conf.get("spark.mlplatform.engine.deltaWrites", "connector") == "files"
+    return "DeltaSparkSessionExtension" in extensions and not files
 
 
 def _with_masks(frame, exps, masks, table: str):

@@ -8,6 +8,15 @@ the executors import mlplatform's landing-file parser from a zip of this install
 with the session (``spark.submit.pyFiles`` / ``addArtifacts(..., pyfile=True)``); they need polars
 and pyarrow in their own Python (see ``spark_executors``).
 
+Delta Lake's Spark connector (``spark_jars``): a classic session started here gets the fetched
+jars as ``spark.jars`` with Delta's SQL extension and catalog (hadoop-aws only for an S3 table
+root), so ``format("delta")``,
+``DeltaTable``, ``MERGE INTO`` and ``CREATE TABLE ... USING DELTA`` work (``spark.jars`` also
+ships them to a cluster's executors). Without the jars (never fetched) the session starts as
+before and says how to fetch them: the engine itself reads Delta through file lists and commits
+with delta-rs, so it needs no connector. A Spark Connect server is given them when it starts
+(``connect_server_args``).
+
 With the table root in an object store, the session gets the storage options as Hadoop settings
 (``spark_storage``) when it is created, from the settings rather than the resource's config, so
 credentials never show in Dagster's resource view.
@@ -20,7 +29,9 @@ import os
 import sys
 
 from mlplatform.lakehouse.engines.spark_executors import mlplatform_zip
-from mlplatform.lakehouse.engines.spark_storage import session_settings
+from mlplatform.lakehouse.engines.spark_jars import jar_paths, session_jars, with_delta
+from mlplatform.lakehouse.engines.spark_storage import session_settings, spark_uri
+from mlplatform.lakehouse.object_location import is_object_uri
 from mlplatform.settings.variables import (
     SPARK_DRIVER_MEMORY,
     SPARK_MASTER,
@@ -117,10 +128,35 @@ def session_from_config(config: dict):
         # the Python workers' path (what spark-submit --py-files does)
         for key in ("spark.files", "spark.submit.pyFiles"):
             config[key] = ",".join(p for p in (config.get(key), zipped) if p)
+    config = _with_connector(config)
     builder = SparkSession.builder
     for key, value in (storage | config).items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
+
+
+def _with_connector(config: dict[str, str]) -> dict[str, str]:
+    """``config`` with Delta Lake's jars, extension and catalog when the jars are fetched."""
+    jars = jar_paths()
+    if jars is None:
+        log.warning(
+            "Delta Lake's Spark connector is not fetched: this session has no format('delta') "
+            "(the engine does not need it); run `mlplatform spark fetch-jars` to add it"
+        )
+        return config
+    out = with_delta(config, session_jars(jars, s3a=_root_in_s3()))
+    # Delta rebuilds a snapshot's state in this many tasks: its default, 50, costs seconds per
+    # small table on a few cores
+    partitions = config.get("spark.sql.shuffle.partitions", SPARK_SHUFFLE_PARTITIONS.value())
+    out.setdefault("spark.databricks.delta.snapshotPartitions", partitions)
+    return out
+
+
+def _root_in_s3() -> bool:
+    from mlplatform.settings import get_settings
+
+    root = str(get_settings().lakehouse)
+    return is_object_uri(root) and spark_uri(root).startswith("s3a://")
 
 
 def _storage_settings() -> dict[str, str]:
