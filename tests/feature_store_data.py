@@ -6,7 +6,7 @@ from datetime import datetime
 
 import polars as pl
 
-from mlplatform.customers.feature_assets import history_store, silver_store
+from customer_churn.feature_assets import history_store, silver_store
 from mlplatform.settings import Settings
 
 SILVER_SCHEMA = {

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlplatform.catalog import FEATURES  # noqa: F401 (the model's inputs, re-exported)
+from customer_churn.tables import FEATURES  # noqa: F401 (the model's inputs, re-exported)
 
 MODEL_NAME = "churn_predictor"
 PYFUNC_CODE = Path(__file__).resolve().parents[1] / "mlplatform" / "training" / "churn_pyfunc.py"

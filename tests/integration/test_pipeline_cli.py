@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from mlplatform.customers.gold import customer_ml_features
+from customer_churn.gold import customer_ml_features
 from tests.integration._cli import env_for, materialize, mlplatform
 
 pytestmark = pytest.mark.integration

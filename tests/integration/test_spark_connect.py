@@ -18,7 +18,7 @@ import pytest
 from deltalake import DeltaTable
 from polars.testing import assert_frame_equal
 
-from mlplatform.customers.demo_data import BadShares, generate
+from customer_churn.demo_data import BadShares, generate
 from tests.integration._cli import BIN, materialize, run
 from tests.integration._spark_services import (
     MEDALLION,

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from mlplatform.customers.sensors import build_file_arrival_sensor
+from customer_churn.sensors import build_file_arrival_sensor
 from tests.platform_resources import sensor_resources
 
 

@@ -10,7 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from mlflow import MlflowClient
 
-from mlplatform.catalog import FEATURES, GOLD_NUMERIC_FEATURES, ONLINE_CUSTOMER_ML_FEATURES, PAYLOAD
+from customer_churn.tables import FEATURES, GOLD_NUMERIC_FEATURES, ONLINE_CUSTOMER_ML_FEATURES
+from mlplatform.catalog import payload_table
 from mlplatform.feature_store.online import OnlineStore
 from mlplatform.feature_store.spec import FeatureSpec
 from mlplatform.serving.app import create_app
@@ -25,7 +26,7 @@ from tests.serving_models import MODEL_NAME, register_version, set_champion
 from tests.unit.test_online_store import publish, refresh
 
 ONLINE_TABLE = ONLINE_CUSTOMER_ML_FEATURES.name
-payload_path = PAYLOAD.path
+payload_path = payload_table("churn_predictor").path
 
 SILVER = events(
     ("c1", "purchase", 10.0, "2026-10-01T10:00:00"),
