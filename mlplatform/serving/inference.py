@@ -48,12 +48,12 @@ class InferenceRun:
     ignored_columns: list[str] = field(default_factory=list)
 
 
-def unpack(payload: pl.DataFrame, served: ServedModel) -> tuple[pl.DataFrame, dict]:
+def unpack(payload: pl.DataFrame, model: ServedModel) -> tuple[pl.DataFrame, dict]:
     """One row per prediction of the successful requests in `payload` rows."""
     # imported on use: the payload parser pulls in pandas, which the definitions do not need
     from mlplatform.serving.payloads import MISSING, PayloadError, to_columns
 
-    schema = served.inference.schema
+    schema = model.inference.schema
     ok = payload.filter(pl.col("status_code") == 200)
     cols: dict[str, list] = {k: [] for k in schema if k not in ("label", "label_timestamp")}
     unreadable, ignored = 0, set()
@@ -72,7 +72,7 @@ def unpack(payload: pl.DataFrame, served: ServedModel) -> tuple[pl.DataFrame, di
         if len(predictions) != rows:
             unreadable += 1
             continue
-        known = (*served.features, *served.id_columns)
+        known = (*model.features, *model.id_columns)
         ignored.update(c for c in columns if c not in known)
         for name in (
             "request_id",
@@ -84,10 +84,10 @@ def unpack(payload: pl.DataFrame, served: ServedModel) -> tuple[pl.DataFrame, di
         ):
             cols[name].extend([rec[name]] * rows)
         cols["row_index"].extend(range(rows))
-        for key in served.id_columns:
+        for key in model.id_columns:
             ids = columns.get(key, [None] * rows)
             cols[key].extend(None if v is MISSING or v is None else _text(v) for v in ids)
-        for name in served.features:
+        for name in model.features:
             values = columns.get(name, [None] * rows)
             cols[name].extend(_number(v) for v in values)
         cols["features_from"].extend(sources)

@@ -60,7 +60,7 @@ def test_the_version_is_tagged_with_its_feature_spec_and_lineage(trained):
     assert mv.tags["delta_version.gold/customer_ml_features_history"] == "0"
     assert mv.tags["delta_version.bronze/raw_customer_labels"] == "0"
     assert out["feature_spec"] == spec.to_dict()
-    assert ts_meta["rows"].value == out["label_rows"] > out["labelled_customers"]
+    assert ts_meta["rows"].value == out["label_rows"] > out["labelled_entities"]
     local = mlflow.artifacts.download_artifacts(f"models:/{CHURN.registered_model}/1")
     logged = json.loads(next(Path(local).rglob("feature_spec.json")).read_text())
     assert logged == spec.to_dict()
