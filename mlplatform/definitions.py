@@ -140,5 +140,7 @@ defs = dg.Definitions(
     executor=dg.in_process_executor,
 )
 
+del project_defs  # one Definitions object at module scope (`dagster -m` requires it)
+
 if _one_shot:
     gc.freeze()

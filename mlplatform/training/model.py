@@ -103,8 +103,8 @@ def build_estimator(hp: Hyperparameters, classification: bool = True) -> Pipelin
     """The platform's default scikit-learn pipeline for `hp` (input: the features as floats).
 
     Linear models (logistic regression, ridge) read log1p-transformed, standardized features:
-    counts, amounts and ages are right-skewed, and on their logs many signals are close to
-    linear. Missing values are imputed with the training median. Gradient boosting takes the
+    they expect non-negative features (counts, amounts, ages: right-skewed, and on their logs
+    many signals are close to linear); a project with other features declares its `estimator`. Missing values are imputed with the training median. Gradient boosting takes the
     features as they are.
 
     Raises:

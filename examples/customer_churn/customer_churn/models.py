@@ -79,7 +79,7 @@ SPEND = ModelLifecycle(
     label="spend_30d",
     problem_type="regression",
     # RMSE in the currency of the events: a version must beat the bar and not be worse
-    gate=Gate(threshold=1_000.0, min_improvement=None, floor=2_000.0),
+    gate=Gate(threshold=1_500.0, min_improvement=None, floor=2_500.0),
     description="Spend over the next 30 days per customer (a regression on the churn model's "
     "features), from `ml/spend_training_set`. Registers `spend_predictor` versions.",
     holdout_salt="spend-holdout-v1",
