@@ -39,6 +39,7 @@ LABELS = {
 def run_engine(name: str, landing: Path, home: Path) -> dict:
     """In this process: the four tables on ``name`` (polars, or spark as the environment says)."""
     from customer_churn.assets import TABLES
+
     from mlplatform.lakehouse.engines import get_engine
     from mlplatform.lakehouse.update.runner import TableRunner
     from mlplatform.settings import get_settings
@@ -86,6 +87,7 @@ def main() -> None:
         return
     sys.path.insert(0, str(ROOT))
     from customer_churn.demo_data import generate
+
     from tests.integration._spark_services import (
         executor_python,
         start_connect_server,

@@ -216,6 +216,7 @@ def main() -> None:
     from customer_churn.churn_training_set import feature_lookup
     from customer_churn.feature_assets import history_store, silver_store
     from customer_churn.history import series_spec
+
     from mlplatform.feature_store.online import OnlineStore
     from mlplatform.feature_store.publish import publish_latest
     from mlplatform.feature_store.timeseries import BATCH_COLUMN, refresh_series

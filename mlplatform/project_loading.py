@@ -121,7 +121,9 @@ def project_definitions(project: Project | None = None):
     project = project or read_project()
     if not project.python_modules:
         raise ProjectError(f"{bundle_file(project.root)}: key python.resources is empty")
-    return dg.Definitions.merge(*(import_entry(project, e)(project) for e in project.python_modules))
+    return dg.Definitions.merge(
+        *(import_entry(project, e)(project) for e in project.python_modules)
+    )
 
 
 def project_attribute(name: str, project: Project | None = None):

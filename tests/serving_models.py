@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from customer_churn.tables import FEATURES  # noqa: F401 (the model's inputs, re-exported)
 
 MODEL_NAME = "churn_predictor"

@@ -8,8 +8,8 @@ from datetime import datetime
 
 from mlplatform.catalog.monitored import DERIVED_FROM, FEATURES
 from mlplatform.feature_store.derived import default_as_of as _default_as_of
-from mlplatform.feature_store.derived import parse_as_of
 from mlplatform.feature_store.derived import features_for_scoring as _features_for_scoring
+from mlplatform.feature_store.derived import parse_as_of
 
 __all__ = ["default_as_of", "features_for_scoring", "parse_as_of"]
 

@@ -98,7 +98,9 @@ def _lookup(
     """The request's columns completed from the online store (when the version has a spec)."""
     if features is None or model.feature_spec is None or model.spec is None:
         return columns, None
-    check_ids(columns, (model.feature_spec.lookup_key,))  # the keys to look up: strings or numbers (validate checks them again)
+    check_ids(
+        columns, (model.feature_spec.lookup_key,)
+    )  # the keys to look up: strings or numbers (validate checks them again)
     now = datetime.fromtimestamp(now_us / 1e6, UTC).replace(tzinfo=None)
     filled = features.fill(columns, rows, model.feature_spec, model.spec.columns, now)
     return filled.columns, filled.served(model.spec.columns)

@@ -63,9 +63,9 @@ def serving_assets(served: ServedModel) -> list:
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.BetaWarning)  # observable source assets are beta
-        observed = dg.multi_observable_source_asset(
-            specs=[spec], name=f"observe_{payload.name}"
-        )(observe_payload)
+        observed = dg.multi_observable_source_asset(specs=[spec], name=f"observe_{payload.name}")(
+            observe_payload
+        )
 
     labels = [served.labels_table.asset_key] if served.labels_table else []
     condition = dg.AutomationCondition.on_cron(INFERENCE_CRON)

@@ -137,9 +137,7 @@ def judged_labels(settings: Settings, served: ServedModel) -> pl.DataFrame:
     )
 
 
-def judging_labels(
-    rows: pl.DataFrame, labels: pl.DataFrame, keys: tuple[str, ...]
-) -> pl.DataFrame:
+def judging_labels(rows: pl.DataFrame, labels: pl.DataFrame, keys: tuple[str, ...]) -> pl.DataFrame:
     """`rows` (identifiers, timestamp, ...) with the first label at or after each timestamp."""
     if not keys:
         return rows.with_columns(

@@ -93,7 +93,10 @@ def serve(settings: Settings, cfg: ServerConfig, on_ready: Callable[[str], None]
     logger = None
     if cfg.logging:
         logger = InferenceLogger(
-            payload_table(cfg.model).path(settings), cfg.flush_rows, cfg.flush_seconds, cfg.max_buffer_rows
+            payload_table(cfg.model).path(settings),
+            cfg.flush_rows,
+            cfg.flush_seconds,
+            cfg.max_buffer_rows,
         )
         logger.start()
     holder.start()

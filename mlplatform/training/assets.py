@@ -80,7 +80,9 @@ def model_assets(lc: ModelLifecycle) -> list[dg.AssetsDefinition]:
         "Dagster run, the git commit, the Delta versions read and its feature spec. Without "
         "labelled rows it records why and materializes nothing.",
     )
-    def train_model(context: dg.AssetExecutionContext, config: TrainingConfig, mlflow: MlflowResource):
+    def train_model(
+        context: dg.AssetExecutionContext, config: TrainingConfig, mlflow: MlflowResource
+    ):
         from mlplatform.training.model import Hyperparameters, NoTrainingData, train_and_register
 
         with mlflow.model_run(name, context.run_id):
@@ -112,7 +114,9 @@ def model_assets(lc: ModelLifecycle) -> list[dg.AssetsDefinition]:
         "(`decision`, `challenger_version`, `champion_version`, both scores, `reasons`) is what "
         "the promotion sensor reads.",
     )
-    def evaluate_model(context: dg.AssetExecutionContext, config: evaluation_config, mlflow: MlflowResource):
+    def evaluate_model(
+        context: dg.AssetExecutionContext, config: evaluation_config, mlflow: MlflowResource
+    ):
         from mlplatform.training.evaluate import Thresholds, evaluate_challenger
 
         thresholds = Thresholds(

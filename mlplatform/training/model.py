@@ -104,8 +104,9 @@ def build_estimator(hp: Hyperparameters, classification: bool = True) -> Pipelin
 
     Linear models (logistic regression, ridge) read log1p-transformed, standardized features:
     they expect non-negative features (counts, amounts, ages: right-skewed, and on their logs
-    many signals are close to linear); a project with other features declares its `estimator`. Missing values are imputed with the training median. Gradient boosting takes the
-    features as they are.
+    many signals are close to linear); a project with other features declares its `estimator`.
+    Missing values are imputed with the training median. Gradient boosting takes the features as
+    they are.
 
     Raises:
         ValueError: unknown model type, or one that does not fit the problem type.

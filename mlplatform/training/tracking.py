@@ -23,7 +23,6 @@ from mlplatform.settings import Settings
 from mlplatform.settings.variables import GIT_COMMIT
 from mlplatform.training.store import ensure_embedded_store
 
-
 RUNS_EXPERIMENT = "runs"
 """The experiment of the Dagster runs' own MLflow runs; each model's training run nests in its
 model's experiment (`MlflowResource.model_run`)."""
@@ -95,7 +94,8 @@ class MlflowResource(dg.ConfigurableResource):
 
     Fields left unset take the settings' values when the run starts: the tracking URI is
     `MLFLOW_TRACKING_URI` or the embedded sqlite store, the experiment `/mlplatform/<env>/runs`;
-    each model's training nests a run in `/mlplatform/<env>/<registered model>` (`model_run`). `tracking_token` is the tracking server's bearer token
+    each model's training nests a run in `/mlplatform/<env>/<registered model>` (`model_run`).
+    `tracking_token` is the tracking server's bearer token
     (`EnvVar("MLFLOW_TRACKING_TOKEN")` in staging and prod); it is handed to MLflow as
     `MLFLOW_TRACKING_TOKEN`, the way MLflow's clients read it.
     """

@@ -16,17 +16,15 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 import pytest
-from dagster._core.instance.ref import InstanceRef
-
 from customer_churn.assets import table_assets
 from customer_churn.demo_data import generate
 from customer_churn.feature_assets import feature_store_assets
+from customer_churn.gold_source import truth_propensity
 from customer_churn.models import CHURN
+from dagster._core.instance.ref import InstanceRef
 
 from mlplatform.settings import Settings, get_settings
 from mlplatform.training import checks, registry
-from customer_churn.gold_source import truth_propensity
-
 from mlplatform.training.data import load_model_data
 from mlplatform.training.evaluate import roc_auc
 from mlplatform.training.model import Hyperparameters, train

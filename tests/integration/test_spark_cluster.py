@@ -8,9 +8,9 @@ from __future__ import annotations
 import sys
 
 import pytest
+from customer_churn.demo_data import BadShares, generate
 from deltalake import DeltaTable
 
-from customer_churn.demo_data import BadShares, generate
 from tests.integration._cli import materialize, run
 from tests.integration._spark_services import (
     MEDALLION,

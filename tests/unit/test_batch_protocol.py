@@ -12,9 +12,9 @@ import time
 
 import polars as pl
 import pytest
-
 from customer_churn.feature_assets import history_store, silver_store
 from customer_churn.history import series_spec
+
 from mlplatform.feature_store.timeseries import refresh_series
 from mlplatform.lakehouse import TableBusyError
 from mlplatform.lakehouse.delta import DeltaStore

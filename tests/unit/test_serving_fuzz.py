@@ -13,12 +13,11 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tests.serving_models import served_model
 from mlplatform.serving.app import ServingOptions, create_app
 from mlplatform.serving.inference import unpack
 from mlplatform.serving.logger import InferenceLogger
 from mlplatform.serving.model_holder import load_version
-from tests.serving_models import FEATURES, MODEL_NAME, register_version
+from tests.serving_models import FEATURES, MODEL_NAME, register_version, served_model
 
 TOKEN = "s3cret"
 SEEN: Counter = Counter()

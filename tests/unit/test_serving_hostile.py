@@ -8,11 +8,11 @@ import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.serving_models import served_model
 from mlplatform.serving.app import ServingOptions, create_app
 from mlplatform.serving.body import LOGGED_ERROR_BYTES
 from mlplatform.serving.inference import unpack
 from mlplatform.serving.logger import InferenceLogger
+from tests.serving_models import served_model
 from tests.unit.test_serving_app import Holder, model
 
 TOKEN = {"Authorization": "Bearer s3cret"}

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import polars as pl
 import pytest
+from customer_churn.tables import FEATURES, GOLD_NUMERIC_FEATURES, ONLINE_CUSTOMER_ML_FEATURES
 from fastapi.testclient import TestClient
 from mlflow import MlflowClient
 
-from customer_churn.tables import FEATURES, GOLD_NUMERIC_FEATURES, ONLINE_CUSTOMER_ML_FEATURES
 from mlplatform.catalog import payload_table
 from mlplatform.feature_store.online import OnlineStore
 from mlplatform.feature_store.spec import FeatureSpec
@@ -22,7 +22,7 @@ from mlplatform.serving.model_holder import ModelHolder
 from mlplatform.settings import get_settings
 from mlplatform.training.store import ensure_embedded_store
 from tests.feature_store_data import append_silver, events
-from tests.serving_models import served_model, MODEL_NAME, register_version, set_champion
+from tests.serving_models import MODEL_NAME, register_version, served_model, set_champion
 from tests.unit.test_online_store import publish, refresh
 
 ONLINE_TABLE = ONLINE_CUSTOMER_ML_FEATURES.name

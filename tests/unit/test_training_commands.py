@@ -2,7 +2,6 @@
 
 import pytest
 from click.testing import CliRunner
-
 from customer_churn.models import CHURN
 
 from mlplatform.training import registry

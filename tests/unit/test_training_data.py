@@ -5,13 +5,12 @@ from datetime import datetime
 import numpy as np
 import polars as pl
 import pytest
+from customer_churn.gold_source import truth_propensity
+from customer_churn.labels import latest_labels
+from customer_churn.models import CHURN
 from deltalake import write_deltalake
 
-from customer_churn.labels import latest_labels
 from mlplatform.settings import get_settings
-from customer_churn.gold_source import truth_propensity
-from customer_churn.models import CHURN
-
 from mlplatform.training.data import HOLDOUT_FRACTION, in_holdout, load_model_data
 
 

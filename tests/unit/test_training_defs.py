@@ -1,10 +1,9 @@
 """Snapshot of the model lifecycle's part of the asset graph, jobs, schedules and sensors."""
 
 import dagster as dg
-
-from mlplatform.definitions import defs
 from customer_churn.tables import DERIVED_FROM, FEATURES
 
+from mlplatform.definitions import defs
 from mlplatform.training import checks
 
 

@@ -9,11 +9,10 @@ import mlflow
 import numpy as np
 import polars as pl
 import pytest
+from customer_churn.models import CHURN
+from customer_churn.tables import FEATURES, GOLD_NUMERIC_FEATURES
 from deltalake import write_deltalake
 
-from customer_churn.models import CHURN
-
-from customer_churn.tables import FEATURES, GOLD_NUMERIC_FEATURES
 from mlplatform.settings import get_settings
 from mlplatform.training import registry
 from mlplatform.training.data import load_model_data
@@ -125,7 +124,11 @@ def test_train_and_register_logs_a_loadable_versioned_model(model_settings):
     mv = client.get_model_version(CHURN.registered_model, str(result["model_version"]))
     assert result["model_version"] == 1 and mv.aliases == ["challenger"]
     assert mv.tags["dagster_run_id"] == "run-1"
-    assert mv.tags["as_of"] == result["as_of"] == load_model_data(model_settings, CHURN).as_of.isoformat()
+    assert (
+        mv.tags["as_of"]
+        == result["as_of"]
+        == load_model_data(model_settings, CHURN).as_of.isoformat()
+    )
     assert mv.tags["delta_version.gold/customer_ml_features"] == "0"
     assert mv.tags["delta_version.bronze/raw_customer_labels"] == "0"
     assert json.loads(mv.tags["feature_columns"]) == ["total_events", "recency_days"]

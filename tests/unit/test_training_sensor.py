@@ -2,7 +2,6 @@
 
 import dagster as dg
 import pytest
-
 from customer_churn.models import CHURN
 
 from mlplatform.training.jobs import promote_job

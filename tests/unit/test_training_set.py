@@ -5,12 +5,11 @@ from datetime import datetime, timedelta
 
 import polars as pl
 import pytest
-from deltalake import write_deltalake
-
 from customer_churn.churn_training_set import build, clean_labels, write
 from customer_churn.feature_assets import history_store, silver_store
 from customer_churn.history import series_spec
 from customer_churn.models import CHURN
+from deltalake import write_deltalake
 
 from mlplatform.feature_store.timeseries import refresh_series
 from mlplatform.feature_store.training_set import FeatureLookup, create_training_set

@@ -13,16 +13,6 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from mlplatform.feature_store.derived import days_since
-from mlplatform.feature_store.spec import FeatureSpec
-from mlplatform.feature_store.training_set import FeatureLookup, create_training_set
-from mlplatform.feature_store.training_table import (
-    read_training_set_metadata,
-    write_training_set,
-)
-from mlplatform.lakehouse.delta import DeltaStore
-from mlplatform.settings import Settings
-
 from customer_churn.history import CUSTOMER_FEATURES_HISTORY
 from customer_churn.labels import LABEL, label_rows
 from customer_churn.tables import (
@@ -34,6 +24,15 @@ from customer_churn.tables import (
     RAW_CUSTOMER_LABELS,
     RECENCY,
 )
+from mlplatform.feature_store.derived import days_since
+from mlplatform.feature_store.spec import FeatureSpec
+from mlplatform.feature_store.training_set import FeatureLookup, create_training_set
+from mlplatform.feature_store.training_table import (
+    read_training_set_metadata,
+    write_training_set,
+)
+from mlplatform.lakehouse.delta import DeltaStore
+from mlplatform.settings import Settings
 
 LOOKUP_KEY = "customer_id"
 TIMESTAMP_LOOKUP_KEY = "label_timestamp"
@@ -82,7 +81,12 @@ def build(settings: Settings) -> BuiltTrainingSet | None:
     labels_version = labels_store.version()
     raw = labels_store.read(labels_version)
     return build_from(
-        settings, raw, clean_labels(raw), LABEL, CHURN_TRAINING_SET, {RAW_CUSTOMER_LABELS.key: labels_version}
+        settings,
+        raw,
+        clean_labels(raw),
+        LABEL,
+        CHURN_TRAINING_SET,
+        {RAW_CUSTOMER_LABELS.key: labels_version},
     )
 
 
@@ -130,7 +134,9 @@ def store(settings: Settings, table=CHURN_TRAINING_SET) -> DeltaStore:
 def write(settings: Settings, built: BuiltTrainingSet, table=CHURN_TRAINING_SET) -> int:
     """Overwrite the training set table; its commit records the spec and the versions read."""
     comment = f"{table.name}: labels with the customer features as of each label time."
-    return write_training_set(store(settings, table), built.frame, built.spec, built.versions, comment)
+    return write_training_set(
+        store(settings, table), built.frame, built.spec, built.versions, comment
+    )
 
 
 def read_metadata(settings: Settings, version: int, table=CHURN_TRAINING_SET) -> dict:

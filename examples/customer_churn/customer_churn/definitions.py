@@ -8,16 +8,21 @@ publish, the lifecycle of both models (`customer_churn.models`) and their servin
 from __future__ import annotations
 
 import dagster as dg
-from mlplatform.project.model import Project
-from mlplatform.serving.assets import serving_assets
-from mlplatform.serving.served import ServedModel
-from mlplatform.training.definitions import lifecycle_definitions
 
 from customer_churn.assets import table_assets
+
+# what `mlplatform demo-data` and `mlplatform quickstart` take from the project
+from customer_churn.demo_data import demo_data_command
+from customer_churn.demo_data import generate as generate_demo_data
+from customer_churn.demo_data import landing_has_files as demo_data_present
 from customer_churn.feature_assets import feature_store_assets
 from customer_churn.models import MODELS
 from customer_churn.online_assets import online_assets, online_checks
 from customer_churn.sensors import build_file_arrival_sensor
+from mlplatform.project.model import Project
+from mlplatform.serving.assets import serving_assets
+from mlplatform.serving.served import ServedModel
+from mlplatform.training.definitions import lifecycle_definitions
 
 feature_pipeline_job = dg.define_asset_job(
     "feature_pipeline_job",
@@ -40,12 +45,5 @@ def definitions(project: Project) -> dg.Definitions:
     )
     return dg.Definitions.merge(pipeline, *models)
 
-
-# what `mlplatform demo-data` and `mlplatform quickstart` take from the project
-from customer_churn.demo_data import (  # noqa: E402
-    demo_data_command,
-    generate as generate_demo_data,
-    landing_has_files as demo_data_present,
-)
 
 __all__ = ["definitions", "demo_data_command", "demo_data_present", "generate_demo_data"]

@@ -8,12 +8,12 @@ from datetime import datetime
 
 import numpy as np
 import polars as pl
-from mlplatform.feature_store.derived import default_as_of, parse_as_of
-from mlplatform.settings import Settings
-from mlplatform.training.data import ModelData, with_holdout
 
 from customer_churn.labels import latest_labels
 from customer_churn.tables import CUSTOMER_ML_FEATURES, RAW_CUSTOMER_LABELS
+from mlplatform.feature_store.derived import default_as_of, parse_as_of
+from mlplatform.settings import Settings
+from mlplatform.training.data import ModelData, with_holdout
 
 
 def _read(settings: Settings, table, version: int | None):

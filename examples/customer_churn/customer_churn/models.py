@@ -9,8 +9,6 @@ their own `mlplatform serve --model` process with their own payload and inferenc
 from __future__ import annotations
 
 import polars as pl
-from mlplatform.settings import Settings
-from mlplatform.training.lifecycle import Gate, ModelLifecycle
 
 from customer_churn.gold_source import gold_source, truth_propensity
 from customer_churn.labels import read_labels
@@ -24,6 +22,8 @@ from customer_churn.tables import (
     RAW_CUSTOMER_LABELS,
     SPEND_TRAINING_SET,
 )
+from mlplatform.settings import Settings
+from mlplatform.training.lifecycle import Gate, ModelLifecycle
 
 
 def _churn_labels(settings: Settings, version: int | None = None) -> pl.DataFrame | None:
@@ -33,7 +33,9 @@ def _churn_labels(settings: Settings, version: int | None = None) -> pl.DataFram
     raw = read_labels(settings, version)
     if raw is None:
         return None
-    return label_rows(raw).select("customer_id", pl.col("churned").alias("label"), "label_timestamp")
+    return label_rows(raw).select(
+        "customer_id", pl.col("churned").alias("label"), "label_timestamp"
+    )
 
 
 def _truth(settings: Settings, holdout: pl.DataFrame):

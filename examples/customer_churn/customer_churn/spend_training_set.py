@@ -12,10 +12,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import polars as pl
-from mlplatform.settings import Settings
 
 from customer_churn.churn_training_set import BuiltTrainingSet, build_from, clean_labels
 from customer_churn.tables import CLEANED_CUSTOMER_EVENTS, RAW_CUSTOMER_LABELS, SPEND_TRAINING_SET
+from mlplatform.settings import Settings
 
 LABEL = "spend_30d"
 HORIZON = timedelta(days=30)
@@ -27,10 +27,16 @@ def spend_labels(observations: pl.DataFrame, events: pl.DataFrame) -> pl.DataFra
     last = events["event_timestamp"].max()
     if last is None:
         return pl.DataFrame(
-            schema={"customer_id": pl.String, "label_timestamp": pl.Datetime("us"), LABEL: pl.Float64}
+            schema={
+                "customer_id": pl.String,
+                "label_timestamp": pl.Datetime("us"),
+                LABEL: pl.Float64,
+            }
         )
-    obs = observations.select("customer_id", "label_timestamp").unique().filter(
-        pl.col("label_timestamp") + HORIZON <= last
+    obs = (
+        observations.select("customer_id", "label_timestamp")
+        .unique()
+        .filter(pl.col("label_timestamp") + HORIZON <= last)
     )
     joined = obs.join(
         events.select("customer_id", "event_timestamp", "amount"), on="customer_id", how="left"
