@@ -166,45 +166,39 @@ def _tail(path: Path, lines: int = TAIL_LINES) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-@click.command("quickstart")
-@click.option(
-    "--customers",
-    default=2_000,
-    show_default=True,
-    help="Entities (the demo's customers) for the project's demo data.",
+@click.command(
+    "quickstart",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
 )
-@click.option("--events", default=100_000, show_default=True, help="Events for the demo data.")
 @click.option(
     "--verbose",
     "-v",
     is_flag=True,
     help="Show Dagster's full event stream, library logs and warnings instead of a line per step.",
 )
-def quickstart_command(customers: int, events: int, verbose: bool) -> None:
-    """Generate demo data (if the landing zone is empty), materialize the whole graph, promote the
-    model if its evaluation says so, and say where everything is.
+@click.argument("demo_args", nargs=-1, type=click.UNPROCESSED)
+def quickstart_command(verbose: bool, demo_args: tuple[str, ...]) -> None:
+    """Generate the project's demo data (if the landing zone is empty; other options, e.g. the
+    demo's `--events 60000`, go to the project's `demo-data`), materialize the
+    whole graph, promote each model if its evaluation says so, and say where everything is.
 
     Exit status: 0 done (promoted or not, as the evaluation decided); 1 a step failed (the tail of
-    the run log is shown); 2 a usage or settings error; 3 every table is built but the new model
+    the run log is shown); 2 a usage or settings error; 3 every table is built but a new model
     failed a quality gate (e.g. its ROC AUC floor), so it was not evaluated or promoted.
     """
     from mlplatform.project_loading import ProjectError, project_attribute
 
-    if not verbose:
-        warnings.simplefilter("ignore")
-        logging.getLogger("mlflow").setLevel(logging.WARNING)
     settings = get_settings()
     try:
-        generate = project_attribute("generate_demo_data")
+        demo_data = project_attribute("demo_data_command")
         present = project_attribute("demo_data_present")
     except ProjectError as err:
         raise click.ClickException(str(err)) from err
-    if generate is not None and not (present and present(settings.landing)):
-        out = generate(settings.home, customers=customers, events=events, seed=7, progress=verbose)
-        click.echo(
-            f"demo data: {out['event_lines']:,} event lines in {out['event_files']} files and "
-            f"{out.get('labels', 0):,} labels under {settings.landing}"
-        )
+    if demo_data is not None and not (present and present(settings.landing)):
+        demo_data.main(list(demo_args), standalone_mode=False)
+    if not verbose:
+        warnings.simplefilter("ignore")
+        logging.getLogger("mlflow").setLevel(logging.WARNING)
     dagster_home = str(ensure_dagster_home(settings))
     env = dict(os.environ, DAGSTER_HOME=dagster_home, MLPLATFORM_HOME=str(settings.home))
     dagster = str(Path(sys.executable).parent / "dagster")  # this environment's, not PATH's

@@ -3,7 +3,7 @@ monitoring takes the project's `QualityMonitor` (`mlplatform.project.model`) ins
 
 Nothing but `mlplatform.monitoring` (and its tests) may import these: the platform's training,
 serving and feature store take every name from the project's declaration. The values copy the
-demo project's (`examples/customer_churn`), which declares them for itself.
+demo project's (under `examples/`), which declares them for itself.
 """
 
 from mlplatform.catalog import schemas
