@@ -54,8 +54,8 @@ class Inputs(BaseModel):
 class ScoringRequest(RootModel[DataframeRecords | DataframeSplit | Inputs]):
     """One of the MLflow scoring payloads. A row may carry the model's lookup key (logged, not a
     model input; for a version with a feature spec, the missing features are looked up by it).
-    Numbers must be finite; null is a missing value. The body is JSON in UTF-8 (UTF-16 and UTF-32 are
-    read too)."""
+    Numbers must be finite; null is a missing value. The body is JSON in UTF-8 (UTF-16 and UTF-32
+    are read too)."""
 
 
 class Predictions(BaseModel):
