@@ -26,6 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
+# the demo project's package (its pipeline and generator)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples" / "customer_churn"))
+
 ROOT = Path(__file__).resolve().parents[1]
 ENGINES = ("polars", "local", "connect", "cluster")
 LABELS = {

@@ -40,6 +40,9 @@ sys.path.insert(0, str(ROOT))
 from bench.http_load import load, pct, ready  # noqa: E402
 from bench.serving import free_port, stop  # noqa: E402
 
+# the demo project's package (its pipeline and generator)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples" / "customer_churn"))
+
 EVENT_TYPES = ["page_view", "login", "add_to_cart", "purchase", "support_ticket"]
 END = datetime(2026, 11, 1)
 
@@ -117,9 +120,9 @@ def postgres_uri() -> tuple[str | None, callable]:
 
 def serving(home: Path, keys: list[str], seconds: float, conc: int) -> dict:
     """Key-only requests to our server against all-feature requests to `mlflow models serve`."""
+    from customer_churn.tables import GOLD_NUMERIC_FEATURES
     from mlflow import MlflowClient
 
-    from mlplatform.catalog import GOLD_NUMERIC_FEATURES
     from mlplatform.feature_store.spec import FeatureSpec
     from tests.serving_models import feature_frame, register_version, set_champion
 
