@@ -76,7 +76,8 @@ def _demo_data() -> click.Command:
             return self._target().main(*args, **kwargs)
 
         def invoke(self, ctx):
-            return self._target().main(ctx.args, standalone_mode=False)
+            target = self._target()
+            return target.main(ctx.args, prog_name=ctx.command_path, standalone_mode=False)
 
     return _ProjectCommand(
         "demo-data",
