@@ -131,12 +131,3 @@ QUALITY_SCHEMA = {
     "detail": pl.String,
 }
 
-
-def __getattr__(name: str):
-    """`INFERENCE_SCHEMA` / `INFERENCE_TABLE_SCHEMA`: the demo model's, for monitoring's tests (a
-    leftover of `mlplatform.catalog.monitored`, removed with it)."""
-    if name in ("INFERENCE_SCHEMA", "INFERENCE_TABLE_SCHEMA"):
-        from mlplatform.catalog import monitored
-
-        return getattr(monitored, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,8 +11,8 @@ import pytest
 from deltalake import DeltaTable
 
 from mlplatform.catalog import FEATURES, INFERENCE
-from mlplatform.catalog.schemas import DRIFT_SCHEMA, INFERENCE_SCHEMA, PROFILE_SCHEMA
-from mlplatform.demo_monitor import CHURN_BASELINES
+from mlplatform.catalog.monitored import INFERENCE_SCHEMA
+from mlplatform.catalog.schemas import DRIFT_SCHEMA, PROFILE_SCHEMA
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.monitoring import drift, profile
 from mlplatform.monitoring.baseline import Baselines
@@ -78,9 +78,7 @@ def write_gold(n=5000, seed=0) -> int:
 
 
 def fake_baselines(tags_by_version: dict[str, dict]) -> Baselines:
-    return Baselines(
-        get_settings(), tags=lambda v: tags_by_version.get(v, {}), binding=CHURN_BASELINES
-    )
+    return Baselines(get_settings(), tags=lambda v: tags_by_version.get(v, {}))
 
 
 def training_tags(gold_version=0) -> dict:

@@ -10,7 +10,6 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from mlplatform.catalog.schemas import INFERENCE_TABLE_SCHEMA
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.serving.assets import serving_assets
 from mlplatform.serving.inference import InferenceTable
@@ -83,7 +82,7 @@ def test_fresh_home_creates_the_empty_table_with_its_schema(home):
     assert run.nothing_new and run.rows_appended == 0
     table = inference()
     assert table.height == 0
-    assert dict(table.schema) == INFERENCE_TABLE_SCHEMA
+    assert dict(table.schema) == SERVED.inference.schema
     assert InferenceTable(get_settings(), SERVED).run().nothing_new  # and again
 
 

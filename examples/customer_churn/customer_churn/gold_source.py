@@ -4,13 +4,17 @@ generator's true churn propensity (the ceiling a perfect model reaches)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from datetime import datetime
 
-import numpy as np
 import polars as pl
 
 from customer_churn.labels import latest_labels
 from customer_churn.tables import CUSTOMER_ML_FEATURES, RAW_CUSTOMER_LABELS
+
+if TYPE_CHECKING:  # numpy is imported on use: the definitions import this module
+    import numpy as np
 from mlplatform.feature_store.derived import default_as_of, parse_as_of
 from mlplatform.settings import Settings
 from mlplatform.training.data import ModelData, with_holdout
