@@ -130,4 +130,3 @@ QUALITY_SCHEMA = {
     "expected_high": pl.Float64,
     "detail": pl.String,
 }
-

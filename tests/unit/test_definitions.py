@@ -132,15 +132,27 @@ def test_checks_jobs_schedules_and_sensors():
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
     assert checks == CHECKS
     jobs = {j.name for j in defs.resolve_all_job_defs()} - {"__ASSET_JOB"}
-    assert jobs == {"feature_pipeline_job", "ml_training_job", "monitoring_job", "promote_model"}
-    assert {s.name for s in defs.schedules} == {"ml_training_daily", "monitoring_hourly"}
+    assert jobs == {
+        "feature_pipeline_job",
+        "ml_training_job",
+        "monitoring_job",
+        "promote_model",
+        "spend_model_training_job",
+        "promote_spend_model",
+    }
+    assert {s.name for s in defs.schedules} == {
+        "ml_training_daily",
+        "monitoring_hourly",
+        "spend_model_training_daily",
+    }
     assert {s.name for s in defs.sensors} == {
         "landing_file_arrival_sensor",
         "promote_model_sensor",
+        "promote_spend_model_sensor",
         "drift_retrain_sensor",
         "automation_condition_sensor",
     }
-    assert {s.cron_schedule for s in defs.schedules} == {"0 3 * * *", "0 * * * *"}
+    assert {s.cron_schedule for s in defs.schedules} == {"0 3 * * *", "0 * * * *", "30 3 * * *"}
 
 
 # ---- the front door ----
@@ -177,7 +189,7 @@ def test_every_delta_table_shows_its_columns_before_its_first_run():
     ]
     tables = {t.key: t for t in all_tables}
     delta = [name for name, (_, kinds, _) in ASSETS.items() if "deltalake" in kinds]
-    assert len(delta) == len(all_tables) == 18
+    assert len(delta) == len(all_tables) == 15
     for name in delta:
         spec = _spec(dg.AssetKey(name.split("/")))
         layer, table = name.split("/")

@@ -10,11 +10,6 @@ from __future__ import annotations
 import dagster as dg
 
 from customer_churn.assets import table_assets
-
-# what `mlplatform demo-data` and `mlplatform quickstart` take from the project
-from customer_churn.demo_data import demo_data_command
-from customer_churn.demo_data import generate as generate_demo_data
-from customer_churn.demo_data import landing_has_files as demo_data_present
 from customer_churn.feature_assets import feature_store_assets
 from customer_churn.models import MODELS
 from customer_churn.online_assets import online_assets, online_checks
@@ -46,4 +41,18 @@ def definitions(project: Project) -> dg.Definitions:
     return dg.Definitions.merge(pipeline, *models)
 
 
-__all__ = ["definitions", "demo_data_command", "demo_data_present", "generate_demo_data"]
+DEMO_DATA = {
+    "demo_data_command": "demo_data_command",
+    "demo_data_present": "landing_has_files",
+    "generate_demo_data": "generate",
+}
+"""What `mlplatform demo-data` and `mlplatform quickstart` take from the project, read on use
+(the generator imports numpy, which loading the definitions does not need)."""
+
+
+def __getattr__(name: str):
+    if name in DEMO_DATA:
+        from customer_churn import demo_data
+
+        return getattr(demo_data, DEMO_DATA[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,9 +4,8 @@ generator's true churn propensity (the ceiling a perfect model reaches)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import polars as pl
 
