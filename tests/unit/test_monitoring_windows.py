@@ -13,6 +13,7 @@ from deltalake import DeltaTable
 from mlplatform.catalog import FEATURES, INFERENCE
 from mlplatform.catalog.monitored import INFERENCE_SCHEMA
 from mlplatform.catalog.schemas import DRIFT_SCHEMA, PROFILE_SCHEMA
+from mlplatform.demo_monitor import CHURN_BASELINES
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.monitoring import drift, profile
 from mlplatform.monitoring.baseline import Baselines
@@ -78,7 +79,9 @@ def write_gold(n=5000, seed=0) -> int:
 
 
 def fake_baselines(tags_by_version: dict[str, dict]) -> Baselines:
-    return Baselines(get_settings(), tags=lambda v: tags_by_version.get(v, {}))
+    return Baselines(
+        get_settings(), tags=lambda v: tags_by_version.get(v, {}), binding=CHURN_BASELINES
+    )
 
 
 def training_tags(gold_version=0) -> dict:

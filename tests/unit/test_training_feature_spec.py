@@ -14,6 +14,7 @@ from customer_churn.feature_assets import feature_store_assets
 from customer_churn.models import CHURN
 from customer_churn.tables import FEATURES, GOLD_NUMERIC_FEATURES
 
+from mlplatform.demo_monitor import CHURN_BASELINES
 from mlplatform.feature_store.spec import FeatureSpec
 from mlplatform.monitoring.baseline import from_tags
 from mlplatform.settings import get_settings
@@ -67,7 +68,7 @@ def test_the_version_is_tagged_with_its_feature_spec_and_lineage(trained):
 def test_the_monitoring_baseline_is_the_training_set(trained):
     settings, out, _ = trained
     mv = registry.client(settings).get_model_version(CHURN.registered_model, "1")
-    base = from_tags(settings, "1", dict(mv.tags))
+    base = from_tags(settings, "1", dict(mv.tags), CHURN_BASELINES)
     training_set = pl.read_delta(str(settings.table_path("ml", "churn_training_set")))
     assert base.gold_version == 0 and base.frame.height == training_set.height
     assert base.frame.columns == FEATURES
