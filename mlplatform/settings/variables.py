@@ -187,14 +187,6 @@ ONLINE_STORE_URI = Variable(
     "the online feature store",
     shown="SQLite at `$MLPLATFORM_HOME/online/features.db`",
 )
-# projects
-PROJECT = Variable(
-    "MLPLATFORM_PROJECT",
-    "folder",
-    None,
-    "the project `mlplatform.definitions` loads (a folder with a `databricks.yml`)",
-    shown="`[tool.mlplatform] project` of the checkout's `pyproject.toml` (the demo)",
-)
 # training
 GIT_COMMIT = Variable(
     "MLPLATFORM_GIT_COMMIT",
