@@ -11,11 +11,11 @@ import warnings
 import dagster as dg
 
 from mlplatform.catalog import INFERENCE
+from mlplatform.demo_monitor import monitoring_definitions
 from mlplatform.front_door import warn_on_load
 from mlplatform.lakehouse.engines.spark_resource import PySparkResource
 from mlplatform.lakehouse.engines.spark_session import spark_config
 from mlplatform.lakehouse.resource import LakehouseResource
-from mlplatform.demo_monitor import monitoring_definitions
 from mlplatform.monitoring.table_health.checks import (
     build_table_quality,
     delta_tables,
