@@ -8,6 +8,7 @@ sends Dagster's event stream, library logs and warnings to a log file; `--verbos
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import subprocess
@@ -195,7 +196,12 @@ def quickstart_command(verbose: bool, demo_args: tuple[str, ...]) -> None:
     except ProjectError as err:
         raise click.ClickException(str(err)) from err
     if demo_data is not None and not (present and present(settings.landing)):
-        demo_data.main(list(demo_args), standalone_mode=False)
+        if verbose:
+            demo_data.main(list(demo_args), standalone_mode=False)
+        else:  # its progress bars go to the run log
+            log = Path(ensure_dagster_home(settings)) / LOG_NAME
+            with log.open("a") as sink, contextlib.redirect_stderr(sink):
+                demo_data.main(list(demo_args), standalone_mode=False)
     if not verbose:
         warnings.simplefilter("ignore")
         logging.getLogger("mlflow").setLevel(logging.WARNING)
