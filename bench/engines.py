@@ -26,6 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
+# the demo project's package (its pipeline and generator)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples" / "customer_churn"))
+
 ROOT = Path(__file__).resolve().parents[1]
 ENGINES = ("polars", "local", "connect", "cluster")
 LABELS = {
@@ -38,7 +41,8 @@ LABELS = {
 
 def run_engine(name: str, landing: Path, home: Path) -> dict:
     """In this process: the four tables on ``name`` (polars, or spark as the environment says)."""
-    from mlplatform.customers.assets import TABLES
+    from customer_churn.assets import TABLES
+
     from mlplatform.lakehouse.engines import get_engine
     from mlplatform.lakehouse.update.runner import TableRunner
     from mlplatform.settings import get_settings
@@ -85,7 +89,8 @@ def main() -> None:
         print(json.dumps(run_engine(args.one, args.landing, args.home)))
         return
     sys.path.insert(0, str(ROOT))
-    from mlplatform.customers.demo_data import generate
+    from customer_churn.demo_data import generate
+
     from tests.integration._spark_services import (
         executor_python,
         start_connect_server,

@@ -40,6 +40,9 @@ sys.path.insert(0, str(ROOT))
 from bench.http_load import load, pct, ready  # noqa: E402
 from bench.serving import free_port, stop  # noqa: E402
 
+# the demo project's package (its pipeline and generator)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples" / "customer_churn"))
+
 EVENT_TYPES = ["page_view", "login", "add_to_cart", "purchase", "support_ticket"]
 END = datetime(2026, 11, 1)
 
@@ -117,9 +120,9 @@ def postgres_uri() -> tuple[str | None, callable]:
 
 def serving(home: Path, keys: list[str], seconds: float, conc: int) -> dict:
     """Key-only requests to our server against all-feature requests to `mlflow models serve`."""
+    from customer_churn.tables import GOLD_NUMERIC_FEATURES
     from mlflow import MlflowClient
 
-    from mlplatform.catalog import GOLD_NUMERIC_FEATURES
     from mlplatform.feature_store.spec import FeatureSpec
     from tests.serving_models import feature_frame, register_version, set_champion
 
@@ -213,9 +216,10 @@ def main() -> None:
     os.environ["MLPLATFORM_HOME"] = str(home)
     os.environ.pop("MLPLATFORM_ONLINE_STORE_URI", None)
 
-    from mlplatform.customers.churn_training_set import feature_lookup
-    from mlplatform.customers.feature_assets import history_store, silver_store
-    from mlplatform.customers.history import series_spec
+    from customer_churn.churn_training_set import feature_lookup
+    from customer_churn.feature_assets import history_store, silver_store
+    from customer_churn.history import series_spec
+
     from mlplatform.feature_store.online import OnlineStore
     from mlplatform.feature_store.publish import publish_latest
     from mlplatform.feature_store.timeseries import BATCH_COLUMN, refresh_series

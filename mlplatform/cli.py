@@ -54,8 +54,40 @@ def main() -> None:
     """
 
 
+def _demo_data() -> click.Command:
+    """`mlplatform demo-data`: the project's `demo_data_command`, or a command saying there is
+    none (the project is loaded only when the command runs)."""
+
+    class _ProjectCommand(click.Command):
+        def _target(self):
+            from mlplatform.project_loading import ProjectError, project_attribute
+
+            try:
+                found = project_attribute("demo_data_command")
+            except ProjectError as err:
+                raise click.ClickException(str(err)) from err
+            if found is None:
+                raise click.ClickException(
+                    "the project's python.resources modules define no demo_data_command"
+                )
+            return found
+
+        def main(self, *args, **kwargs):
+            return self._target().main(*args, **kwargs)
+
+        def invoke(self, ctx):
+            target = self._target()
+            return target.main(ctx.args, prog_name=ctx.command_path, standalone_mode=False)
+
+    return _ProjectCommand(
+        "demo-data",
+        help="Generate the project's demo landing files (the project's demo_data_command).",
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+        add_help_option=False,
+    )
+
+
 def _register_commands() -> None:
-    from mlplatform.customers.demo_data import demo_data_command
     from mlplatform.deployment.command import deploy_command
     from mlplatform.jobs.commands import jobs_group
     from mlplatform.lakehouse.engines.spark_commands import spark_group
@@ -67,7 +99,7 @@ def _register_commands() -> None:
     from mlplatform.serving.commands import serve_command
     from mlplatform.training.commands import promote_command, rollback_command
 
-    main.add_command(demo_data_command)
+    main.add_command(_demo_data())
     main.add_command(quickstart_command)
     main.add_command(deploy_command)
     main.add_command(serve_command)

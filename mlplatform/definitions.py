@@ -1,4 +1,6 @@
-"""The one Definitions object: assets, checks, jobs, sensors, schedules and resources."""
+"""The one Definitions object: the project's definitions (`MLPLATFORM_PROJECT`, default the demo
+under `examples/`) with what the platform adds across them: resources, monitoring, table-quality
+checks, freshness policies, the automation sensor, the executor."""
 
 from __future__ import annotations
 
@@ -8,11 +10,7 @@ import warnings
 
 import dagster as dg
 
-from mlplatform.catalog import INFERENCE, PAYLOAD
-from mlplatform.customers.assets import table_assets
-from mlplatform.customers.feature_assets import feature_store_assets
-from mlplatform.customers.online_assets import online_assets, online_checks
-from mlplatform.customers.sensors import build_file_arrival_sensor
+from mlplatform.catalog import INFERENCE
 from mlplatform.demo_monitor import monitoring_definitions
 from mlplatform.front_door import warn_on_load
 from mlplatform.lakehouse.engines.spark_resource import PySparkResource
@@ -23,14 +21,9 @@ from mlplatform.monitoring.table_health.checks import (
     delta_tables,
     with_freshness,
 )
-from mlplatform.serving.assets import serving_assets
+from mlplatform.project_loading import default_model, project_definitions, read_project
 from mlplatform.settings import SettingsError, get_settings
 from mlplatform.settings.variables import ENV
-from mlplatform.training.assets import churn_model, churn_model_evaluation
-from mlplatform.training.checks import churn_model_checks
-from mlplatform.training.jobs import ml_training_job, promote_model_job
-from mlplatform.training.schedules import ml_training_daily
-from mlplatform.training.sensors import promote_model_sensor
 from mlplatform.training.tracking import MlflowResource
 
 
@@ -53,16 +46,34 @@ def platform_resources() -> dict:
     }
 
 
-feature_pipeline_job = dg.define_asset_job(
-    "feature_pipeline_job",
-    selection=dg.AssetSelection.groups("bronze", "silver", "gold", "online"),
-    description="Ingest new landing files, refresh the silver and gold tables and publish the "
-    "online features.",
-    tags={"mlplatform/pipeline": "features"},
-)
+project = read_project()
+project_defs = project_definitions(project)
+"""The project's own definitions (its pipelines, feature store, models, serving tables)."""
 
-# cross-domain wiring: the demo monitor's drift sensor launches training's job
-_monitoring = monitoring_definitions(ml_training_job)
+
+def _training_job(defs: dg.Definitions, model: str):
+    """The project's training job of the registered model `model` (from its model asset)."""
+    for asset in defs.assets or ():
+        for spec in getattr(asset, "specs", ()):
+            if spec.metadata.get("mlplatform/registered_model") == model:
+                name = spec.metadata["mlplatform/training_job"]
+                return next(j for j in defs.jobs if j.name == name)
+    raise LookupError(f"project {project.name} declares no model {model!r}")
+
+
+def _observed(defs: dg.Definitions) -> list[dg.AssetKey]:
+    """The keys of the project's observed source assets (the models' payload tables)."""
+    return [
+        spec.key
+        for asset in defs.assets or ()
+        if not getattr(asset, "is_materializable", True)
+        for spec in getattr(asset, "specs", ())
+    ]
+
+
+# cross-domain wiring: the demo monitor's drift sensor launches the default model's training
+# job (until the project's quality_monitors are built from its bundle)
+_monitoring = monitoring_definitions(_training_job(project_defs, default_model(project)))
 monitoring_assets = list(_monitoring.assets)
 monitoring_checks = list(_monitoring.asset_checks)
 monitoring_jobs, monitoring_schedules = list(_monitoring.jobs), list(_monitoring.schedules)
@@ -72,9 +83,9 @@ del _monitoring  # one Definitions object at module scope (dagster's loader requ
 automation_condition_sensor = dg.AutomationConditionSensorDefinition(
     "automation_condition_sensor",
     # every materializable asset, and the payload table (a source asset it observes)
-    target=dg.AssetSelection.all() | dg.AssetSelection.assets(PAYLOAD.asset_key),
+    target=dg.AssetSelection.all() | dg.AssetSelection.assets(*_observed(project_defs)),
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Runs the assets' declarative automation: observes the payload table, refreshes "
+    description="Runs the assets' declarative automation: observes the payload tables, refreshes "
     "the inference and monitoring tables hourly (`on_cron`) when their inputs changed.",
 )
 
@@ -96,23 +107,22 @@ try:
 except SettingsError:
     pass  # a bad setting is reported, naming the variable, when a run or tick reads it
 
+project_assets = list(project_defs.assets or ())
+
 # freshness and completeness checks on every Delta table; hourly freshness where a job sets it
 table_quality_checks, table_quality = build_table_quality(
-    delta_tables([*table_assets, *feature_store_assets, *serving_assets, *monitoring_assets])
+    delta_tables([*project_assets, *monitoring_assets])
 )
 monitoring_assets = with_freshness(monitoring_assets, [a.key for a in monitoring_assets])
-serving_assets = with_freshness(serving_assets, [INFERENCE.asset_key])
-
-all_assets = [
-    *table_assets,
-    *feature_store_assets,
-    *online_assets,
-    churn_model,
-    churn_model_evaluation,
-    *serving_assets,
-    *monitoring_assets,
-    table_quality,
+inference_keys = [
+    s.key
+    for a in project_assets
+    for s in getattr(a, "specs", ())
+    if s.key.path[0] == INFERENCE.layer and s.key.path[-1].endswith("_inference")
 ]
+project_assets = with_freshness(project_assets, inference_keys)
+
+all_assets = [*project_assets, *monitoring_assets, table_quality]
 if not _one_shot:
     # Links from each asset to the code that defines it, for the UI. Reading the sources takes
     # tens of milliseconds, which one-shot run processes skip: no run looks at them.
@@ -122,23 +132,15 @@ if not _one_shot:
 
 defs = dg.Definitions(
     assets=all_assets,
-    asset_checks=[
-        churn_model_checks,
-        *monitoring_checks,
-        *online_checks,
-        table_quality_checks,
-    ],
-    jobs=[feature_pipeline_job, ml_training_job, promote_model_job, *monitoring_jobs],
-    schedules=[ml_training_daily, *monitoring_schedules],
-    sensors=[
-        build_file_arrival_sensor(feature_pipeline_job),
-        promote_model_sensor,
-        drift_retrain_sensor,
-        automation_condition_sensor,
-    ],
+    asset_checks=[*(project_defs.asset_checks or ()), *monitoring_checks, table_quality_checks],
+    jobs=[*(project_defs.jobs or ()), *monitoring_jobs],
+    schedules=[*(project_defs.schedules or ()), *monitoring_schedules],
+    sensors=[*(project_defs.sensors or ()), drift_retrain_sensor, automation_condition_sensor],
     resources=platform_resources(),
     executor=dg.in_process_executor,
 )
+
+del project_defs  # one Definitions object at module scope (`dagster -m` requires it)
 
 if _one_shot:
     gc.freeze()

@@ -8,6 +8,7 @@ sends Dagster's event stream, library logs and warnings to a log file; `--verbos
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import subprocess
@@ -38,27 +39,44 @@ def _instance(dagster_home: str):
     return dg.DagsterInstance.get()
 
 
-def _promote_once(instance, verbose: bool) -> str:
-    """Evaluate the promotion sensor once on the instance and run what it requests."""
+def _promotion_sensors(defs) -> list:
+    """The project's promotion sensors: those launching a job tagged with its model."""
+    repo = defs.get_repository_def()
+    found = []
+    for sensor in repo.sensor_defs:
+        try:
+            job = repo.get_job(sensor.job_name)
+        except Exception:  # noqa: BLE001 (a sensor without one job)
+            continue
+        if "mlplatform/model" in job.tags and not job.asset_layer.selected_asset_keys:
+            found.append((sensor, job.tags["mlplatform/model"]))
+    return found
+
+
+def _promote_once(instance, verbose: bool) -> list[str]:
+    """Evaluate each model's promotion sensor once on the instance and run what it requests."""
     import dagster as dg
 
     from mlplatform.definitions import defs
-    from mlplatform.training.sensors import promote_model_sensor
 
-    context = dg.build_sensor_context(instance=instance, definitions=defs)
-    tick = promote_model_sensor.evaluate_tick(context)
-    if not tick.run_requests:
-        return tick.skip_message or "the promotion sensor requested nothing"
-    for request in tick.run_requests:
-        run_config = dict(request.run_config)
-        if not verbose:
-            run_config.update(QUIET_RUN_CONFIG)
-        result = defs.resolve_job_def("promote_model").execute_in_process(
-            run_config=run_config, instance=instance, tags=request.tags
-        )
-        if not result.success:
-            raise click.ClickException("the promote_model run failed")
-    return "the evaluation said promote: the new version is now the champion"
+    said = []
+    for sensor, model in _promotion_sensors(defs):
+        context = dg.build_sensor_context(instance=instance, definitions=defs)
+        tick = sensor.evaluate_tick(context)
+        if not tick.run_requests:
+            said.append(f"{tick.skip_message or 'the sensor requested nothing'} ({model})")
+            continue
+        for request in tick.run_requests:
+            run_config = dict(request.run_config)
+            if not verbose:
+                run_config.update(QUIET_RUN_CONFIG)
+            result = defs.resolve_job_def(sensor.job_name).execute_in_process(
+                run_config=run_config, instance=instance, tags=request.tags
+            )
+            if not result.success:
+                raise click.ClickException(f"the {sensor.job_name} run failed")
+        said.append(f"the evaluation said promote: the new {model} version is now the champion")
+    return said or ["no model declares a promotion sensor"]
 
 
 def _find_run(instance, started: datetime):
@@ -149,35 +167,44 @@ def _tail(path: Path, lines: int = TAIL_LINES) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-@click.command("quickstart")
-@click.option("--customers", default=2_000, show_default=True, help="Customers for the demo data.")
-@click.option("--events", default=100_000, show_default=True, help="Events for the demo data.")
+@click.command(
+    "quickstart",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+)
 @click.option(
     "--verbose",
     "-v",
     is_flag=True,
     help="Show Dagster's full event stream, library logs and warnings instead of a line per step.",
 )
-def quickstart_command(customers: int, events: int, verbose: bool) -> None:
-    """Generate demo data (if the landing zone is empty), materialize the whole graph, promote the
-    model if its evaluation says so, and say where everything is.
+@click.argument("demo_args", nargs=-1, type=click.UNPROCESSED)
+def quickstart_command(verbose: bool, demo_args: tuple[str, ...]) -> None:
+    """Generate the project's demo data (if the landing zone is empty; other options, e.g. the
+    demo's `--events 60000`, go to the project's `demo-data`), materialize the
+    whole graph, promote each model if its evaluation says so, and say where everything is.
 
     Exit status: 0 done (promoted or not, as the evaluation decided); 1 a step failed (the tail of
-    the run log is shown); 2 a usage or settings error; 3 every table is built but the new model
+    the run log is shown); 2 a usage or settings error; 3 every table is built but a new model
     failed a quality gate (e.g. its ROC AUC floor), so it was not evaluated or promoted.
     """
-    from mlplatform.customers.demo_data import generate, landing_has_files
+    from mlplatform.project_loading import ProjectError, project_attribute
 
+    settings = get_settings()
+    try:
+        demo_data = project_attribute("demo_data_command")
+        present = project_attribute("demo_data_present")
+    except ProjectError as err:
+        raise click.ClickException(str(err)) from err
+    if demo_data is not None and not (present and present(settings.landing)):
+        if verbose:
+            demo_data.main(list(demo_args), standalone_mode=False)
+        else:  # its progress bars go to the run log
+            log = Path(ensure_dagster_home(settings)) / LOG_NAME
+            with log.open("a") as sink, contextlib.redirect_stderr(sink):
+                demo_data.main(list(demo_args), standalone_mode=False)
     if not verbose:
         warnings.simplefilter("ignore")
         logging.getLogger("mlflow").setLevel(logging.WARNING)
-    settings = get_settings()
-    if not landing_has_files(settings.landing):
-        out = generate(settings.home, customers=customers, events=events, seed=7, progress=verbose)
-        click.echo(
-            f"demo data: {out['event_lines']:,} event lines in {out['event_files']} files and "
-            f"{out.get('labels', 0):,} labels under {settings.landing}"
-        )
     dagster_home = str(ensure_dagster_home(settings))
     env = dict(os.environ, DAGSTER_HOME=dagster_home, MLPLATFORM_HOME=str(settings.home))
     dagster = str(Path(sys.executable).parent / "dagster")  # this environment's, not PATH's
@@ -201,5 +228,6 @@ def quickstart_command(customers: int, events: int, verbose: bool) -> None:
             where = "" if verbose else f"; full log: {log_path}"
             raise click.ClickException(f"materializing the graph failed (exit {rc}){where}")
         click.echo(f"graph materialized in {time.monotonic() - started:.1f} s")
-        click.echo(f"promotion: {_promote_once(instance, verbose)}")
+        for line in _promote_once(instance, verbose):
+            click.echo(f"promotion: {line}")
     _where(settings, dagster_home, None if verbose else log_path)

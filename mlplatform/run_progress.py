@@ -145,7 +145,7 @@ def gate_sentence(evaluation: dg.AssetCheckEvaluation) -> str:
     measured = [
         f"{name} {_value(metadata, name)}"
         for name in metadata
-        if name not in ("floor", "model_version", "holdout_customers")
+        if name not in ("floor", "model_version", "holdout_rows")
         and not isinstance(metadata[name].value, (dict, list))
     ]
     detail = ", ".join(measured) + (f" < floor {floor}" if floor is not None else "")

@@ -7,6 +7,15 @@ import sys
 
 import pytest
 
+# the demo project's package, for the subprocesses tests start (pytest's `pythonpath` setting
+# reaches this process only)
+_DEMO = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "customer_churn"
+)
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (_DEMO, os.environ.get("PYTHONPATH", "")) if p
+)
+
 
 @pytest.fixture(scope="module", autouse=True)
 def no_mlflow_uri_leaks_between_modules():

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import polars as pl
+from customer_churn.feature_assets import history_store, silver_store
 
-from mlplatform.customers.feature_assets import history_store, silver_store
 from mlplatform.settings import Settings
 
 SILVER_SCHEMA = {

@@ -1,6 +1,6 @@
 """Small churn models registered into a throwaway MLflow store, for the serving tests and bench.
 
-Each version is logged the way training logs the real model (the `churn_pyfunc.py` code model with
+Each version is logged the way training logs the real model (the `sklearn_pyfunc.py` code model with
 a pickled scikit-learn pipeline and a signature of float columns), so the server sees exactly the
 production format without running the training pipeline.
 """
@@ -13,11 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from mlplatform.catalog import FEATURES  # noqa: F401 (the model's inputs, re-exported)
+from customer_churn.tables import FEATURES  # noqa: F401 (the model's inputs, re-exported)
 
 MODEL_NAME = "churn_predictor"
-PYFUNC_CODE = Path(__file__).resolve().parents[1] / "mlplatform" / "training" / "churn_pyfunc.py"
+PYFUNC_CODE = Path(__file__).resolve().parents[1] / "mlplatform" / "training" / "sklearn_pyfunc.py"
 
 
 def feature_frame(n: int, seed: int = 0) -> pd.DataFrame:
@@ -96,3 +95,12 @@ def set_champion(tracking_uri: str, version: int) -> None:
 
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
     client.set_registered_model_alias(MODEL_NAME, "champion", str(version))
+
+
+def served_model():
+    """The demo's churn model as serving sees it (identifier `customer_id`, its features)."""
+    from customer_churn.models import CHURN
+
+    from mlplatform.serving.served import ServedModel
+
+    return ServedModel.from_lifecycle(CHURN)

@@ -1,48 +1,40 @@
-"""The table catalog: every table's layer, name, asset key, app id, path and schema, and the
-names shared across domains (model, aliases, tags, features).
+"""The catalog: the `Table` type, the tables the platform names (table quality, each model's
+payload and inference tables) and the names shared across domains (aliases, decisions, tags).
 
 The bottom of the domains: it imports only dagster, polars, `mlplatform.settings` and (on use)
-`mlplatform.lakehouse`; features, training, serving and monitoring import their names from here
-instead of from each other. `from mlplatform import catalog` then `catalog.INFERENCE.path(s)`.
+`mlplatform.lakehouse`. A project's tables and feature columns are its own declaration.
+`monitored` holds the demo model's names monitoring still imports (a leftover, see there).
 """
 
+from mlplatform.catalog import schemas
+from mlplatform.catalog.monitored import (
+    CHURN_TRAINING_SET,
+    CUSTOMER_ML_FEATURES,
+    DERIVED_FROM,
+    DRIFT_METRICS,
+    FEATURES,
+    INFERENCE,
+    MODEL_NAME,
+    PAYLOAD,
+    PROFILE_METRICS,
+)
 from mlplatform.catalog.names import (
     AS_OF_TAG,
     CHALLENGER,
     CHAMPION,
     DELTA_VERSION_TAG,
-    DERIVED_FROM,
-    EVALUATION_KEY,
-    EVENT_TYPES,
-    FEATURES,
     FEATURES_TAG,
-    GOLD_NUMERIC_FEATURES,
-    ID_COLUMNS,
-    MODEL_KEY,
-    MODEL_NAME,
     PREVIOUS_CHAMPION,
     PROMOTE,
-    RECENCY,
     SKIP,
 )
 from mlplatform.catalog.tables import (
-    CHURN_TRAINING_SET,
-    CLEANED_CUSTOMER_EVENTS,
-    CLEANED_CUSTOMER_EVENTS_QUARANTINE,
-    CUSTOMER_ML_FEATURES,
-    CUSTOMER_ML_FEATURES_HISTORY,
-    DRIFT_METRICS,
-    INFERENCE,
-    ONLINE_CUSTOMER_ML_FEATURES,
-    PAYLOAD,
-    PROFILE_METRICS,
-    RAW_CUSTOMER_EVENTS,
-    RAW_CUSTOMER_LABELS,
     TABLE_QUALITY,
-    TABLES,
     OnlineTable,
     Table,
     delta_type,
+    inference_table,
+    payload_table,
 )
 
 __all__ = [
@@ -50,34 +42,24 @@ __all__ = [
     "CHALLENGER",
     "CHAMPION",
     "CHURN_TRAINING_SET",
-    "CLEANED_CUSTOMER_EVENTS",
-    "CLEANED_CUSTOMER_EVENTS_QUARANTINE",
     "CUSTOMER_ML_FEATURES",
-    "CUSTOMER_ML_FEATURES_HISTORY",
     "DELTA_VERSION_TAG",
     "DERIVED_FROM",
     "DRIFT_METRICS",
-    "EVALUATION_KEY",
-    "EVENT_TYPES",
     "FEATURES",
     "FEATURES_TAG",
-    "GOLD_NUMERIC_FEATURES",
-    "ID_COLUMNS",
     "INFERENCE",
-    "MODEL_KEY",
     "MODEL_NAME",
-    "ONLINE_CUSTOMER_ML_FEATURES",
     "PAYLOAD",
     "PREVIOUS_CHAMPION",
     "PROFILE_METRICS",
     "PROMOTE",
-    "RAW_CUSTOMER_EVENTS",
-    "RAW_CUSTOMER_LABELS",
-    "RECENCY",
     "SKIP",
-    "TABLES",
     "TABLE_QUALITY",
     "OnlineTable",
     "Table",
     "delta_type",
+    "inference_table",
+    "payload_table",
+    "schemas",
 ]

@@ -1,34 +1,16 @@
-"""The fixed column schemas of the catalog's tables, as polars dtypes (cheap to import).
+"""The fixed column schemas of the platform's tables, as polars dtypes (cheap to import).
 
 Config-driven columns (slices, custom metrics) are added at run time; these are the columns every
-version of the table has. The feature columns come from `names.FEATURES` once: a new feature
-changes the gold, inference and monitoring tables together, here.
+version of the table has. An inference table's identifier, feature and label columns come from
+the model's declaration (`inference_schema`).
 """
+
+from collections.abc import Sequence
 
 import polars as pl
 
-from mlplatform.catalog.names import EVENT_TYPES, FEATURES
-
 UTC_US = pl.Datetime("us", "UTC")
 NAIVE_US = pl.Datetime("us")
-
-SILVER_SCHEMA = {
-    "customer_id": pl.String,
-    "event_type": pl.String,
-    "amount": pl.Float64,
-    "event_timestamp": NAIVE_US,
-}
-GOLD_SCHEMA = {
-    "customer_id": pl.String,
-    "total_events": pl.Int64,
-    "avg_amount": pl.Float64,
-    "event_count": pl.Int64,
-    "total_spend": pl.Float64,
-    "purchase_count": pl.Int64,
-    **{f"share_{t}": pl.Float64 for t in EVENT_TYPES},
-    "first_event_at": NAIVE_US,
-    "last_event_at": NAIVE_US,
-}
 
 PAYLOAD_SCHEMA = {
     "request_id": pl.String,
@@ -45,24 +27,30 @@ PAYLOAD_SCHEMA = {
     "request_bytes": pl.Int64,  # the body's size; `request` keeps at most 64 KiB of a non-200
     "request_truncated": pl.Boolean,  # `request` holds only the body's first bytes
 }
-INFERENCE_TABLE_SCHEMA = {
-    "request_id": pl.String,
-    "client_request_id": pl.String,
-    "row_index": pl.Int32,
-    "timestamp": UTC_US,
-    "date": pl.Date,
-    "model_name": pl.String,
-    "model_version": pl.String,
-    "customer_id": pl.String,
-    **{f: pl.Float64 for f in FEATURES},
-    "features_from": pl.String,
-    "prediction": pl.Float64,
-    "label": pl.Int64,
-    "label_timestamp": UTC_US,
-}
-INFERENCE_SCHEMA = {k: v for k, v in INFERENCE_TABLE_SCHEMA.items() if k != "features_from"}
-"""The columns every inference row has had (what monitoring reads); the table also has
-`features_from` (where the scored features came from: request, online or mixed)."""
+
+
+def inference_schema(
+    id_columns: Sequence[str], features: Sequence[str], label_dtype: pl.DataType = pl.Int64
+) -> dict[str, pl.DataType]:
+    """The columns of a model's inference table: one row per prediction, the request's
+    identifiers (the model's lookup keys) and features as columns, where the features came from
+    (`features_from`: request, online or mixed), the prediction and the label that judges it."""
+    return {
+        "request_id": pl.String,
+        "client_request_id": pl.String,
+        "row_index": pl.Int32,
+        "timestamp": UTC_US,
+        "date": pl.Date,
+        "model_name": pl.String,
+        "model_version": pl.String,
+        **{c: pl.String for c in id_columns},
+        **{f: pl.Float64 for f in features},
+        "features_from": pl.String,
+        "prediction": pl.Float64,
+        "label": label_dtype,
+        "label_timestamp": UTC_US,
+    }
+
 
 WINDOW_SCHEMA = {
     "window_start": UTC_US,

@@ -1,9 +1,10 @@
-"""One object per table of the native graph: layer, name, asset key, app id, path, schema.
+"""The table type of the catalog (layer, name, asset key, app id, path, schema) and the tables
+the platform itself names: the table-quality table and each model's payload and inference tables.
 
 Paths are `$MLPLATFORM_HOME/lakehouse/<layer>/<table>` (`Settings.table_path`), asset keys
 `[<layer>, <table>]` and app ids (the app transaction of each commit) `<layer>/<table>`, as the
-public contract fixes them. The lakehouse's own pipeline event log (`lakehouse/_event_log`) is
-written by the table layer, below every domain, and is not listed here.
+public contract fixes them. A project's own tables are `Table`s it declares. The lakehouse's own
+pipeline event log (`lakehouse/_event_log`) is written by the table layer and is not listed.
 """
 
 from __future__ import annotations
@@ -116,36 +117,23 @@ class OnlineTable(_Named):
     table's name in the online database."""
 
 
-# features: the medallion tables
-RAW_CUSTOMER_EVENTS = Table("bronze", "raw_customer_events")
-RAW_CUSTOMER_LABELS = Table("bronze", "raw_customer_labels")
-CLEANED_CUSTOMER_EVENTS = Table("silver", "cleaned_customer_events", schemas.SILVER_SCHEMA)
-CLEANED_CUSTOMER_EVENTS_QUARANTINE = Table("silver", "cleaned_customer_events_quarantine")
-CUSTOMER_ML_FEATURES = Table("gold", "customer_ml_features", schemas.GOLD_SCHEMA)
-# features: the feature store's tables
-CUSTOMER_ML_FEATURES_HISTORY = Table("gold", "customer_ml_features_history")
-CHURN_TRAINING_SET = Table("ml", "churn_training_set")
-ONLINE_CUSTOMER_ML_FEATURES = OnlineTable("online", "customer_ml_features")
-# serving
-PAYLOAD = Table("serving", "churn_predictor_payload", schemas.PAYLOAD_SCHEMA)
-INFERENCE = Table("serving", "churn_predictor_inference", schemas.INFERENCE_TABLE_SCHEMA)
-# monitoring
-PROFILE_METRICS = Table("monitoring", f"{INFERENCE.name}_profile_metrics", schemas.PROFILE_SCHEMA)
-DRIFT_METRICS = Table("monitoring", f"{INFERENCE.name}_drift_metrics", schemas.DRIFT_SCHEMA)
 TABLE_QUALITY = Table("monitoring", "table_quality", schemas.QUALITY_SCHEMA)
+"""Freshness and completeness of every Delta table of the graph."""
 
-TABLES = (
-    RAW_CUSTOMER_EVENTS,
-    RAW_CUSTOMER_LABELS,
-    CLEANED_CUSTOMER_EVENTS,
-    CLEANED_CUSTOMER_EVENTS_QUARANTINE,
-    CUSTOMER_ML_FEATURES,
-    CUSTOMER_ML_FEATURES_HISTORY,
-    CHURN_TRAINING_SET,
-    PAYLOAD,
-    INFERENCE,
-    PROFILE_METRICS,
-    DRIFT_METRICS,
-    TABLE_QUALITY,
-)
-"""Every Delta table of the native graph."""
+SERVING_LAYER = "serving"
+
+
+def payload_table(model_name: str) -> Table:
+    """`serving/<model>_payload`: one row per request the scoring server of `model_name` got."""
+    return Table(SERVING_LAYER, f"{_stem(model_name)}_payload", schemas.PAYLOAD_SCHEMA)
+
+
+def inference_table(model_name: str, schema: dict[str, pl.DataType] | None = None) -> Table:
+    """`serving/<model>_inference`: one row per prediction of `model_name`, unpacked from its
+    payload table (`schema`: `schemas.inference_schema(...)` of the model)."""
+    return Table(SERVING_LAYER, f"{_stem(model_name)}_inference", schema)
+
+
+def _stem(model_name: str) -> str:
+    """A registered model's name as a table name (a three-level `cat.schema.model`: `model`)."""
+    return model_name.rsplit(".", 1)[-1]

@@ -20,7 +20,7 @@ class FeatureSpec:
 
     Attributes:
         table: The feature table (`<layer>/<table>`).
-        lookup_key: The key column requests and labels carry (e.g. `customer_id`).
+        lookup_key: The key column requests and labels carry (e.g. `user_id`).
         timestamp_lookup_key: The label column the as-of join used (`label_timestamp`).
         feature_names: The feature table columns read.
         table_version: The feature table's Delta version the training set was built from.

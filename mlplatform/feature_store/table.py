@@ -2,7 +2,7 @@
 
 A `FeatureTable` is what Databricks' `create_table(primary_keys=..., timestamp_keys=...)` records:
 the lookup contract of a Delta table. Declaring one registers it by name, so a `FeatureLookup`
-can name the table (`"gold/customer_ml_features_history"`) and the point-in-time join knows its
+can name the table (`"gold/user_features_history"`) and the point-in-time join knows its
 keys. The declaration also gives the Dagster metadata (keys, owners, the column schema) the UI
 shows before the first run.
 """

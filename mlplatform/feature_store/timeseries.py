@@ -54,7 +54,7 @@ class SeriesSpec:
     """How to compute a time-series table from its source.
 
     Attributes:
-        key: The key column (e.g. `customer_id`).
+        key: The key column (e.g. `user_id`).
         timestamp_key: The period end column the rows are keyed by.
         source_time: The source rows' time column.
         compute: All rows of the table for a frame of source rows (of some keys).

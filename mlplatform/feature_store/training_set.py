@@ -4,11 +4,11 @@ The API follows Databricks' Feature Engineering client:
 
     training_set = create_training_set(
         labels,
-        feature_lookups=[FeatureLookup(table="gold/customer_ml_features_history",
-                                       lookup_key="customer_id",
+        feature_lookups=[FeatureLookup(table="gold/user_features_history",
+                                       lookup_key="user_id",
                                        timestamp_lookup_key="label_timestamp",
                                        feature_names=["total_events", "last_event_at"])],
-        label="churned",
+        label="converted",
     )
     frame = training_set.load_df()
 

@@ -1,7 +1,7 @@
 """Named crash and pause points for testing exactly-once recovery (like failpoints in databases).
 
 ``MLPLATFORM_FAILPOINT=<name>`` (or ``<name>:<layer>/<table>`` for one table, with ``@<n>`` for
-its n-th hit, e.g. ``after_ledger_record:bronze/raw_customer_events@3``) makes the process kill
+its n-th hit, e.g. ``after_ledger_record:bronze/raw_orders@3``) makes the process kill
 itself with SIGKILL when it reaches that point, the way a machine failure or an OOM kill would
 stop it: no cleanup, no flush.
 

@@ -4,7 +4,7 @@ A live table whose SQL is one ``GROUP BY`` over one input read in full, with ``C
 ``MIN``, ``MAX`` and ``AVG`` as its aggregates, is computed in two steps on the polars engine:
 the aggregates per key (its *state*, a Delta table under the table's checkpoints), then the
 SELECT list over the state. An update aggregates only the input rows appended since the state
-was committed, merges them into the state, and evaluates the SELECT list again: the customers
+was committed, merges them into the state, and evaluates the SELECT list again: the keys
 that changed get new values, the others keep theirs. Counts, integer sums, minima and maxima
 equal a recomputation exactly; floating-point sums and averages up to summation order.
 

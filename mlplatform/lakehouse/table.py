@@ -1,10 +1,10 @@
 """The declarative table layer: a table is a decorated function returning a frame, as in DLT.
 
     @table(layer="silver", comment="...", properties={"quality": "silver"},
-           inputs=[read_stream("bronze/raw_customer_events")], columns=[...])
+           inputs=[read_stream("bronze/raw_orders")], columns=[...])
     @expect_or_quarantine("valid_amount", "amount > 0")
-    def cleaned_customer_events(raw_customer_events):
-        return raw_customer_events.with_columns(...)
+    def cleaned_orders(raw_orders):
+        return raw_orders.with_columns(...)
 
 Inputs: ``files(...)`` (incremental ingestion of landing files, the Auto Loader equivalent),
 ``read_stream(key)`` (only upstream rows not yet processed) and ``read(key)`` (the full upstream

@@ -4,7 +4,7 @@
 `POST /invocations` answers `{"predictions": [...]}` for the MLflow scoring payloads, or a JSON
 error `{"error_code": ..., "message": ..., "request_id": ...}`: 4xx for a bad request, 503 when
 there is no champion yet, the model fails or the online store cannot be read. For a version
-logged with a feature spec, rows may carry only `customer_id`: the missing features are looked up
+logged with a feature spec, rows may carry only the lookup key: the missing features are looked up
 in the online store (`mlplatform.serving.lookup`); a key it does not have is a 400
 `FEATURES_NOT_FOUND` naming the keys. Every `/invocations` request, refused ones included,
 is handed to the inference logger (a memory append; the Delta commit happens off the request path),
@@ -56,6 +56,14 @@ class ServingOptions:
     max_batch_rows: int = 10_000
     max_body_bytes: int = 16 * 1024 * 1024
     token: str | None = None  # bearer token required on /invocations and /version when set
+    id_columns: tuple[str, ...] = ()  # identifiers rows may carry (logged, not model inputs)
+
+
+def id_columns(model: LoadedModel, opts: ServingOptions) -> tuple[str, ...]:
+    """The options' identifiers and the lookup key of the version's feature spec."""
+    spec = model.feature_spec
+    keys = (spec.lookup_key,) if spec is not None and spec.lookup_key else ()
+    return tuple(dict.fromkeys((*opts.id_columns, *keys)))
 
 
 def to_json_list(raw) -> list:
@@ -90,7 +98,9 @@ def _lookup(
     """The request's columns completed from the online store (when the version has a spec)."""
     if features is None or model.feature_spec is None or model.spec is None:
         return columns, None
-    check_ids(columns)  # the keys to look up: strings or numbers (validate checks them again)
+    check_ids(
+        columns, (model.feature_spec.lookup_key,)
+    )  # the keys to look up: strings or numbers (validate checks them again)
     now = datetime.fromtimestamp(now_us / 1e6, UTC).replace(tzinfo=None)
     filled = features.fill(columns, rows, model.feature_spec, model.spec.columns, now)
     return filled.columns, filled.served(model.spec.columns)
@@ -115,7 +125,7 @@ def _score(
             return 503, _error(503, message), None
     else:
         served = None
-    batch = validate(columns, rows, model.spec, opts.max_batch_rows)
+    batch = validate(columns, rows, model.spec, opts.max_batch_rows, id_columns(model, opts))
     try:
         raw = model.predict(batch.frame)
         predictions = to_json_list(raw)

@@ -100,7 +100,7 @@ def parse_json(body: bytes | str) -> object:
 
 
 def lone_surrogate(doc: object) -> str | None:
-    """Where in `doc` a string (value or key) holds a lone surrogate, e.g. `inputs[0].customer_id`;
+    """Where in `doc` a string (value or key) holds a lone surrogate, e.g. `inputs[0].user_id`;
     None when none does. Iterative: any depth the parser accepted."""
     stack = [(doc, "body")]
     while stack:

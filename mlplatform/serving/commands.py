@@ -1,4 +1,5 @@
-"""`mlplatform serve`: the scoring server for churn_predictor@champion."""
+"""`mlplatform serve`: the scoring server of one registered model's champion (one model per
+process; default: the project's first registered model)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,11 @@ import click
 
 
 @click.command("serve")
+@click.option(
+    "--model",
+    default=None,
+    help="The registered model to serve (default: the project's first registered model).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option(
     "--port",
@@ -53,6 +59,7 @@ import click
     "are dropped and counted.",
 )
 def serve_command(
+    model: str | None,
     host: str,
     port: int,
     poll_seconds: float | None,
@@ -62,13 +69,16 @@ def serve_command(
     log_flush_seconds: float,
     log_buffer_rows: int,
 ) -> None:
-    """Serve churn_predictor@champion over HTTP (POST /invocations, GET /health, GET /version).
+    """Serve a registered model's champion over HTTP (POST /invocations, GET /health,
+    GET /version).
 
-    Requests are logged to the Delta table serving/churn_predictor_payload. Set
+    Requests are logged to the Delta table serving/<model>_payload. Rows may carry the model's
+    lookup keys (declared by the project) as identifiers. Set
     MLPLATFORM_SERVING_TOKEN to require `Authorization: Bearer <token>`. Stop with SIGTERM:
     in-flight requests finish and every buffered log row is committed before exit.
     """
     from mlplatform.serving.app import ServingOptions
+    from mlplatform.serving.declared import served_declaration
     from mlplatform.serving.server import ServerConfig, serve
     from mlplatform.settings import get_settings
     from mlplatform.settings.variables import SERVING_POLL_S, SERVING_TOKEN
@@ -77,6 +87,7 @@ def serve_command(
     settings = get_settings()
     if poll_seconds is None:
         poll_seconds = SERVING_POLL_S.number(float, click.BadParameter)
+    name, id_columns, online_table = served_declaration(model)
     cfg = ServerConfig(
         host=host,
         port=port,
@@ -85,7 +96,11 @@ def serve_command(
         flush_rows=log_flush_rows,
         flush_seconds=log_flush_seconds,
         max_buffer_rows=log_buffer_rows,
-        options=ServingOptions(max_batch_rows=max_batch_rows, token=SERVING_TOKEN.value()),
+        options=ServingOptions(
+            max_batch_rows=max_batch_rows, token=SERVING_TOKEN.value(), id_columns=id_columns
+        ),
+        model=name,
+        online_table=online_table,
     )
     try:
         unsaved = serve(settings, cfg, lambda url: click.echo(f"listening on {url}", err=False))

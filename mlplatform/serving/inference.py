@@ -2,7 +2,7 @@
 
 Incremental and exactly once: each run reads the data files the payload table added after the
 version the inference table already consumed, and appends their predictions in one Delta commit
-carrying the app transaction `('serving/churn_predictor_inference', end_version + 1)`. The
+carrying the app transaction `('serving/<model>_inference', end_version + 1)`. The
 transaction version itself is the ledger: it says which payload versions are done, and it is
 committed atomically with the rows, so a crash can neither lose nor duplicate a prediction.
 
@@ -10,8 +10,8 @@ Features: the columns the model scored. For a request that used the online store
 them (`served_features`: looked-up values merged with the sent ones) and `features_from` says per
 row where they came from (`request`, `online` or `mixed`); otherwise they are the request's.
 
-Labels: a prediction gets the first label of its customer at or after its timestamp from
-`bronze/raw_customer_labels` (`label` 0/1 and `label_timestamp`: the observation that judges it),
+Labels: a prediction gets the first label of its identifier at or after its timestamp from the
+model's declared label reader (`label` and `label_timestamp`: the observation that judges it),
 or null while there is none. Every run then fills, with one Delta merge, the rows whose label
 differs from that rule's answer, so labels that arrive after the predictions reach them on a later
 run (the merge is idempotent).
@@ -25,8 +25,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from mlplatform.catalog import FEATURES, ID_COLUMNS, INFERENCE, PAYLOAD
-from mlplatform.customers.labels import label_rows, read_labels
+from mlplatform.serving.served import ServedModel
 from mlplatform.settings import Settings
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -49,15 +48,14 @@ class InferenceRun:
     ignored_columns: list[str] = field(default_factory=list)
 
 
-def unpack(payload: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
+def unpack(payload: pl.DataFrame, model: ServedModel) -> tuple[pl.DataFrame, dict]:
     """One row per prediction of the successful requests in `payload` rows."""
     # imported on use: the payload parser pulls in pandas, which the definitions do not need
     from mlplatform.serving.payloads import MISSING, PayloadError, to_columns
 
+    schema = model.inference.schema
     ok = payload.filter(pl.col("status_code") == 200)
-    cols: dict[str, list] = {
-        k: [] for k in INFERENCE.schema if k not in ("label", "label_timestamp")
-    }
+    cols: dict[str, list] = {k: [] for k in schema if k not in ("label", "label_timestamp")}
     unreadable, ignored = 0, set()
     for rec in ok.iter_rows(named=True):
         try:
@@ -74,7 +72,8 @@ def unpack(payload: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
         if len(predictions) != rows:
             unreadable += 1
             continue
-        ignored.update(c for c in columns if c not in FEATURES and c not in ID_COLUMNS)
+        known = (*model.features, *model.id_columns)
+        ignored.update(c for c in columns if c not in known)
         for name in (
             "request_id",
             "client_request_id",
@@ -85,14 +84,15 @@ def unpack(payload: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
         ):
             cols[name].extend([rec[name]] * rows)
         cols["row_index"].extend(range(rows))
-        ids = columns.get("customer_id", [None] * rows)
-        cols["customer_id"].extend(None if v is MISSING or v is None else _text(v) for v in ids)
-        for name in FEATURES:
+        for key in model.id_columns:
+            ids = columns.get(key, [None] * rows)
+            cols[key].extend(None if v is MISSING or v is None else _text(v) for v in ids)
+        for name in model.features:
             values = columns.get(name, [None] * rows)
             cols[name].extend(_number(v) for v in values)
         cols["features_from"].extend(sources)
         cols["prediction"].extend(_number(p) for p in predictions)
-    frame = pl.DataFrame(cols, schema={k: v for k, v in INFERENCE.schema.items() if k in cols})
+    frame = pl.DataFrame(cols, schema={k: v for k, v in schema.items() if k in cols})
     counts = {
         "unpacked_requests": ok.height - unreadable,
         "unreadable_requests": unreadable,
@@ -117,29 +117,33 @@ def _number(value) -> float | None:
     return float(value)
 
 
-def judged_labels(settings: Settings) -> pl.DataFrame:
-    """Every label (one per customer and time) in the inference table's types: customer_id,
-    label (0/1), label_timestamp (UTC)."""
-    schema = {c: INFERENCE.schema[c] for c in ("customer_id", "label", "label_timestamp")}
-    raw = read_labels(settings)
-    if raw is None:
+def judged_labels(settings: Settings, served: ServedModel) -> pl.DataFrame:
+    """Every label (one per identifier and time) in the inference table's types: the
+    identifiers, label, label_timestamp (UTC)."""
+    keys = list(served.id_columns)
+    schema = {c: served.inference.schema[c] for c in (*keys, "label", "label_timestamp")}
+    labels = served.labels(settings) if served.labels else None
+    if labels is None or not keys:
         return pl.DataFrame(schema=schema)
+    stamp = pl.col("label_timestamp")
+    if labels.schema["label_timestamp"].time_zone is None:
+        stamp = stamp.dt.replace_time_zone("UTC")
     return (
-        label_rows(raw)
-        .filter(pl.col("label_timestamp").is_not_null())
-        .select(
-            "customer_id",
-            pl.col("churned").alias("label"),
-            pl.col("label_timestamp").dt.replace_time_zone("UTC"),
-        )
+        labels.filter(pl.col("label_timestamp").is_not_null())
+        .select(*keys, "label", stamp)
         .cast(schema)
-        .unique(["customer_id", "label_timestamp"], keep="last", maintain_order=True)
+        .unique([*keys, "label_timestamp"], keep="last", maintain_order=True)
         .sort("label_timestamp")
     )
 
 
-def judging_labels(rows: pl.DataFrame, labels: pl.DataFrame) -> pl.DataFrame:
-    """`rows` (customer_id, timestamp, ...) with the first label at or after each timestamp."""
+def judging_labels(rows: pl.DataFrame, labels: pl.DataFrame, keys: tuple[str, ...]) -> pl.DataFrame:
+    """`rows` (identifiers, timestamp, ...) with the first label at or after each timestamp."""
+    if not keys:
+        return rows.with_columns(
+            pl.lit(None, labels.schema["label"]).alias("label"),
+            pl.lit(None, labels.schema["label_timestamp"]).alias("label_timestamp"),
+        )
     return (
         rows.with_row_index("__row")
         .sort("timestamp")
@@ -147,35 +151,38 @@ def judging_labels(rows: pl.DataFrame, labels: pl.DataFrame) -> pl.DataFrame:
             labels,
             left_on="timestamp",
             right_on="label_timestamp",
-            by="customer_id",
+            by=list(keys),
             strategy="forward",
             check_sortedness=False,
             coalesce=False,
         )
         .sort("__row")
-        .drop("__row", "customer_id_right", strict=False)
+        .drop("__row", *(f"{k}_right" for k in keys), strict=False)
     )
 
 
 class InferenceTable:
-    """Updates of `serving/churn_predictor_inference` from the payload table."""
+    """Updates of a model's inference table (`serving/<model>_inference`) from its payload
+    table."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, served: ServedModel):
         self.settings = settings
-        self.payload = PAYLOAD.store(settings)
-        self.target = INFERENCE.store(settings)
+        self.served = served
+        self.schema = served.inference.schema
+        self.payload = served.payload.store(settings)
+        self.target = served.inference.store(settings)
 
     def run(self) -> InferenceRun:
         done = self.target.committed_batch()  # payload versions consumed + 1 (0: none yet)
         start = done - 1 if done > 0 else None
         end = self.payload.version()
         run = InferenceRun(batch_id=done, start_version=start, end_version=end)
-        labels = judged_labels(self.settings)
+        labels = judged_labels(self.settings, self.served)
         if end is None or end == start:
             run.nothing_new = True
             if not self.target.exists():  # a fresh home: create the table with its schema
                 self.target.write(
-                    pl.DataFrame(schema=INFERENCE.schema),
+                    pl.DataFrame(schema=self.schema),
                     0,
                     comment="One row per prediction of the serving endpoint.",
                 )
@@ -187,7 +194,7 @@ class InferenceTable:
                 if files
                 else pl.DataFrame()
             )
-            frame, counts = unpack(payload) if files else (pl.DataFrame(), {})
+            frame, counts = unpack(payload, self.served) if files else (pl.DataFrame(), {})
             for key, value in counts.items():
                 setattr(run, key, value)
             run.requests = payload.height
@@ -203,26 +210,24 @@ class InferenceTable:
         run.labels_filled = self.fill_labels(labels)
         return run
 
-    @staticmethod
-    def _with_labels(frame: pl.DataFrame, labels: pl.DataFrame) -> pl.DataFrame:
+    def _with_labels(self, frame: pl.DataFrame, labels: pl.DataFrame) -> pl.DataFrame:
         if frame.is_empty():
-            return pl.DataFrame(schema=INFERENCE.schema)
-        return judging_labels(frame, labels).select(
-            [pl.col(k).cast(v) for k, v in INFERENCE.schema.items()]
+            return pl.DataFrame(schema=self.schema)
+        return judging_labels(frame, labels, self.served.id_columns).select(
+            [pl.col(k).cast(v) for k, v in self.schema.items()]
         )
 
     def fill_labels(self, labels: pl.DataFrame) -> int:
         """Set on every row the first label at or after its time; return rows updated."""
-        if labels.is_empty() or not self.target.exists():
+        keys = self.served.id_columns
+        if labels.is_empty() or not self.target.exists() or not keys:
             return 0
         current = (
             self.target.scan()
-            .select(
-                "request_id", "row_index", "customer_id", "timestamp", "label", "label_timestamp"
-            )
+            .select("request_id", "row_index", *keys, "timestamp", "label", "label_timestamp")
             .collect()
         )
-        judged = judging_labels(current.drop("label", "label_timestamp"), labels).rename(
+        judged = judging_labels(current.drop("label", "label_timestamp"), labels, keys).rename(
             {"label": "label_new", "label_timestamp": "label_timestamp_new"}
         )
         stale = pl.concat(

@@ -1,9 +1,9 @@
-"""Automatic feature lookup: a request row may carry only `customer_id` (or some features).
+"""Automatic feature lookup: a request row may carry only its lookup key (or some features).
 
 For a model version logged with a feature spec, the features a row lacks are read from the online
 store, one batched query per request; features in the payload win. A derived feature
 (`recency_days` from `last_event_at`) is computed against the request time, the rule training
-applies against the label time. A version without a spec, or a row without `customer_id`, is
+applies against the label time. A version without a spec, or a row without the key, is
 checked as sent (a missing feature is the usual 400).
 
 A key that is not in the online store, on a row that lacks a feature, fails the whole request

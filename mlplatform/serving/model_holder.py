@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from mlplatform.catalog import CHAMPION, MODEL_NAME
+from mlplatform.catalog import CHAMPION
 from mlplatform.feature_store.spec import FeatureSpec
 from mlplatform.serving.payloads import KNOWN_TYPES, InputSpec
 from mlplatform.settings import Settings
@@ -110,7 +110,8 @@ class ModelHolder:
         self,
         settings: Settings,
         poll_seconds: float = 5.0,
-        name: str = MODEL_NAME,
+        *,
+        name: str,
         alias: str = CHAMPION,
         loader: Callable[[str, str, str], LoadedModel] = load_version,
     ):

@@ -24,7 +24,7 @@ class DataframeRecords(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     dataframe_records: list[dict[str, Any]] = Field(
-        examples=[[{"customer_id": "c1", "total_events": 12, "recency_days": 3.5}]]
+        examples=[[{"user_id": "u1", "visits": 12, "days_since_visit": 3.5}]]
     )
 
 
@@ -52,10 +52,10 @@ class Inputs(BaseModel):
 
 
 class ScoringRequest(RootModel[DataframeRecords | DataframeSplit | Inputs]):
-    """One of the MLflow scoring payloads. A row may carry `customer_id` (logged, not a model
-    input; for a version with a feature spec, the missing features are looked up by it). Numbers
-    must be finite; null is a missing value. The body is JSON in UTF-8 (UTF-16 and UTF-32 are
-    read too)."""
+    """One of the MLflow scoring payloads. A row may carry the model's lookup key (logged, not a
+    model input; for a version with a feature spec, the missing features are looked up by it).
+    Numbers must be finite; null is a missing value. The body is JSON in UTF-8 (UTF-16 and UTF-32
+    are read too)."""
 
 
 class Predictions(BaseModel):

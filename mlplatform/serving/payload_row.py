@@ -1,7 +1,8 @@
 """The payload table's row as the server records it (cheap to import).
 
-`serving/churn_predictor_payload` holds one row per `POST /invocations` (written by the server);
-its name, path and columns are `mlplatform.catalog.PAYLOAD`. `serving/churn_predictor_inference`
+`serving/<model>_payload` holds one row per `POST /invocations` (written by the server);
+its name, path and columns are `mlplatform.catalog.payload_table(model)`.
+`serving/<model>_inference`
 (`mlplatform.catalog.INFERENCE`) holds one row per prediction (unpacked by a Dagster asset).
 """
 

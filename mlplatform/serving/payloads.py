@@ -9,7 +9,7 @@ Accepted bodies (a JSON object with exactly one of these keys):
 Every problem raises `PayloadError` with the HTTP status and a message naming it. A number column
 takes JSON numbers and null (a missing value, which the model imputes); `NaN`, `Infinity` and
 numbers beyond the column type's range are refused naming the column and row. An identifier
-(`customer_id`) is a string, a number or null.
+(a lookup key) is a string, a number or null.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from mlplatform.catalog import ID_COLUMNS
 from mlplatform.serving.body import parse_json
 from mlplatform.serving.errors import PayloadError
 
@@ -170,7 +169,13 @@ def _columnar(value: dict) -> tuple[dict[str, list], int]:
     return dict(value), lengths.pop() if lengths else 0
 
 
-def validate(columns: dict[str, list], rows: int, spec: InputSpec | None, max_rows: int) -> Batch:
+def validate(
+    columns: dict[str, list],
+    rows: int,
+    spec: InputSpec | None,
+    max_rows: int,
+    id_columns: tuple[str, ...] = (),
+) -> Batch:
     """Check the columns against the model's signature and build the model input.
 
     Args:
@@ -178,6 +183,8 @@ def validate(columns: dict[str, list], rows: int, spec: InputSpec | None, max_ro
         rows: The number of rows.
         spec: The model's input columns; None accepts any columns as they are.
         max_rows: The largest batch accepted.
+        id_columns: Identifier columns a row may carry (the model's lookup keys): logged with
+            the prediction, never a model input.
 
     Raises:
         PayloadError: an empty or oversized batch, a missing, unknown or mistyped column.
@@ -188,11 +195,11 @@ def validate(columns: dict[str, list], rows: int, spec: InputSpec | None, max_ro
         raise PayloadError(
             413, f"batch of {rows} rows is over the limit of {max_rows} rows per request; split it"
         )
-    model_cols = spec.columns if spec else tuple(c for c in columns if c not in ID_COLUMNS)
-    check_ids(columns)
-    ids = {c: _ids(columns[c]) for c in ID_COLUMNS if c in columns and c not in model_cols}
+    model_cols = spec.columns if spec else tuple(c for c in columns if c not in id_columns)
+    check_ids(columns, id_columns)
+    ids = {c: _ids(columns[c]) for c in id_columns if c in columns and c not in model_cols}
     if spec is not None:
-        unknown = [c for c in columns if c not in spec.columns and c not in ID_COLUMNS]
+        unknown = [c for c in columns if c not in spec.columns and c not in id_columns]
         if unknown:
             raise PayloadError(
                 400, f"unknown column(s) {unknown}; the model takes {list(spec.columns)}"
@@ -224,9 +231,9 @@ def _frame(data: dict, columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(data, columns=columns)
 
 
-def check_ids(columns: dict[str, list]) -> None:
-    """Refuse an identifier (`customer_id`) that is a JSON array or object."""
-    for name in ID_COLUMNS:
+def check_ids(columns: dict[str, list], id_columns: tuple[str, ...]) -> None:
+    """Refuse an identifier (a lookup key) that is a JSON array or object."""
+    for name in id_columns:
         values = columns.get(name, ())
         if not set(map(type, values)) & {list, dict}:  # the usual case, one pass in C
             continue

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import uvicorn
 
-from mlplatform.catalog import ONLINE_CUSTOMER_ML_FEATURES, PAYLOAD
+from mlplatform.catalog.tables import payload_table
 from mlplatform.feature_store.online import OnlineStore
 from mlplatform.serving.app import ServingOptions, create_app
 from mlplatform.serving.logger import InferenceLogger
@@ -39,6 +39,11 @@ class ServerConfig:
     max_buffer_rows: int = 10_000
     graceful_seconds: float = 30.0
     options: ServingOptions = ServingOptions()
+    model: str = ""
+    """The registered model served (alias champion); its payload table is
+    `serving/<model>_payload`."""
+    online_table: str | None = None
+    """The online store table features are looked up in (None: no lookup)."""
 
 
 class _Server(uvicorn.Server):
@@ -76,7 +81,7 @@ def serve(settings: Settings, cfg: ServerConfig, on_ready: Callable[[str], None]
     Raises:
         OSError: the address cannot be bound.
     """
-    holder = ModelHolder(settings, poll_seconds=cfg.poll_seconds)
+    holder = ModelHolder(settings, poll_seconds=cfg.poll_seconds, name=cfg.model)
     holder.refresh()
     if holder.current is None:
         log.warning(
@@ -88,13 +93,18 @@ def serve(settings: Settings, cfg: ServerConfig, on_ready: Callable[[str], None]
     logger = None
     if cfg.logging:
         logger = InferenceLogger(
-            PAYLOAD.path(settings), cfg.flush_rows, cfg.flush_seconds, cfg.max_buffer_rows
+            payload_table(cfg.model).path(settings),
+            cfg.flush_rows,
+            cfg.flush_seconds,
+            cfg.max_buffer_rows,
         )
         logger.start()
     holder.start()
     sock = bind(cfg.host, cfg.port)
     url = url_of(sock)
-    features = OnlineFeatures(OnlineStore.from_settings(settings), ONLINE_CUSTOMER_ML_FEATURES.name)
+    features = None
+    if cfg.online_table:
+        features = OnlineFeatures(OnlineStore.from_settings(settings), cfg.online_table)
     app = create_app(holder, logger, cfg.options, features)
     config = uvicorn.Config(
         app,
@@ -116,7 +126,8 @@ def serve(settings: Settings, cfg: ServerConfig, on_ready: Callable[[str], None]
         server.run(sockets=[sock])
     finally:
         holder.stop()
-        features.store.close()
+        if features is not None:
+            features.store.close()
         unsaved = logger.close() if logger is not None else 0
         sock.close()
         for sig, handler in previous.items():

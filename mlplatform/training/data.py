@@ -1,64 +1,65 @@
-"""Training data: the point-in-time training set, pinned Delta versions, a stable holdout.
+"""Training data: a model's training set at pinned Delta versions, and a stable holdout.
 
-A model trains on `ml/churn_training_set` (every label row with the features as of its time). A
-home without that table (built before the feature store), or a version trained before it, reads
-the earlier source: the current gold row of each customer joined with its latest label.
+A model trains on its declared training set (`ModelLifecycle.training_set`: one row per label,
+the features as columns). A version trained before the project had that table reads the
+project's `legacy_source` instead, when it declares one.
 
-The holdout is a deterministic hash of `customer_id`, so a customer is in the holdout in every run
-and for every model version: challenger and champion are compared on customers neither saw.
+The holdout is a deterministic hash of the entity key, so an entity is in the holdout in every
+run and for every model version: challenger and champion are compared on entities neither saw.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 import polars as pl
 
-from mlplatform.catalog import (
-    CHURN_TRAINING_SET,
-    CUSTOMER_ML_FEATURES,
-    FEATURES,
-    RAW_CUSTOMER_LABELS,
-    Table,
-)
-from mlplatform.customers.labels import LABEL, latest_labels
-from mlplatform.customers.model_input import default_as_of, features_for_scoring, parse_as_of
+from mlplatform.feature_store.derived import features_for_scoring
+from mlplatform.feature_store.training_table import read_training_set_metadata
 from mlplatform.settings import Settings
+from mlplatform.training.lifecycle import ModelLifecycle
 
 if TYPE_CHECKING:  # numpy is imported on use: the definitions import this module
     import numpy as np
 
-HOLDOUT_SALT = "churn-holdout-v1"
 HOLDOUT_FRACTION = 0.2
 
 
-def in_holdout(customer_ids: pl.Series) -> np.ndarray:
-    """Whether each customer is in the holdout (the same answer in every run)."""
+def in_holdout(keys: pl.Series, salt: str = "holdout-v1") -> np.ndarray:
+    """Whether each entity is in the holdout (the same answer in every run)."""
     import numpy as np
 
     cutoff = int(HOLDOUT_FRACTION * 10_000)
     return np.fromiter(
         (
-            int(hashlib.md5(f"{HOLDOUT_SALT}:{c}".encode()).hexdigest()[:8], 16) % 10_000 < cutoff
-            for c in customer_ids.cast(pl.String).to_list()
+            int(hashlib.md5(f"{salt}:{c}".encode()).hexdigest()[:8], 16) % 10_000 < cutoff
+            for c in keys.cast(pl.String).to_list()
         ),
         dtype=bool,
-        count=len(customer_ids),
+        count=len(keys),
     )
+
+
+def holdout_rule(lifecycle: ModelLifecycle) -> str:
+    """The holdout as SQL, for the version's tags."""
+    key = lifecycle.entity_key
+    return f"md5('{lifecycle.salt}:' || {key}) % 10000 < {HOLDOUT_FRACTION} * 10000"
 
 
 @dataclass
 class ModelData:
-    """Labelled customers with their gold features, and where they came from."""
+    """Labelled rows with their features, and where they came from."""
 
-    frame: pl.DataFrame  # customer_id, features (or gold columns), churned, holdout
+    frame: pl.DataFrame  # entity key, features (or their source columns), label, holdout
     as_of: datetime | None
     versions: dict[str, int | None]  # Delta version read, per table key
+    lifecycle: ModelLifecycle
     counts: dict[str, int] = field(default_factory=dict)
-    feature_spec: dict | None = None  # the training set's feature spec (None: gold source)
+    feature_spec: dict | None = None  # the training set's feature spec (None: none recorded)
 
     @property
     def empty(self) -> bool:
@@ -67,94 +68,71 @@ class ModelData:
     def split(self, holdout: bool) -> pl.DataFrame:
         return self.frame.filter(pl.col("holdout") == holdout)
 
-    def xy(self, holdout: bool, features: list[str] = FEATURES):
+    def xy(self, holdout: bool, features: Sequence[str] | None = None):
         """Model input and labels of the training part (False) or the holdout (True)."""
         part = self.split(holdout)
-        return features_for_scoring(part, self.as_of, features), part[LABEL].to_numpy()
+        lc = self.lifecycle
+        x = features_for_scoring(part, self.as_of, features or lc.features, lc.derived)
+        return x, part[lc.label].to_numpy()
 
 
-def _read(settings: Settings, table: Table, version: int | None):
-    store = table.store(settings)
-    if not store.exists():
-        return None, None
-    if version is None:
-        version = store.version()
-    return store.read(version), version
+def with_holdout(frame: pl.DataFrame, lifecycle: ModelLifecycle) -> pl.DataFrame:
+    keys = frame[lifecycle.entity_key]
+    return frame.with_columns(pl.Series("holdout", in_holdout(keys, lifecycle.salt)))
 
 
 def load_model_data(
     settings: Settings,
+    lifecycle: ModelLifecycle,
     as_of: str | datetime | None = None,
     versions: dict[str, int | None] | None = None,
 ) -> ModelData:
-    """Read the training set, or gold and labels, at `versions` (else the current ones).
+    """Read the model's training set at `versions` (else the current one).
 
     Args:
         settings: Where the lakehouse is.
-        as_of: Recency reference of the gold source; default: the latest `last_event_at` in the
-            gold version read. The training set carries recency at each label's time.
-        versions: Delta version per table key (`ml/churn_training_set`, or
-            `gold/customer_ml_features` ...), to re-read the exact data a version was trained on.
+        lifecycle: The model's declaration.
+        as_of: The as-of time of a legacy source (the training set carries derived features at
+            each label's time).
+        versions: Delta version per table key, to re-read the exact data a version saw.
     """
     versions = versions or {}
-    gold_table, labels_table = CUSTOMER_ML_FEATURES, RAW_CUSTOMER_LABELS
-    training_set = CHURN_TRAINING_SET.key
-    if training_set in versions or (not versions and CHURN_TRAINING_SET.store(settings).exists()):
-        return load_training_set(settings, versions.get(training_set))
-    gold, gold_version = _read(settings, gold_table, versions.get(gold_table.key))
-    raw, labels_version = _read(settings, labels_table, versions.get(labels_table.key))
-    read = {gold_table.key: gold_version, labels_table.key: labels_version}
-    counts = {"gold_customers": 0 if gold is None else gold.height}
-    if gold is None or raw is None:
-        counts["labelled_customers"] = 0
-        return ModelData(pl.DataFrame(), None, read, counts)
-    labels = latest_labels(raw)
-    frame = gold.join(labels, on="customer_id", how="inner").sort("customer_id")
-    frame = frame.with_columns(pl.Series("holdout", in_holdout(frame["customer_id"])))
-    counts |= {
-        "labelled": labels.height,
-        "labelled_customers": frame.height,
-        "train_customers": int((~frame["holdout"]).sum()),
-        "holdout_customers": int(frame["holdout"].sum()),
-    }
-    resolved = default_as_of(gold) if as_of is None else parse_as_of(as_of)
-    return ModelData(frame, resolved, read, counts)
+    table = lifecycle.training_set
+    if table.key in versions or lifecycle.legacy_source is None:
+        return load_training_set(settings, lifecycle, versions.get(table.key))
+    if not versions and table.store(settings).exists():
+        return load_training_set(settings, lifecycle)
+    return lifecycle.legacy_source(settings, lifecycle, versions, as_of)
 
 
-def load_training_set(settings: Settings, version: int | None = None) -> ModelData:
-    """The point-in-time training set (at `version`, else the current one) with the holdout.
+def load_training_set(
+    settings: Settings, lifecycle: ModelLifecycle, version: int | None = None
+) -> ModelData:
+    """The training set (at `version`, else the current one) with the holdout.
 
-    The versions recorded are the training set's and those it was built from (the history and
-    the labels); `as_of` is the latest label time (each row's recency is at its own label time).
+    The versions recorded are the training set's and those it was built from; `as_of` is the
+    latest label time (each row's derived features are at its own label time).
     """
-    from mlplatform.customers.churn_training_set import read_metadata
-
-    frame, read_version = _read(settings, CHURN_TRAINING_SET, version)
-    meta = read_metadata(settings, read_version)
-    versions = {CHURN_TRAINING_SET.key: read_version, **meta.get("versions", {})}
-    frame = frame.sort("customer_id", "label_timestamp")
-    frame = frame.with_columns(pl.Series("holdout", in_holdout(frame["customer_id"])))
+    table, key = lifecycle.training_set, lifecycle.entity_key
+    store = table.store(settings)
+    if not store.exists():
+        return ModelData(pl.DataFrame(), None, {table.key: None}, lifecycle, {"label_rows": 0})
+    version = store.version() if version is None else version
+    frame = store.read(version)
+    meta = read_training_set_metadata(store, version)
+    versions = {table.key: version, **meta.get("versions", {})}
+    time = lifecycle.label_time
+    frame = with_holdout(frame.sort([key, time] if time else [key]), lifecycle)
     holdout = frame.filter(pl.col("holdout"))
     counts = {
         "label_rows": frame.height,
-        "labelled_customers": frame["customer_id"].n_unique(),
+        "labelled_entities": frame[key].n_unique(),
         "train_rows": frame.height - holdout.height,
         "holdout_rows": holdout.height,
-        "train_customers": frame.filter(~pl.col("holdout"))["customer_id"].n_unique(),
-        "holdout_customers": holdout["customer_id"].n_unique(),
-        "null_feature_rows": int(frame["feature_timestamp"].null_count()),
+        "train_entities": frame.filter(~pl.col("holdout"))[key].n_unique(),
+        "holdout_entities": holdout[key].n_unique(),
     }
-    as_of = frame["label_timestamp"].max() if frame.height else None
-    return ModelData(frame, as_of, versions, counts, meta.get("feature_spec"))
-
-
-def truth_propensity(settings: Settings, customer_ids: pl.Series) -> np.ndarray | None:
-    """The demo generator's true churn propensity for these customers (None without the file)."""
-    path = settings.demo_dir / "customer_truth.parquet"
-    if not path.exists():
-        return None
-    truth = pl.read_parquet(path, columns=["customer_id", "propensity"])
-    joined = pl.DataFrame({"customer_id": customer_ids}).join(truth, on="customer_id", how="left")
-    if joined["propensity"].null_count():
-        return None
-    return joined["propensity"].to_numpy()
+    if "feature_timestamp" in frame.columns:
+        counts["null_feature_rows"] = int(frame["feature_timestamp"].null_count())
+    as_of = frame[time].max() if time and frame.height else None
+    return ModelData(frame, as_of, versions, lifecycle, counts, meta.get("feature_spec"))

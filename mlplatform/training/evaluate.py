@@ -1,8 +1,9 @@
 """Champion/challenger evaluation: score both on the same holdout, decide promote or skip.
 
 The decision applies MLflow's own model-validation semantics (`MetricThreshold`,
-`mlflow.validate_evaluation_results`): a minimum ROC AUC, and against a champion a minimum
-absolute improvement. With no champion yet only the minimum applies.
+`mlflow.validate_evaluation_results`) to the model's declared metric: a bound (a minimum when
+higher is better, a maximum otherwise), and against a champion a minimum absolute improvement.
+With no champion yet only the bound applies.
 """
 
 from __future__ import annotations
@@ -17,16 +18,14 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.models import EvaluationResult, MetricThreshold
 from mlflow.models.evaluation.validation import ModelValidationFailedException
-from sklearn.metrics import roc_auc_score
 
-from mlplatform.catalog import AS_OF_TAG, DELTA_VERSION_TAG, FEATURES, MODEL_NAME, PROMOTE, SKIP
-from mlplatform.customers.model_input import features_for_scoring
+from mlplatform.catalog import AS_OF_TAG, CHALLENGER, CHAMPION, DELTA_VERSION_TAG, PROMOTE, SKIP
+from mlplatform.feature_store.derived import features_for_scoring
 from mlplatform.settings import Settings
 from mlplatform.training import registry
 from mlplatform.training.data import ModelData, load_model_data
+from mlplatform.training.lifecycle import ModelLifecycle
 from mlplatform.training.tracking import use_tracking_store
-
-METRIC = "roc_auc"
 
 
 def lineage_versions(mv: ModelVersion) -> dict[str, int]:
@@ -38,48 +37,64 @@ def lineage_versions(mv: ModelVersion) -> dict[str, int]:
     }
 
 
-def training_data(settings: Settings, mv: ModelVersion) -> ModelData:
+def training_data(settings: Settings, lifecycle: ModelLifecycle, mv: ModelVersion) -> ModelData:
     """The exact data (tables at the tagged versions, same as-of) a model version saw."""
-    return load_model_data(settings, as_of=mv.tags.get(AS_OF_TAG), versions=lineage_versions(mv))
+    versions = lineage_versions(mv)
+    as_of = mv.tags.get(AS_OF_TAG) or None
+    return load_model_data(settings, lifecycle, as_of=as_of, versions=versions)
 
 
-def load_version(version: int | str, name: str = MODEL_NAME):
-    """A registered version as a pyfunc model (predict: churn probability per row)."""
+def load_version(version: int | str, name: str):
+    """A registered version as a pyfunc model (predict: one value per row)."""
     return mlflow.pyfunc.load_model(f"models:/{name}/{version}")
 
 
 def predict(model, data: ModelData, holdout: bool = True) -> np.ndarray:
-    """A loaded pyfunc model's churn probabilities for the holdout (or training) customers."""
+    """A loaded pyfunc model's predictions for the holdout (or training) rows."""
     part = data.split(holdout)
-    return np.asarray(model.predict(features_for_scoring(part, data.as_of, FEATURES)), dtype=float)
+    lc = data.lifecycle
+    x = features_for_scoring(part, data.as_of, lc.features, lc.derived)
+    return np.asarray(model.predict(x), dtype=float)
 
 
 def roc_auc(y: np.ndarray, p: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
     return float(roc_auc_score(y, p))
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Promotion bar: minimum ROC AUC; minimum absolute improvement over the champion."""
+    """Promotion bar: the metric's bound (minimum if higher is better, else maximum); minimum
+    absolute improvement over the champion."""
 
-    min_roc_auc: float
+    threshold: float
     min_improvement: float | None
+    metric: str = "roc_auc"
+    greater_is_better: bool = True
 
     def metric_thresholds(self, with_champion: bool) -> dict[str, MetricThreshold]:
         """MLflow thresholds; the comparison rules apply only when there is a champion."""
         change = self.min_improvement if with_champion and self.min_improvement else None
         relative = 0.0 if with_champion and change is None else None  # "not worse"
         return {
-            METRIC: MetricThreshold(
-                threshold=self.min_roc_auc,
+            self.metric: MetricThreshold(
+                threshold=self.threshold,
                 min_absolute_change=change,
                 min_relative_change=relative,
-                greater_is_better=True,
+                greater_is_better=self.greater_is_better,
             )
         }
 
+    @property
+    def bound(self) -> str:
+        return "minimum" if self.greater_is_better else "maximum"
+
     def as_dict(self) -> dict:
-        return {"min_roc_auc": self.min_roc_auc, "min_improvement": self.min_improvement}
+        return {
+            f"{self.bound[:3]}_{self.metric}": self.threshold,
+            "min_improvement": self.min_improvement,
+        }
 
 
 @dataclass
@@ -88,35 +103,41 @@ class Decision:
 
     decision: str
     challenger_version: int
-    challenger_roc_auc: float
+    challenger_score: float
     champion_version: int | None
-    champion_roc_auc: float | None
+    champion_score: float | None
     reasons: list[str] = field(default_factory=list)
+    greater_is_better: bool = True
 
     @property
     def improvement(self) -> float | None:
-        if self.champion_roc_auc is None:
+        """How much better the challenger is (positive: better, whichever way is better)."""
+        if self.champion_score is None:
             return None
-        return self.challenger_roc_auc - self.champion_roc_auc
+        diff = self.challenger_score - self.champion_score
+        return diff if self.greater_is_better else -diff
 
 
 def decide(
     challenger_version: int,
-    challenger_auc: float,
+    challenger_score: float,
     champion_version: int | None,
-    champion_auc: float | None,
+    champion_score: float | None,
     thresholds: Thresholds,
 ) -> Decision:
     """Promote when MLflow's validation of the challenger against the champion passes."""
-    args = (challenger_version, challenger_auc, champion_version, champion_auc)
+    args = (challenger_version, challenger_score, champion_version, champion_score)
+    better = thresholds.greater_is_better
     if champion_version is not None and champion_version == challenger_version:
-        return Decision(SKIP, *args, [f"version {challenger_version} is already the champion"])
-    with_champion = champion_auc is not None
+        reason = f"version {challenger_version} is already the champion"
+        return Decision(SKIP, *args, [reason], better)
+    with_champion = champion_score is not None
+    name = thresholds.metric
     try:
         mlflow.validate_evaluation_results(
             thresholds.metric_thresholds(with_champion),
-            EvaluationResult(metrics={METRIC: challenger_auc}, artifacts={}),
-            EvaluationResult(metrics={METRIC: champion_auc}, artifacts={})
+            EvaluationResult(metrics={name: challenger_score}, artifacts={}),
+            EvaluationResult(metrics={name: champion_score}, artifacts={})
             if with_champion
             else None,
         )
@@ -124,79 +145,83 @@ def decide(
         # one line per metric, one sentence per failed rule ("Metric roc_auc ... failed: ...")
         parts = re.split(r"(?<=\.)\s+(?=Metric )|\n", str(err.message))
         reasons = [part.strip() for part in parts if part.strip()]
-        return Decision(SKIP, *args, reasons)
+        return Decision(SKIP, *args, reasons, better)
+    sign = ">=" if better else "<="
+    bar = f"{name} {challenger_score:.4f} {sign} {thresholds.bound} {thresholds.threshold}"
     if with_champion:
+        gain = challenger_score - champion_score if better else champion_score - challenger_score
         why = (
-            f"{METRIC} {challenger_auc:.4f} >= minimum {thresholds.min_roc_auc} and beats "
-            f"champion version {champion_version} ({champion_auc:.4f}) by "
-            f"{challenger_auc - champion_auc:+.4f}"
+            f"{bar} and beats champion version {champion_version} ({champion_score:.4f}) by "
+            f"{gain:+.4f}"
         )
     else:
-        why = f"no champion yet; {METRIC} {challenger_auc:.4f} >= minimum {thresholds.min_roc_auc}"
-    return Decision(PROMOTE, *args, [why])
+        why = f"no champion yet; {bar}"
+    return Decision(PROMOTE, *args, [why], better)
 
 
-def record_on_version(client: MlflowClient, decision: Decision, run_id: str | None) -> None:
+def record_on_version(
+    client: MlflowClient, name: str, metric: str, decision: Decision, run_id: str | None
+) -> None:
     """Write the decision on the challenger version's tags and its training run's metrics."""
     v = str(decision.challenger_version)
+    champion_score = decision.champion_score
     tags = {
         "evaluation.decision": decision.decision,
-        "evaluation.roc_auc": f"{decision.challenger_roc_auc:.6f}",
+        f"evaluation.{metric}": f"{decision.challenger_score:.6f}",
         "evaluation.champion_version": str(decision.champion_version or ""),
-        "evaluation.champion_roc_auc": ""
-        if decision.champion_roc_auc is None
-        else f"{decision.champion_roc_auc:.6f}",
+        f"evaluation.champion_{metric}": "" if champion_score is None else f"{champion_score:.6f}",
         "evaluation.reasons": json.dumps(decision.reasons)[:5000],
     }
     for key, value in tags.items():
-        client.set_model_version_tag(MODEL_NAME, v, key, value)
-    mv = client.get_model_version(MODEL_NAME, v)
+        client.set_model_version_tag(name, v, key, value)
+    mv = client.get_model_version(name, v)
     if mv.run_id:
-        client.log_metric(mv.run_id, "evaluation_challenger_roc_auc", decision.challenger_roc_auc)
-        if decision.champion_roc_auc is not None:
-            client.log_metric(mv.run_id, "evaluation_champion_roc_auc", decision.champion_roc_auc)
+        client.log_metric(mv.run_id, f"evaluation_challenger_{metric}", decision.challenger_score)
+        if champion_score is not None:
+            client.log_metric(mv.run_id, f"evaluation_champion_{metric}", champion_score)
         client.set_tag(mv.run_id, "evaluation.decision", decision.decision)
     if run_id:
-        client.set_model_version_tag(MODEL_NAME, v, "evaluation.dagster_run_id", run_id)
+        client.set_model_version_tag(name, v, "evaluation.dagster_run_id", run_id)
 
 
-def model_signature(version: int | str, name: str = MODEL_NAME):
+def model_signature(version: int | str, name: str):
     """The logged signature of a registered version (None if it has none)."""
     return mlflow.models.get_model_info(f"models:/{name}/{version}").signature
 
 
 def evaluate_challenger(
-    settings: Settings, thresholds: Thresholds, run_id: str | None
+    settings: Settings, lifecycle: ModelLifecycle, thresholds: Thresholds, run_id: str | None
 ) -> dict | None:
     """Score challenger and champion on the challenger's holdout, decide, record the decision.
 
     Returns:
         The evaluation's materialization metadata, or None when no challenger is registered.
     """
+    name, metric = lifecycle.registered_model, lifecycle.scoring_metric
     use_tracking_store(settings)
     client = registry.client(settings)
-    challenger = registry.alias_version(client, registry.CHALLENGER)
+    challenger = registry.alias_version(client, CHALLENGER, name)
     if challenger is None:
         return None
-    champion = registry.alias_version(client, registry.CHAMPION)
-    data = training_data(settings, registry.get_version(client, challenger))
-    y = data.split(True)["churned"].to_numpy()
-    challenger_auc = roc_auc(y, predict(load_version(challenger), data))
-    champion_auc = None
+    champion = registry.alias_version(client, CHAMPION, name)
+    data = training_data(settings, lifecycle, registry.get_version(client, challenger, name))
+    y = data.split(True)[lifecycle.label].to_numpy()
+    challenger_score = metric.score(y, predict(load_version(challenger, name), data))
+    champion_score = None
     if champion is not None and champion != challenger:
-        champion_auc = roc_auc(y, predict(load_version(champion), data))
-    decision = decide(challenger, challenger_auc, champion, champion_auc, thresholds)
-    record_on_version(client, decision, run_id)
+        champion_score = metric.score(y, predict(load_version(champion, name), data))
+    decision = decide(challenger, challenger_score, champion, champion_score, thresholds)
+    record_on_version(client, name, metric.name, decision, run_id)
     return {
         "decision": decision.decision,
         "challenger_version": challenger,
         "champion_version": champion,
-        "challenger_roc_auc": challenger_auc,
-        "champion_roc_auc": champion_auc,
+        f"challenger_{metric.name}": challenger_score,
+        f"champion_{metric.name}": champion_score,
         "improvement": decision.improvement,
         "reasons": decision.reasons,
         "thresholds": thresholds.as_dict(),
-        "holdout_customers": len(y),
-        "as_of": data.as_of.isoformat(),
+        "holdout_rows": len(y),
+        "as_of": data.as_of.isoformat() if data.as_of else None,
         "delta_versions": data.versions,
     }

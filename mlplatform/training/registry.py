@@ -17,11 +17,11 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
-from mlplatform.catalog import CHALLENGER, CHAMPION, MODEL_NAME, PREVIOUS_CHAMPION
+from mlplatform.catalog import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION
 from mlplatform.settings import Settings, get_settings
 from mlplatform.training.store import ensure_embedded_store
 
-__all__ = ["CHALLENGER", "CHAMPION", "MODEL_NAME", "PREVIOUS_CHAMPION", "RegistryError"]
+__all__ = ["CHALLENGER", "CHAMPION", "PREVIOUS_CHAMPION", "RegistryError"]
 
 AUDIT_LOG_TAG = "audit.log"
 REPLACED_TAG = "audit.replaced_version"
@@ -59,7 +59,7 @@ def current_user() -> str:
         return "unknown"
 
 
-def alias_version(mlflow_client: MlflowClient, alias: str, name: str = MODEL_NAME) -> int | None:
+def alias_version(mlflow_client: MlflowClient, alias: str, name: str) -> int | None:
     """The version an alias points to, or None when the alias (or the model) does not exist."""
     try:
         return int(mlflow_client.get_model_version_by_alias(name, alias).version)
@@ -67,7 +67,7 @@ def alias_version(mlflow_client: MlflowClient, alias: str, name: str = MODEL_NAM
         return None
 
 
-def version_numbers(mlflow_client: MlflowClient, name: str = MODEL_NAME) -> list[int]:
+def version_numbers(mlflow_client: MlflowClient, name: str) -> list[int]:
     try:
         found = mlflow_client.search_model_versions(f"name='{name}'")
     except MlflowException:
@@ -75,7 +75,7 @@ def version_numbers(mlflow_client: MlflowClient, name: str = MODEL_NAME) -> list
     return sorted(int(v.version) for v in found)
 
 
-def get_version(mlflow_client: MlflowClient, version: int, name: str = MODEL_NAME) -> ModelVersion:
+def get_version(mlflow_client: MlflowClient, version: int, name: str) -> ModelVersion:
     """A registered version.
 
     Raises:
@@ -97,8 +97,8 @@ def _audit(
     action: str,
     actor: str,
     reason: str,
-    extra: dict | None = None,
-    name: str = MODEL_NAME,
+    extra: dict | None,
+    name: str,
 ) -> None:
     """Write `audit.<action>_by/_at/_reason` and append to the version's `audit.log`."""
     at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -116,7 +116,7 @@ def _audit(
 
 
 def promote(
-    mlflow_client: MlflowClient, version: int, actor: str, reason: str, name: str = MODEL_NAME
+    mlflow_client: MlflowClient, version: int, actor: str, reason: str, name: str
 ) -> AliasMove:
     """Make `version` the champion; the champion it replaces becomes `previous_champion`.
 
@@ -143,9 +143,7 @@ def promote(
     return AliasMove("promote", version, current, previous)
 
 
-def rollback(
-    mlflow_client: MlflowClient, actor: str, reason: str, name: str = MODEL_NAME
-) -> AliasMove:
+def rollback(mlflow_client: MlflowClient, actor: str, reason: str, name: str) -> AliasMove:
     """Make `previous_champion` the champion again.
 
     The alias `previous_champion` then moves to the champion the restored version had replaced

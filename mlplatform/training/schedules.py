@@ -1,16 +1,19 @@
-"""When the training job runs on its own."""
+"""When a declared model's training job runs on its own."""
 
 from __future__ import annotations
 
 import dagster as dg
 
-from mlplatform.training.jobs import ml_training_job
+from mlplatform.training.lifecycle import ModelLifecycle
 
-ml_training_daily = dg.ScheduleDefinition(
-    name="ml_training_daily",
-    job=ml_training_job,
-    cron_schedule="0 3 * * *",
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Retrain every night at 03:00 UTC on the day's features and labels.",
-)
+
+def training_schedule(lc: ModelLifecycle, job) -> dg.ScheduleDefinition:
+    return dg.ScheduleDefinition(
+        name=lc.schedule_name,
+        job=job,
+        cron_schedule=lc.cron,
+        execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=f"Retrain `{lc.registered_model}` on the latest features and labels "
+        f"(`{lc.cron}` UTC).",
+    )

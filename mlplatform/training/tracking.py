@@ -18,16 +18,19 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from mlplatform.catalog import MODEL_NAME
 from mlplatform.lakehouse.resource import LakehouseResource
 from mlplatform.settings import Settings
 from mlplatform.settings.variables import GIT_COMMIT
 from mlplatform.training.store import ensure_embedded_store
 
+RUNS_EXPERIMENT = "runs"
+"""The experiment of the Dagster runs' own MLflow runs; each model's training run nests in its
+model's experiment (`MlflowResource.model_run`)."""
 
-def experiment_name(env: str) -> str:
-    """The training experiment of an environment (dev, staging, prod)."""
-    return f"/mlplatform/{env}/{MODEL_NAME}"
+
+def experiment_name(env: str, model: str = RUNS_EXPERIMENT) -> str:
+    """The experiment of a registered model in an environment (dev, staging, prod)."""
+    return f"/mlplatform/{env}/{model}"
 
 
 def _artifact_location(settings: Settings) -> str | None:
@@ -90,8 +93,9 @@ class MlflowResource(dg.ConfigurableResource):
     resources are torn down (FAILED when the step raised).
 
     Fields left unset take the settings' values when the run starts: the tracking URI is
-    `MLFLOW_TRACKING_URI` or the embedded sqlite store, the experiment
-    `/mlplatform/<env>/churn_predictor`. `tracking_token` is the tracking server's bearer token
+    `MLFLOW_TRACKING_URI` or the embedded sqlite store, the experiment `/mlplatform/<env>/runs`;
+    each model's training nests a run in `/mlplatform/<env>/<registered model>` (`model_run`).
+    `tracking_token` is the tracking server's bearer token
     (`EnvVar("MLFLOW_TRACKING_TOKEN")` in staging and prod); it is handed to MLflow as
     `MLFLOW_TRACKING_TOKEN`, the way MLflow's clients read it.
     """
@@ -104,7 +108,7 @@ class MlflowResource(dg.ConfigurableResource):
         default=None, description="Bearer token of the tracking server (a secret: use EnvVar)."
     )
     experiment_name: str | None = Field(
-        default=None, description="Default: /mlplatform/<MLPLATFORM_ENV>/churn_predictor."
+        default=None, description="Default: /mlplatform/<MLPLATFORM_ENV>/runs."
     )
     extra_tags: dict[str, str] = Field(
         default_factory=dict, description="Tags of every MLflow run, besides dagster_run_id."
@@ -157,6 +161,24 @@ class MlflowResource(dg.ConfigurableResource):
         finally:
             if mlflow.active_run() is not None:
                 mlflow.end_run()
+
+    @contextmanager
+    def model_run(self, model: str, run_id: str):
+        """A run nested in the active one, in the experiment of the registered model `model`:
+        two models trained in one Dagster run log their params and metrics apart."""
+        import mlflow
+
+        settings = self.settings
+        experiment_id = ensure_experiment(settings, experiment_name(settings.env, model))
+        active = mlflow.active_run()
+        if active is not None and active.info.experiment_id == experiment_id:
+            yield active
+            return
+        with mlflow.start_run(
+            experiment_id=experiment_id, run_name=model, nested=active is not None
+        ) as run:
+            mlflow.set_tags({"dagster_run_id": run_id, "mlplatform.env": settings.env})
+            yield run
 
     def set_tag(self, key: str, value: str) -> None:
         """Tag the active MLflow run."""

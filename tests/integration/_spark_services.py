@@ -17,9 +17,9 @@ import polars as pl
 import pyarrow
 import pyspark
 import pytest
+from customer_churn.assets import TABLES
 from polars.testing import assert_frame_equal
 
-from mlplatform.customers.assets import TABLES
 from mlplatform.lakehouse.engines import get_engine
 from mlplatform.lakehouse.engines.spark_jars import connect_server_args, jar_paths, session_jars
 from mlplatform.lakehouse.update.runner import TableRunner

@@ -332,6 +332,7 @@ def _paused_code(home: Path, code: str, point: str) -> tuple[subprocess.Popen, P
 
 def test_inference_table_a_stale_run_cannot_commit_the_batch_again(home):
     from mlplatform.serving.inference import InferenceTable
+    from tests.serving_models import served_model
     from tests.unit.test_serving_inference import FEATURES, inference, log_requests, request_row
 
     body = {"dataframe_records": [{"customer_id": "c1", **FEATURES}] * 3}
@@ -339,17 +340,19 @@ def test_inference_table_a_stale_run_cannot_commit_the_batch_again(home):
     code = (
         "from mlplatform.serving.inference import InferenceTable\n"
         "from mlplatform.settings import get_settings\n"
-        "InferenceTable(get_settings()).run()\n"
+        'import sys; sys.path.insert(0, "examples/customer_churn")\n'
+        "from tests.serving_models import served_model\n"
+        "InferenceTable(get_settings(), served_model()).run()\n"
     )
     a, release = _paused_code(home, code, "before_commit:serving/churn_predictor_inference")
-    b = InferenceTable(get_settings()).run()
+    b = InferenceTable(get_settings(), served_model()).run()
     assert b.rows_appended == 12
     release.touch()
     _, err = a.communicate(timeout=120)
     assert a.returncode != 0
     assert "serving/churn_predictor_inference: batch 2 was already committed by another run" in err
     assert inference().height == 12
-    assert InferenceTable(get_settings()).run().nothing_new
+    assert InferenceTable(get_settings(), served_model()).run().nothing_new
 
 
 def test_monitoring_table_busy_while_another_run_commits_its_batch(home):

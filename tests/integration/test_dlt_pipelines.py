@@ -11,11 +11,11 @@ import textwrap
 import dagster as dg
 import polars as pl
 import pytest
+from customer_churn.assets import TABLES
+from customer_churn.demo_data import generate
 from dagster_pyspark import PySparkResource
 from polars.testing import assert_frame_equal
 
-from mlplatform.customers.assets import TABLES
-from mlplatform.customers.demo_data import generate
 from mlplatform.dlt.pipeline import DEFS_NAME
 from mlplatform.lakehouse.engines.spark_session import spark_config
 from mlplatform.lakehouse.resource import LakehouseResource

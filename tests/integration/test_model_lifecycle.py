@@ -16,14 +16,16 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 import pytest
+from customer_churn.assets import table_assets
+from customer_churn.demo_data import generate
+from customer_churn.feature_assets import feature_store_assets
+from customer_churn.gold_source import truth_propensity
+from customer_churn.models import CHURN
 from dagster._core.instance.ref import InstanceRef
 
-from mlplatform.customers.assets import table_assets
-from mlplatform.customers.demo_data import generate
-from mlplatform.customers.feature_assets import feature_store_assets
 from mlplatform.settings import Settings, get_settings
 from mlplatform.training import checks, registry
-from mlplatform.training.data import load_model_data, truth_propensity
+from mlplatform.training.data import load_model_data
 from mlplatform.training.evaluate import roc_auc
 from mlplatform.training.model import Hyperparameters, train
 from tests.platform_resources import platform_resources
@@ -88,9 +90,9 @@ def latest_metadata(instance: dg.DagsterInstance, key: list[str]) -> dict:
 
 
 def registry_state(client) -> dict:
-    model = client.get_registered_model(registry.MODEL_NAME)
+    model = client.get_registered_model(CHURN.registered_model)
     return {
-        "versions": registry.version_numbers(client),
+        "versions": registry.version_numbers(client, CHURN.registered_model),
         "aliases": {a: int(v) for a, v in model.aliases.items()},
     }
 
@@ -161,7 +163,7 @@ def test_worse_model_is_skipped_and_not_promoted(cycle):
     assert second["tick"].run_requests == []
     assert second["tick"].skip_message.startswith("evaluation of version 2 decided 'skip'")
     assert second["registry"] == {"versions": [1, 2], "aliases": {"champion": 1, "challenger": 2}}
-    tags = cycle["client"].get_model_version(registry.MODEL_NAME, "2").tags
+    tags = cycle["client"].get_model_version(CHURN.registered_model, "2").tags
     assert tags["evaluation.decision"] == "skip" and tags["evaluation.champion_version"] == "1"
 
 
@@ -175,7 +177,7 @@ def test_better_model_is_promoted_and_previous_champion_kept(cycle):
     ) == ("promote", 3, 1)
     assert evaluation["improvement"] >= 0.005
     assert third["registry"]["aliases"] == {"champion": 3, "challenger": 3, "previous_champion": 1}
-    v3 = cycle["client"].get_model_version(registry.MODEL_NAME, "3").tags
+    v3 = cycle["client"].get_model_version(CHURN.registered_model, "3").tags
     [request] = third["tick"].run_requests
     assert v3["audit.promoted_by"].startswith("dagster:")
     assert v3["audit.promoted_reason"] == (
@@ -183,14 +185,14 @@ def test_better_model_is_promoted_and_previous_champion_kept(cycle):
         f"{request.tags['mlplatform/evaluation_run_id']})"
     )
     assert (
-        cycle["client"].get_model_version(registry.MODEL_NAME, "1").tags["audit.demoted_by"]
+        cycle["client"].get_model_version(CHURN.registered_model, "1").tags["audit.demoted_by"]
         == v3["audit.promoted_by"]
     )
 
 
 def test_version_tags_lead_to_the_exact_data(cycle):
     model = cycle["steps"][2]["model"]
-    tags = cycle["client"].get_model_version(registry.MODEL_NAME, "3").tags
+    tags = cycle["client"].get_model_version(CHURN.registered_model, "3").tags
     assert tags["dagster_run_id"] and tags["git_commit"] and tags["as_of"] == model["as_of"]
     # the model trains on the point-in-time training set: its tags name that table's version
     # and the history version it was built from
@@ -215,10 +217,10 @@ def test_cli_promote_unknown_version_and_rollback(cycle):
     done = run(["mlplatform", "rollback", "--reason", "v3 misbehaves"], env, home)
     assert "champion: version 1 (was version 3)" in done.stdout
     assert registry_state(client)["aliases"] == {"champion": 1, "challenger": 3}
-    v3 = client.get_model_version(registry.MODEL_NAME, "3").tags
+    v3 = client.get_model_version(CHURN.registered_model, "3").tags
     assert v3["audit.rolled_back_reason"] == "v3 misbehaves"
     with pytest.raises(registry.RegistryError, match="nothing to roll back to"):
-        registry.rollback(client, "test", "again")
+        registry.rollback(client, "test", "again", CHURN.registered_model)
 
 
 def test_fresh_home_whole_graph_succeeds_without_a_model(tmp_path):
@@ -232,7 +234,7 @@ def test_fresh_home_whole_graph_succeeds_without_a_model(tmp_path):
     assert "ml/churn_model not materialized: no labelled customers" in output
     assert 'Skipped execution of step "ml__churn_model_evaluation"' in output
     client = registry.client(Settings(home=tmp_path, env="dev", engine="polars"))
-    assert registry.version_numbers(client) == []
+    assert registry.version_numbers(client, CHURN.registered_model) == []
     assert not (tmp_path / "mlruns").exists()
 
 
@@ -255,9 +257,9 @@ def features_home(tmp_path_factory):
 
 def test_model_auc_is_within_003_of_the_generators_ceiling(features_home):
     settings = get_settings()
-    data = load_model_data(settings)
+    data = load_model_data(settings, CHURN)
     assert data.counts["holdout_customers"] > 1_800
-    hp = Hyperparameters.from_config({})  # the production defaults
+    hp = Hyperparameters.from_config({}, CHURN)  # the production defaults
     model = train(data, hp, list(hp.features))
     holdout = data.split(True)
     ceiling = roc_auc(
@@ -289,5 +291,5 @@ def test_failed_blocking_check_stops_evaluation_and_promotion(features_home, mon
     )
     assert tick.run_requests == []
     client = registry.client()
-    assert registry.alias_version(client, registry.CHALLENGER) == 1
-    assert registry.alias_version(client, registry.CHAMPION) is None
+    assert registry.alias_version(client, registry.CHALLENGER, CHURN.registered_model) == 1
+    assert registry.alias_version(client, registry.CHAMPION, CHURN.registered_model) is None

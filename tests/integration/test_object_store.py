@@ -11,9 +11,9 @@ import time
 
 import polars as pl
 import pytest
+from customer_churn.demo_data import BadShares, generate
 from polars.testing import assert_frame_equal
 
-from mlplatform.customers.demo_data import BadShares, generate
 from mlplatform.lakehouse.delta import BatchCommittedError, DeltaStore
 from mlplatform.lakehouse.object_location import ObjectLocation
 from tests.integration._cli import BIN, run

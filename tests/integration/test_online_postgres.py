@@ -9,8 +9,8 @@ import uuid
 from datetime import datetime
 
 import pytest
+from customer_churn.tables import ONLINE_CUSTOMER_ML_FEATURES
 
-from mlplatform.catalog import ONLINE_CUSTOMER_ML_FEATURES
 from mlplatform.feature_store.online import OnlineStore
 from mlplatform.settings import get_settings
 from tests.feature_store_data import append_silver

@@ -195,10 +195,10 @@ def test_dg_check_defs_on_the_project():
 
 
 def test_the_example_spec_equals_the_native_tables(tmp_path, monkeypatch):
+    from customer_churn.assets import TABLES
+    from customer_churn.demo_data import generate
     from polars.testing import assert_frame_equal
 
-    from mlplatform.customers.assets import TABLES
-    from mlplatform.customers.demo_data import generate
     from mlplatform.lakehouse.update.runner import TableRunner
     from mlplatform.settings import get_settings
 

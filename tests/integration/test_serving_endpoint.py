@@ -148,7 +148,7 @@ def test_serve_switch_refuse_flush_and_unpack(tmp_path):
         reg = registry.client(
             Settings(home=home, env="dev", engine="polars", tracking_uri_override=uri)
         )
-        registry.promote(reg, v2, "test", "hot switch")
+        registry.promote(reg, v2, "test", "hot switch", "churn_predictor")
         wait_version(client, str(v2))
         time.sleep(0.5)
         stop.set()
@@ -215,7 +215,7 @@ def test_serve_switch_refuse_flush_and_unpack(tmp_path):
             assert message in r.json()["message"]
         assert client.get("/health").json()["status"] == "up"
 
-        registry.rollback(reg, "test", "back")
+        registry.rollback(reg, "test", "back", "churn_predictor")
         wait_version(client, str(v1))
         assert post(client, {"inputs": records[:2]}).json()["predictions"] == approx(want1[:2])
         for encoding in ("utf-16", "utf-8-sig"):  # read as MLflow's server reads them, logged

@@ -8,9 +8,9 @@ from __future__ import annotations
 import sys
 
 import pytest
+from customer_churn.demo_data import BadShares, generate
 from deltalake import DeltaTable
 
-from mlplatform.customers.demo_data import BadShares, generate
 from tests.integration._cli import materialize, run
 from tests.integration._spark_services import (
     MEDALLION,
@@ -67,7 +67,7 @@ def test_medallion_twice_on_the_cluster_equals_polars(tmp_path, monkeypatch, clu
 
 FIRST_TABLE = """
 import sys
-from mlplatform.customers.assets import TABLES
+from customer_churn.assets import TABLES
 from mlplatform.lakehouse.engines import get_engine
 from mlplatform.lakehouse.engines.spark_executors import ExecutorEnvironmentError
 from mlplatform.lakehouse.engines.spark_session import session_from_config, spark_config

@@ -15,10 +15,10 @@ import textwrap
 
 import polars as pl
 import pytest
+from customer_churn.demo_data import BadShares, generate
 from deltalake import DeltaTable
 from polars.testing import assert_frame_equal
 
-from mlplatform.customers.demo_data import BadShares, generate
 from tests.integration._cli import BIN, materialize, run
 from tests.integration._spark_services import (
     MEDALLION,

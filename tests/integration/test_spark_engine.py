@@ -10,10 +10,10 @@ import sys
 import dagster as dg
 import polars as pl
 import pytest
+from customer_churn.assets import TABLES
+from customer_churn.demo_data import BadShares, generate
 from polars.testing import assert_frame_equal
 
-from mlplatform.customers.assets import TABLES
-from mlplatform.customers.demo_data import BadShares, generate
 from mlplatform.lakehouse.engines import get_engine
 from mlplatform.lakehouse.expectations import ExpectationFailed
 from mlplatform.lakehouse.update.runner import TableRunner

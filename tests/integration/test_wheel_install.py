@@ -12,6 +12,8 @@ import pytest
 
 from tests.integration._cli import ROOT
 
+DEMO_PROJECT = ROOT / "examples" / "customer_churn"
+
 pytestmark = pytest.mark.integration
 
 
@@ -70,7 +72,8 @@ def test_the_installed_wheel_runs_the_quickstart_outside_the_checkout(installed,
         [str(installed / "bin" / "mlplatform"), "quickstart", "--customers", "300"]
         + ["--events", "6000"],
         cwd=cwd,
-        env=_env(MLPLATFORM_HOME=str(home)),
+        # the wheel holds the platform only: the project (the demo) comes from its folder
+        env=_env(MLPLATFORM_HOME=str(home), MLPLATFORM_PROJECT=str(DEMO_PROJECT)),
         capture_output=True,
         text=True,
         timeout=900,

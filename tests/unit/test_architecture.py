@@ -103,8 +103,18 @@ def test_the_payload_arrow_schema_is_the_catalogs():
 
 
 def test_every_delta_table_has_the_contract_path_key_and_app_id(tmp_path):
-    from mlplatform.catalog import TABLES
+    from customer_churn.tables import TABLES as PROJECT_TABLES
+
+    from mlplatform.catalog import TABLE_QUALITY, inference_table, payload_table
     from mlplatform.settings import Settings
+
+    models = ("churn_predictor", "spend_predictor")
+    TABLES = (  # noqa: N806
+        *PROJECT_TABLES,
+        TABLE_QUALITY,
+        *(payload_table(m) for m in models),
+        *(inference_table(m) for m in models),
+    )
 
     settings = Settings(home=tmp_path, env="dev", engine="polars")
     for table in TABLES:

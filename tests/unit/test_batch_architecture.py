@@ -20,7 +20,6 @@ AREA = (
     "mlplatform.dlt.pipeline",
     "mlplatform.monitoring.windows",
     "mlplatform.feature_store.timeseries",
-    "mlplatform.customers.history",
 )
 
 

@@ -12,9 +12,9 @@ import time
 
 import polars as pl
 import pytest
+from customer_churn.feature_assets import history_store, silver_store
+from customer_churn.history import series_spec
 
-from mlplatform.customers.feature_assets import history_store, silver_store
-from mlplatform.customers.history import series_spec
 from mlplatform.feature_store.timeseries import refresh_series
 from mlplatform.lakehouse import TableBusyError
 from mlplatform.lakehouse.delta import DeltaStore
@@ -127,8 +127,8 @@ def test_a_feature_history_refresh_killed_after_its_claim_is_redone(home):
     append_silver(settings, events(("a", "purchase", 10.0, "2026-10-01T10:00:00")))
     code = (
         "from mlplatform.feature_store.timeseries import refresh_series\n"
-        "from mlplatform.customers.feature_assets import history_store, silver_store\n"
-        "from mlplatform.customers.history import series_spec\n"
+        "from customer_churn.feature_assets import history_store, silver_store\n"
+        "from customer_churn.history import series_spec\n"
         "from mlplatform.settings import get_settings\n"
         "s = get_settings()\n"
         "refresh_series(history_store(s), silver_store(s), series_spec('1 day'),"

@@ -73,8 +73,26 @@ ASSETS = {
         {"serving/churn_predictor_inference"},
     ),
     "monitoring/table_quality": ("data_quality", {"deltalake", "polars"}, set()),
+    # the demo project's second model, beside the first on the same features
+    "ml/spend_training_set": (
+        "ml",
+        {"deltalake", "polars"},
+        {
+            "gold/customer_ml_features_history",
+            "bronze/raw_customer_labels",
+            "silver/cleaned_customer_events",
+        },
+    ),
+    "ml/spend_model": ("ml", {"mlflow", "scikitlearn"}, {"ml/spend_training_set"}),
+    "ml/spend_model_evaluation": ("ml", {"mlflow"}, {"ml/spend_model"}),
+    "serving/spend_predictor_payload": ("serving", {"deltalake", "fastapi"}, set()),
+    "serving/spend_predictor_inference": (
+        "serving",
+        {"deltalake", "polars"},
+        {"serving/spend_predictor_payload"},
+    ),
 }
-OBSERVED = {"serving/churn_predictor_payload"}  # a source: no checks in the UI
+OBSERVED = {"serving/churn_predictor_payload", "serving/spend_predictor_payload"}  # sources
 DELTA_TABLES = [
     name for name, (_, kinds, _) in ASSETS.items() if "deltalake" in kinds and name not in OBSERVED
 ]
@@ -86,6 +104,9 @@ CHECKS = {
     ("ml/churn_model", "no_nan_predictions"),
     ("ml/churn_model", "roc_auc_above_floor"),
     ("ml/churn_model", "signature_matches_gold_schema"),
+    ("ml/spend_model", "no_nan_predictions"),
+    ("ml/spend_model", "rmse_below_ceiling"),
+    ("ml/spend_model", "signature_matches_gold_schema"),
     ("monitoring/churn_predictor_inference_drift_metrics", "baseline_drift_within_thresholds"),
     ("monitoring/churn_predictor_inference_drift_metrics", "consecutive_drift_within_thresholds"),
     *((t, check) for t in DELTA_TABLES for check in ("freshness", "completeness")),
@@ -111,15 +132,27 @@ def test_checks_jobs_schedules_and_sensors():
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
     assert checks == CHECKS
     jobs = {j.name for j in defs.resolve_all_job_defs()} - {"__ASSET_JOB"}
-    assert jobs == {"feature_pipeline_job", "ml_training_job", "monitoring_job", "promote_model"}
-    assert {s.name for s in defs.schedules} == {"ml_training_daily", "monitoring_hourly"}
+    assert jobs == {
+        "feature_pipeline_job",
+        "ml_training_job",
+        "monitoring_job",
+        "promote_model",
+        "spend_model_training_job",
+        "promote_spend_model",
+    }
+    assert {s.name for s in defs.schedules} == {
+        "ml_training_daily",
+        "monitoring_hourly",
+        "spend_model_training_daily",
+    }
     assert {s.name for s in defs.sensors} == {
         "landing_file_arrival_sensor",
         "promote_model_sensor",
+        "promote_spend_model_sensor",
         "drift_retrain_sensor",
         "automation_condition_sensor",
     }
-    assert {s.cron_schedule for s in defs.schedules} == {"0 3 * * *", "0 * * * *"}
+    assert {s.cron_schedule for s in defs.schedules} == {"0 3 * * *", "0 * * * *", "30 3 * * *"}
 
 
 # ---- the front door ----
@@ -141,9 +174,22 @@ def _spec(key: dg.AssetKey) -> dg.AssetSpec:
 def test_every_delta_table_shows_its_columns_before_its_first_run():
     """The catalog's schema (or the table's declaration) is in each spec: the UI shows every
     Delta table's name and columns on a fresh home."""
-    tables = {t.key: t for t in catalog.TABLES}
+    from customer_churn.models import MODELS
+    from customer_churn.tables import TABLES as PROJECT_TABLES
+
+    from mlplatform.serving.served import ServedModel
+
+    served = [ServedModel.from_lifecycle(lc) for lc in MODELS]
+    all_tables = [
+        *PROJECT_TABLES,
+        *(t for s in served for t in (s.payload, s.inference)),
+        catalog.PROFILE_METRICS,
+        catalog.DRIFT_METRICS,
+        catalog.TABLE_QUALITY,
+    ]
+    tables = {t.key: t for t in all_tables}
     delta = [name for name, (_, kinds, _) in ASSETS.items() if "deltalake" in kinds]
-    assert len(delta) == len(catalog.TABLES) == 12
+    assert len(delta) == len(all_tables) == 15
     for name in delta:
         spec = _spec(dg.AssetKey(name.split("/")))
         layer, table = name.split("/")
@@ -176,7 +222,8 @@ def test_every_asset_points_at_the_code_that_defines_it():
         refs = spec.metadata["dagster/code_references"].code_references
         assert refs, spec.key
         path = Path(refs[0].file_path)
-        assert path.is_file() and "mlplatform" in path.parts, (spec.key, path)
+        # the platform's code, or the project's (the demo under examples/)
+        assert path.is_file() and {"mlplatform", "examples"} & set(path.parts), (spec.key, path)
         assert 1 <= refs[0].line_number <= len(path.read_text().splitlines()), spec.key
 
 

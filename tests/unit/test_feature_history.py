@@ -4,10 +4,10 @@ from datetime import datetime
 
 import polars as pl
 import pytest
+from customer_churn.feature_assets import history_store, silver_store
+from customer_churn.history import CUSTOMER_FEATURES_HISTORY, series_spec
 from polars.testing import assert_frame_equal
 
-from mlplatform.customers.feature_assets import history_store, silver_store
-from mlplatform.customers.history import CUSTOMER_FEATURES_HISTORY, series_spec
 from mlplatform.feature_store.table import get_feature_table
 from mlplatform.feature_store.timeseries import BATCH_COLUMN, refresh_series
 from mlplatform.lakehouse.delta import DeltaStore

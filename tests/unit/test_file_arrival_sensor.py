@@ -1,8 +1,8 @@
 """The file-arrival trigger requests the pipeline once per change of the landing zone."""
 
 import dagster as dg
+from customer_churn.sensors import build_file_arrival_sensor
 
-from mlplatform.customers.sensors import build_file_arrival_sensor
 from tests.platform_resources import sensor_resources
 
 

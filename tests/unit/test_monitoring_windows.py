@@ -11,7 +11,8 @@ import pytest
 from deltalake import DeltaTable
 
 from mlplatform.catalog import FEATURES, INFERENCE
-from mlplatform.catalog.schemas import DRIFT_SCHEMA, INFERENCE_SCHEMA, PROFILE_SCHEMA
+from mlplatform.catalog.monitored import INFERENCE_SCHEMA
+from mlplatform.catalog.schemas import DRIFT_SCHEMA, PROFILE_SCHEMA
 from mlplatform.demo_monitor import CHURN_BASELINES
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.monitoring import drift, profile

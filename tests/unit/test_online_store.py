@@ -8,11 +8,11 @@ from datetime import datetime
 
 import dagster as dg
 import pytest
+from customer_churn.feature_assets import history_store, silver_store
+from customer_churn.history import series_spec
+from customer_churn.online_assets import online_store_in_sync
+from customer_churn.tables import ONLINE_CUSTOMER_ML_FEATURES
 
-from mlplatform.catalog import ONLINE_CUSTOMER_ML_FEATURES
-from mlplatform.customers.feature_assets import history_store, silver_store
-from mlplatform.customers.history import series_spec
-from mlplatform.customers.online_assets import online_store_in_sync
 from mlplatform.feature_store.online import OnlineStore, OnlineStoreError
 from mlplatform.feature_store.publish import latest_rows, publish_latest
 from mlplatform.feature_store.timeseries import refresh_series

@@ -96,7 +96,8 @@ def test_bad_resource_fields_are_named(tmp_path):
 
 def test_an_asset_reads_the_home_of_its_resource(tmp_path, monkeypatch):
     """The table asset writes where the resource points, not where the environment does."""
-    from mlplatform.customers.assets import table_assets
+    from customer_churn.assets import table_assets
+
     from mlplatform.lakehouse.engines.spark_resource import PySparkResource
 
     monkeypatch.setenv("MLPLATFORM_HOME", str(tmp_path / "elsewhere"))

@@ -43,7 +43,11 @@ def served(tmp_path):
     logger = InferenceLogger(tmp_path / "payload", flush_rows=1000, flush_seconds=60)
     logger.start()
     client = TestClient(
-        create_app(holder, logger, ServingOptions(max_batch_rows=3, max_body_bytes=2000))
+        create_app(
+            holder,
+            logger,
+            ServingOptions(max_batch_rows=3, max_body_bytes=2000, id_columns=("customer_id",)),
+        )
     )
     yield holder, logger, client
     logger.close()

@@ -17,7 +17,7 @@ from mlplatform.serving.app import ServingOptions, create_app
 from mlplatform.serving.inference import unpack
 from mlplatform.serving.logger import InferenceLogger
 from mlplatform.serving.model_holder import load_version
-from tests.serving_models import FEATURES, MODEL_NAME, register_version
+from tests.serving_models import FEATURES, MODEL_NAME, register_version, served_model
 
 TOKEN = "s3cret"
 SEEN: Counter = Counter()
@@ -43,7 +43,9 @@ def served(tmp_path_factory):
     holder = Holder(load_version(MODEL_NAME, str(version), "champion"))
     logger = InferenceLogger(root / "payload", flush_rows=100_000, flush_seconds=3600)
     logger.start()
-    opts = ServingOptions(max_batch_rows=20, max_body_bytes=20_000, token=TOKEN)
+    opts = ServingOptions(
+        max_batch_rows=20, max_body_bytes=20_000, token=TOKEN, id_columns=("customer_id",)
+    )
     yield TestClient(create_app(holder, logger, opts)), logger
     logger.close()
     mlflow.set_tracking_uri(None)
@@ -202,7 +204,7 @@ def test_the_log_holds_every_request_and_unpacks_every_200(served):
     table = pl.read_delta(str(logger.path))
     assert table.height == len(SENT)
     assert Counter(table["status_code"].to_list()) == SEEN
-    frame, counts = unpack(table)
+    frame, counts = unpack(table, served_model())
     assert counts["unreadable_requests"] == 0
     assert counts["unpacked_requests"] == SEEN[200]
     assert frame.height == sum(n for n in SENT if n >= 0)

@@ -25,7 +25,9 @@ class Registry:
 
 
 def holder_for(registry: Registry, home, poll: float = 60.0) -> ModelHolder:
-    holder = ModelHolder(get_settings(), poll_seconds=poll, loader=registry.load)
+    holder = ModelHolder(
+        get_settings(), poll_seconds=poll, name="churn_predictor", loader=registry.load
+    )
     holder._resolve = lambda: registry.version
     return holder
 

@@ -12,6 +12,7 @@ from mlplatform.serving.app import ServingOptions, create_app
 from mlplatform.serving.body import LOGGED_ERROR_BYTES
 from mlplatform.serving.inference import unpack
 from mlplatform.serving.logger import InferenceLogger
+from tests.serving_models import served_model
 from tests.unit.test_serving_app import Holder, model
 
 TOKEN = {"Authorization": "Bearer s3cret"}
@@ -23,7 +24,9 @@ def served(tmp_path):
     logger = InferenceLogger(tmp_path / "payload", flush_rows=1000, flush_seconds=60)
     logger.start()
     holder = Holder(model("1"))
-    opts = ServingOptions(max_batch_rows=3, max_body_bytes=200_000, token="s3cret")
+    opts = ServingOptions(
+        max_batch_rows=3, max_body_bytes=200_000, token="s3cret", id_columns=("customer_id",)
+    )
     yield holder, logger, TestClient(create_app(holder, logger, opts), headers=TOKEN)
     logger.close()
 
@@ -59,7 +62,7 @@ def test_a_lone_surrogate_is_a_400_naming_where_and_the_log_still_unpacks(served
     table = logged(logger)
     assert table["status_code"].to_list() == [400] * 4 + [200]
     assert table["request"].to_list()[:4] == list(bad)  # logged as sent (escapes are ASCII)
-    frame, counts = unpack(table)
+    frame, counts = unpack(table, served_model())
     assert counts["unreadable_requests"] == 0 and frame["customer_id"].to_list() == ["\U0001f600"]
 
 
@@ -72,7 +75,7 @@ def test_utf16_utf32_and_bom_bodies_are_read_and_logged_readably(served, encodin
     assert post(client, RECORD.encode(encoding)[:-2]).status_code == 400  # cut: not text/JSON
     table = logged(logger)
     assert table["request"][0] == body  # decoded, without the byte order mark
-    frame, counts = unpack(table)
+    frame, counts = unpack(table, served_model())
     assert counts == {
         "unpacked_requests": 1,
         "unreadable_requests": 0,

@@ -10,15 +10,18 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from mlplatform.catalog import INFERENCE, PAYLOAD
-from mlplatform.catalog.schemas import INFERENCE_TABLE_SCHEMA
 from mlplatform.lakehouse.delta import DeltaStore
-from mlplatform.serving.assets import churn_predictor_inference
+from mlplatform.serving.assets import serving_assets
 from mlplatform.serving.inference import InferenceTable
 from mlplatform.serving.logger import InferenceLogger
 from mlplatform.serving.payload_row import PayloadRow
 from mlplatform.settings import get_settings
 from tests.platform_resources import platform_resources
+from tests.serving_models import served_model
+
+SERVED = served_model()
+PAYLOAD, INFERENCE = SERVED.payload, SERVED.inference
+churn_predictor_inference = serving_assets(SERVED)[1]
 
 payload_path = PAYLOAD.path
 inference_path = INFERENCE.path
@@ -75,12 +78,12 @@ def inference() -> pl.DataFrame:
 
 
 def test_fresh_home_creates_the_empty_table_with_its_schema(home):
-    run = InferenceTable(get_settings()).run()
+    run = InferenceTable(get_settings(), SERVED).run()
     assert run.nothing_new and run.rows_appended == 0
     table = inference()
     assert table.height == 0
-    assert dict(table.schema) == INFERENCE_TABLE_SCHEMA
-    assert InferenceTable(get_settings()).run().nothing_new  # and again
+    assert dict(table.schema) == SERVED.inference.schema
+    assert InferenceTable(get_settings(), SERVED).run().nothing_new  # and again
 
 
 def test_unpacks_each_prediction_once_and_fills_labels_that_arrive_later(home):
@@ -105,7 +108,7 @@ def test_unpacks_each_prediction_once_and_fills_labels_that_arrive_later(home):
             ),
         ]
     )
-    table = InferenceTable(get_settings())
+    table = InferenceTable(get_settings(), SERVED)
     run = table.run()
     assert (run.start_version, run.end_version, run.batch_id) == (None, 1, 2)
     assert (run.requests, run.unpacked_requests, run.failed_requests) == (3, 2, 1)
@@ -157,7 +160,7 @@ def test_unpacks_each_prediction_once_and_fills_labels_that_arrive_later(home):
 
 def test_a_crash_before_the_commit_redoes_the_same_versions(home, monkeypatch):
     log_requests([request_row("a", {"inputs": [FEATURES]}, [0.5])])
-    table = InferenceTable(get_settings())
+    table = InferenceTable(get_settings(), SERVED)
 
     def crash(*args, **kwargs):
         raise OSError("killed")
@@ -167,7 +170,7 @@ def test_a_crash_before_the_commit_redoes_the_same_versions(home, monkeypatch):
         with pytest.raises(OSError):
             table.run()
     log_requests([request_row("b", {"inputs": [FEATURES, FEATURES]}, [0.1, 0.2])])
-    run = InferenceTable(get_settings()).run()
+    run = InferenceTable(get_settings(), SERVED).run()
     assert (run.start_version, run.end_version) == (None, 2)
     assert inference()["request_id"].to_list() == ["a", "b", "b"]
 

@@ -7,13 +7,14 @@ from datetime import UTC, datetime
 
 import polars as pl
 import pytest
+from customer_churn.tables import FEATURES, GOLD_NUMERIC_FEATURES, ONLINE_CUSTOMER_ML_FEATURES
 from fastapi.testclient import TestClient
 from mlflow import MlflowClient
 
-from mlplatform.catalog import FEATURES, GOLD_NUMERIC_FEATURES, ONLINE_CUSTOMER_ML_FEATURES, PAYLOAD
+from mlplatform.catalog import payload_table
 from mlplatform.feature_store.online import OnlineStore
 from mlplatform.feature_store.spec import FeatureSpec
-from mlplatform.serving.app import create_app
+from mlplatform.serving.app import ServingOptions, create_app
 from mlplatform.serving.inference import InferenceTable
 from mlplatform.serving.logger import InferenceLogger
 from mlplatform.serving.lookup import OnlineFeatures
@@ -21,11 +22,11 @@ from mlplatform.serving.model_holder import ModelHolder
 from mlplatform.settings import get_settings
 from mlplatform.training.store import ensure_embedded_store
 from tests.feature_store_data import append_silver, events
-from tests.serving_models import MODEL_NAME, register_version, set_champion
+from tests.serving_models import MODEL_NAME, register_version, served_model, set_champion
 from tests.unit.test_online_store import publish, refresh
 
 ONLINE_TABLE = ONLINE_CUSTOMER_ML_FEATURES.name
-payload_path = PAYLOAD.path
+payload_path = payload_table("churn_predictor").path
 
 SILVER = events(
     ("c1", "purchase", 10.0, "2026-10-01T10:00:00"),
@@ -60,12 +61,13 @@ def server(tmp_path_factory):
     for key, value in SPEC.tags().items():
         client.set_model_version_tag(MODEL_NAME, str(with_spec), key, value)
     set_champion(settings.tracking_uri, with_spec)
-    holder = ModelHolder(settings, poll_seconds=3600)
+    holder = ModelHolder(settings, poll_seconds=3600, name=MODEL_NAME)
     assert holder.refresh() and holder.current.feature_spec == SPEC
     logger = InferenceLogger(payload_path(settings), flush_rows=1, flush_seconds=0.05)
     logger.start()
     store = OnlineStore.from_settings(settings)
-    app = create_app(holder, logger, features=OnlineFeatures(store, ONLINE_TABLE))
+    opts = ServingOptions(id_columns=("customer_id",))
+    app = create_app(holder, logger, opts, features=OnlineFeatures(store, ONLINE_TABLE))
     yield settings, TestClient(app), holder, logger, (with_spec, without_spec, client)
     logger.close()
     store.close()
@@ -150,7 +152,7 @@ def test_the_inference_table_records_the_scored_features_and_their_source(server
     full = {f: 2.0 for f in FEATURES}
     assert score(client, [{"customer_id": "c1", **full}]).status_code == 200
     logged(logger)
-    InferenceTable(settings).run()
+    InferenceTable(settings, served_model()).run()
     rows = pl.read_delta(str(settings.table_path("serving", "churn_predictor_inference")))
     last = rows.sort("timestamp").tail(2)
     assert last["features_from"].to_list() == ["online", "request"]

@@ -21,7 +21,7 @@ SPEC = InputSpec(("a", "b"), {"a": "double", "b": "double"}, frozenset({"a", "b"
 
 def batch(doc, spec=SPEC, max_rows=100):
     columns, rows = to_columns(doc)
-    return validate(columns, rows, spec, max_rows)
+    return validate(columns, rows, spec, max_rows, ("customer_id",))
 
 
 def refused(doc, spec=SPEC, max_rows=100) -> PayloadError:

@@ -2,6 +2,7 @@
 
 import pytest
 from click.testing import CliRunner
+from customer_churn.models import CHURN
 
 from mlplatform.training import registry
 from mlplatform.training.commands import promote_command, rollback_command
@@ -13,14 +14,14 @@ def registry_client(tmp_path, monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     (tmp_path / "mlflow").mkdir()
     client = registry.client()
-    client.create_registered_model(registry.MODEL_NAME)
+    client.create_registered_model(CHURN.registered_model)
     for _ in range(2):
-        client.create_model_version(registry.MODEL_NAME, source=tmp_path.as_uri())
+        client.create_model_version(CHURN.registered_model, source=tmp_path.as_uri())
     return client
 
 
 def champion(client) -> int | None:
-    return registry.alias_version(client, registry.CHAMPION)
+    return registry.alias_version(client, registry.CHAMPION, CHURN.registered_model)
 
 
 def test_promote_then_rollback(registry_client):
@@ -31,13 +32,13 @@ def test_promote_then_rollback(registry_client):
     result = runner.invoke(promote_command, ["--version", "2", "--reason", "ticket 42"])
     assert result.exit_code == 0, result.output
     assert "previous_champion: 1" in result.output
-    tags = registry_client.get_model_version(registry.MODEL_NAME, "2").tags
+    tags = registry_client.get_model_version(CHURN.registered_model, "2").tags
     assert tags["audit.promoted_reason"] == "ticket 42"
     assert tags["audit.promoted_by"] == registry.current_user()
     result = runner.invoke(rollback_command, ["--reason", "latency"])
     assert result.exit_code == 0, result.output
     assert champion(registry_client) == 1
-    assert registry_client.get_model_version(registry.MODEL_NAME, "2").tags[
+    assert registry_client.get_model_version(CHURN.registered_model, "2").tags[
         "audit.rolled_back_reason"
     ] == ("latency")
 

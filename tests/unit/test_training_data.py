@@ -5,16 +5,13 @@ from datetime import datetime
 import numpy as np
 import polars as pl
 import pytest
+from customer_churn.gold_source import truth_propensity
+from customer_churn.labels import latest_labels
+from customer_churn.models import CHURN
 from deltalake import write_deltalake
 
-from mlplatform.customers.labels import latest_labels
 from mlplatform.settings import get_settings
-from mlplatform.training.data import (
-    HOLDOUT_FRACTION,
-    in_holdout,
-    load_model_data,
-    truth_propensity,
-)
+from mlplatform.training.data import HOLDOUT_FRACTION, in_holdout, load_model_data
 
 
 def test_latest_label_per_customer_wins_and_bad_rows_are_dropped():
@@ -79,7 +76,7 @@ def write_tables(settings, n: int, mode: str = "overwrite") -> None:
 
 
 def test_no_tables_means_no_data(settings):
-    data = load_model_data(settings)
+    data = load_model_data(settings, CHURN)
     assert data.empty
     assert data.counts == {"gold_customers": 0, "labelled_customers": 0}
 
@@ -87,13 +84,14 @@ def test_no_tables_means_no_data(settings):
 def test_reads_current_versions_and_can_reread_a_pinned_one(settings):
     write_tables(settings, 50)
     write_tables(settings, 80)
-    current = load_model_data(settings)
+    current = load_model_data(settings, CHURN)
     assert current.versions == {"gold/customer_ml_features": 1, "bronze/raw_customer_labels": 1}
     assert current.counts["labelled_customers"] == 80
     assert current.as_of == datetime(2026, 10, 28)
     assert current.counts["holdout_customers"] == int(current.frame["holdout"].sum()) > 0
     pinned = load_model_data(
         settings,
+        CHURN,
         as_of="2026-11-01T00:00:00",
         versions={"gold/customer_ml_features": 0, "bronze/raw_customer_labels": 0},
     )

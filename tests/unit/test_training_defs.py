@@ -1,9 +1,15 @@
 """Snapshot of the model lifecycle's part of the asset graph, jobs, schedules and sensors."""
 
 import dagster as dg
+from customer_churn.tables import DERIVED_FROM, FEATURES
 
 from mlplatform.definitions import defs
-from mlplatform.training.checks import signature_problems
+from mlplatform.training import checks
+
+
+def signature_problems(inputs, gold):
+    return checks.signature_problems(inputs, gold, FEATURES, DERIVED_FROM)
+
 
 ML = [dg.AssetKey(["ml", "churn_model"]), dg.AssetKey(["ml", "churn_model_evaluation"])]
 

@@ -5,7 +5,7 @@ import pytest
 from mlplatform.catalog import PROMOTE, SKIP
 from mlplatform.training.evaluate import Thresholds, decide
 
-BAR = Thresholds(min_roc_auc=0.7, min_improvement=0.01)
+BAR = Thresholds(threshold=0.7, min_improvement=0.01)
 
 
 def test_first_model_meeting_the_minimum_is_promoted():
@@ -40,7 +40,7 @@ def test_both_rules_can_fail_and_both_reasons_are_kept():
 
 
 def test_without_min_improvement_the_challenger_must_not_be_worse():
-    bar = Thresholds(min_roc_auc=0.7, min_improvement=None)
+    bar = Thresholds(threshold=0.7, min_improvement=None)
     assert decide(3, 0.78, 2, 0.78, bar).decision == PROMOTE
     assert decide(3, 0.77, 2, 0.78, bar).decision == SKIP
 

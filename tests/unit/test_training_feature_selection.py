@@ -5,10 +5,15 @@ from datetime import datetime
 import pandas as pd
 import polars as pl
 import pytest
+from customer_churn.tables import FEATURES, GOLD_NUMERIC_FEATURES, RECENCY
 
-from mlplatform.catalog import FEATURES, GOLD_NUMERIC_FEATURES, RECENCY
 from mlplatform.customers.model_input import default_as_of, features_for_scoring, parse_as_of
-from mlplatform.training.feature_selection import validate_features
+from mlplatform.training import feature_selection
+
+
+def validate_features(features):
+    return feature_selection.validate_features(features, FEATURES)
+
 
 AS_OF = datetime(2026, 11, 1)
 

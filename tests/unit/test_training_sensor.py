@@ -2,12 +2,15 @@
 
 import dagster as dg
 import pytest
+from customer_churn.models import CHURN
 
-from mlplatform.catalog import EVALUATION_KEY, MODEL_KEY
-from mlplatform.training.jobs import promote_model_job
-from mlplatform.training.sensors import MODEL_CHECKS, promote_model_sensor
+from mlplatform.training.jobs import promote_job
+from mlplatform.training.sensors import promotion_sensor
 from tests.platform_resources import platform_resources
 
+MODEL_KEY, EVALUATION_KEY, MODEL_CHECKS = CHURN.model_key, CHURN.evaluation_key, CHURN.model_checks
+promote_model_job = promote_job(CHURN)
+promote_model_sensor = promotion_sensor(CHURN, promote_model_job)
 DEFS = dg.Definitions(
     jobs=[promote_model_job], sensors=[promote_model_sensor], resources=platform_resources()
 )

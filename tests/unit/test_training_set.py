@@ -5,11 +5,12 @@ from datetime import datetime, timedelta
 
 import polars as pl
 import pytest
+from customer_churn.churn_training_set import build, clean_labels, write
+from customer_churn.feature_assets import history_store, silver_store
+from customer_churn.history import series_spec
+from customer_churn.models import CHURN
 from deltalake import write_deltalake
 
-from mlplatform.customers.churn_training_set import build, clean_labels, write
-from mlplatform.customers.feature_assets import history_store, silver_store
-from mlplatform.customers.history import series_spec
 from mlplatform.feature_store.timeseries import refresh_series
 from mlplatform.feature_store.training_set import FeatureLookup, create_training_set
 from mlplatform.settings import get_settings
@@ -163,7 +164,7 @@ def test_churn_training_set_measures_recency_at_the_label_time(settings):
     assert built.spec.table == TABLE and built.spec.table_version == 0
     assert built.spec.derived == {"recency_days": "last_event_at"}
     version = write(settings, built)
-    data = load_model_data(settings)
+    data = load_model_data(settings, CHURN)
     assert data.versions == {
         "ml/churn_training_set": version,
         TABLE: 0,

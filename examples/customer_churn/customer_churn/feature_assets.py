@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from mlplatform import catalog
-from mlplatform.customers.history import CUSTOMER_FEATURES_HISTORY, GRANULARITIES
+from customer_churn import tables as catalog
+from customer_churn.history import CUSTOMER_FEATURES_HISTORY, GRANULARITIES
 from mlplatform.feature_store.timeseries import SeriesRefresh
 from mlplatform.lakehouse.assets import table_pool
 from mlplatform.lakehouse.delta import DeltaStore
@@ -20,15 +20,17 @@ class HistoryConfig(dg.Config):
     full_refresh: bool = False
 
 
-def training_set_schema() -> dg.TableSchema:
-    """The training set's columns: the label row, the joined row's time and the features."""
-    from mlplatform.customers.churn_training_set import COLUMNS
+def training_set_schema(label: str = "churned", label_doc: str = "") -> dg.TableSchema:
+    """A training set's columns: the label row, the joined row's time and the features."""
+    from customer_churn.tables import FEATURES
 
+    COLUMNS = ["customer_id", "label_timestamp", label, "feature_timestamp", *FEATURES]  # noqa: N806
     declared = {f.name: f for f in CUSTOMER_FEATURES_HISTORY.features}
     fixed = {
         "customer_id": ("string", "the customer (lookup key)"),
         "label_timestamp": ("timestamp_ntz", "when the customer was observed"),
         "churned": ("tinyint", "1: the customer left within the following window"),
+        "spend_30d": ("double", "what the customer spent in the 30 days after label_timestamp"),
         "feature_timestamp": ("timestamp_ntz", "the history row joined (null: none before)"),
         "recency_days": ("double", "days from last_event_at to label_timestamp"),
     }
@@ -72,7 +74,7 @@ def customer_ml_features_history(
     context: dg.AssetExecutionContext, config: HistoryConfig, lakehouse: LakehouseResource
 ):
     """Refresh the history from the silver rows appended since the version it consumed."""
-    from mlplatform.customers.history import series_spec
+    from customer_churn.history import series_spec
     from mlplatform.feature_store.timeseries import refresh_series
 
     settings = lakehouse.settings
@@ -131,49 +133,86 @@ def customer_ml_features_history(
     )
 
 
-@dg.asset(
-    key=TRAINING_SET.asset_key,
-    pool=table_pool(TRAINING_SET.key),
-    deps=[HISTORY.asset_key, catalog.RAW_CUSTOMER_LABELS.asset_key],
-    group_name="ml",
-    kinds={"deltalake", "polars"},
-    output_required=False,
-    metadata={
-        "dagster/column_schema": training_set_schema(),
-        "dagster/table_name": TRAINING_SET.table_name,
-    },
-)
-def churn_training_set(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
-    """Churn labels with each customer's features as of the label time (point in time).
+def training_set_asset(table, label: str, label_doc: str, deps, builder, doc: str):
+    """The asset of one point-in-time training set table."""
 
-    One row per label row (`customer_id`, `label_timestamp`, `churned`), the `feature_timestamp`
-    of the history row joined and the model's features; what `ml/churn_model` trains on and
-    monitoring's baseline.
-    """
-    from mlplatform.customers.churn_training_set import build, write
-
-    settings = lakehouse.settings
-    built = build(settings)
-    if built is None:
-        reason = "no labels or no feature history yet"
-        context.log.warning(f"{TRAINING_SET.key} not materialized: {reason}")
-        context.log_event(
-            dg.AssetObservation(asset_key=TRAINING_SET.asset_key, metadata={"skipped": reason})
-        )
-        return
-    version = write(settings, built)
-    yield dg.MaterializeResult(
-        metadata=_meta(
-            {
-                "dagster/uri": str(TRAINING_SET.path(settings)),
-                "dagster/row_count": built.counts["rows"],
-                "delta_version": version,
-                "versions_read": built.versions,
-                "feature_spec": built.spec.to_dict(),
-                **built.counts,
-            }
-        )
+    @dg.asset(
+        key=table.asset_key,
+        pool=table_pool(table.key),
+        deps=deps,
+        group_name="ml",
+        kinds={"deltalake", "polars"},
+        output_required=False,
+        description=doc,
+        metadata={
+            "dagster/column_schema": training_set_schema(label, label_doc),
+            "dagster/table_name": table.table_name,
+        },
     )
+    def training_set(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
+        from customer_churn.churn_training_set import write
+
+        settings = lakehouse.settings
+        built = builder(settings)
+        if built is None:
+            reason = "no labels or no feature history yet"
+            context.log.warning(f"{table.key} not materialized: {reason}")
+            context.log_event(
+                dg.AssetObservation(asset_key=table.asset_key, metadata={"skipped": reason})
+            )
+            return
+        version = write(settings, built, table)
+        yield dg.MaterializeResult(
+            metadata=_meta(
+                {
+                    "dagster/uri": str(table.path(settings)),
+                    "dagster/row_count": built.counts["rows"],
+                    "delta_version": version,
+                    "versions_read": built.versions,
+                    "feature_spec": built.spec.to_dict(),
+                    **built.counts,
+                }
+            )
+        )
+
+    return training_set
 
 
-feature_store_assets = [customer_ml_features_history, churn_training_set]
+def _build_churn(settings):
+    from customer_churn.churn_training_set import build
+
+    return build(settings)
+
+
+def _build_spend(settings):
+    from customer_churn.spend_training_set import build
+
+    return build(settings)
+
+
+churn_training_set = training_set_asset(
+    TRAINING_SET,
+    "churned",
+    "1: the customer left within the following window",
+    [HISTORY.asset_key, catalog.RAW_CUSTOMER_LABELS.asset_key],
+    _build_churn,
+    "Churn labels with each customer's features as of the label time (point in time). One row "
+    "per label row (`customer_id`, `label_timestamp`, `churned`), the `feature_timestamp` of the "
+    "history row joined and the model's features; what `ml/churn_model` trains on and "
+    "monitoring's baseline.",
+)
+spend_training_set = training_set_asset(
+    catalog.SPEND_TRAINING_SET,
+    "spend_30d",
+    "what the customer spent in the 30 days after label_timestamp",
+    [
+        HISTORY.asset_key,
+        catalog.RAW_CUSTOMER_LABELS.asset_key,
+        catalog.CLEANED_CUSTOMER_EVENTS.asset_key,
+    ],
+    _build_spend,
+    "Each observation's spend over the next 30 days (`spend_30d`, from the silver events) with "
+    "the customer's features as of the observation time; what `ml/spend_model` trains on.",
+)
+
+feature_store_assets = [customer_ml_features_history, churn_training_set, spend_training_set]

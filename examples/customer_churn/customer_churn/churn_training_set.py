@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from mlplatform.catalog import (
+from customer_churn.history import CUSTOMER_FEATURES_HISTORY
+from customer_churn.labels import LABEL, label_rows
+from customer_churn.tables import (
     CHURN_TRAINING_SET,
     CUSTOMER_ML_FEATURES_HISTORY,
     DERIVED_FROM,
@@ -22,18 +24,19 @@ from mlplatform.catalog import (
     RAW_CUSTOMER_LABELS,
     RECENCY,
 )
-from mlplatform.customers.history import CUSTOMER_FEATURES_HISTORY
-from mlplatform.customers.labels import LABEL, label_rows
-from mlplatform.customers.model_input import recency_days
+from mlplatform.feature_store.derived import days_since
 from mlplatform.feature_store.spec import FeatureSpec
 from mlplatform.feature_store.training_set import FeatureLookup, create_training_set
+from mlplatform.feature_store.training_table import (
+    read_training_set_metadata,
+    write_training_set,
+)
 from mlplatform.lakehouse.delta import DeltaStore
 from mlplatform.settings import Settings
 
 LOOKUP_KEY = "customer_id"
 TIMESTAMP_LOOKUP_KEY = "label_timestamp"
 COLUMNS = [LOOKUP_KEY, TIMESTAMP_LOOKUP_KEY, LABEL, "feature_timestamp", *FEATURES]
-SPEC_KEY = "feature_spec"
 
 
 def clean_labels(raw: pl.DataFrame) -> pl.DataFrame:
@@ -58,7 +61,8 @@ def feature_lookup(version: int | None = None) -> FeatureLookup:
 
 def with_recency(frame: pl.DataFrame, at: str) -> pl.DataFrame:
     """`recency_days` = (`at` - `last_event_at`) in days, never negative; drops `last_event_at`."""
-    return frame.with_columns(recency_days(pl.col(at))).drop(DERIVED_FROM[RECENCY])
+    last = pl.col(DERIVED_FROM[RECENCY])
+    return frame.with_columns(days_since(pl.col(at), last, RECENCY)).drop(DERIVED_FROM[RECENCY])
 
 
 @dataclass
@@ -72,16 +76,38 @@ class BuiltTrainingSet:
 def build(settings: Settings) -> BuiltTrainingSet | None:
     """The churn training set from the current labels and history (None if either is missing)."""
     labels_store = RAW_CUSTOMER_LABELS.store(settings)
-    history_store = CUSTOMER_ML_FEATURES_HISTORY.store(settings)
-    if not (labels_store.exists() and history_store.exists()):
+    if not labels_store.exists():
         return None
     labels_version = labels_store.version()
     raw = labels_store.read(labels_version)
-    labels = clean_labels(raw)
+    return build_from(
+        settings,
+        raw,
+        clean_labels(raw),
+        LABEL,
+        CHURN_TRAINING_SET,
+        {RAW_CUSTOMER_LABELS.key: labels_version},
+    )
+
+
+def build_from(
+    settings: Settings,
+    raw: pl.DataFrame,
+    labels: pl.DataFrame,
+    label: str,
+    table,
+    read: dict[str, int],
+) -> BuiltTrainingSet | None:
+    """A training set of `labels` (key, label time, `label`) with the features as of each label
+    time (None without the feature history)."""
+    history_store = CUSTOMER_ML_FEATURES_HISTORY.store(settings)
+    if not history_store.exists():
+        return None
     lookup = feature_lookup(history_store.version())
-    built = create_training_set(labels, [lookup], label=LABEL, settings=settings)
-    frame = with_recency(built.load_df(), TIMESTAMP_LOOKUP_KEY).select(COLUMNS)
-    versions = {**built.versions, RAW_CUSTOMER_LABELS.key: labels_version}
+    built = create_training_set(labels, [lookup], label=label, settings=settings)
+    columns = [LOOKUP_KEY, TIMESTAMP_LOOKUP_KEY, label, "feature_timestamp", *FEATURES]
+    frame = with_recency(built.load_df(), TIMESTAMP_LOOKUP_KEY).select(columns)
+    versions = {**built.versions, **read}
     spec = FeatureSpec(
         table=lookup.table,
         lookup_key=LOOKUP_KEY,
@@ -89,7 +115,7 @@ def build(settings: Settings) -> BuiltTrainingSet | None:
         feature_names=list(lookup.feature_names),
         table_version=versions[lookup.table],
         derived={RECENCY: DERIVED_FROM[RECENCY]},
-        training_set=CHURN_TRAINING_SET.key,
+        training_set=table.key,
     )
     counts = {
         "label_rows_read": raw.height,
@@ -101,30 +127,18 @@ def build(settings: Settings) -> BuiltTrainingSet | None:
     return BuiltTrainingSet(frame, spec, versions, counts)
 
 
-def store(settings: Settings) -> DeltaStore:
-    return CHURN_TRAINING_SET.store(settings)
+def store(settings: Settings, table=CHURN_TRAINING_SET) -> DeltaStore:
+    return table.store(settings)
 
 
-def write(settings: Settings, built: BuiltTrainingSet) -> int:
+def write(settings: Settings, built: BuiltTrainingSet, table=CHURN_TRAINING_SET) -> int:
     """Overwrite the training set table; its commit records the spec and the versions read."""
-    target = store(settings)
-    meta = {SPEC_KEY: built.spec.to_dict(), "versions": built.versions}
-    return target.write(
-        built.frame,
-        target.committed_batch() + 1,
-        mode="overwrite",
-        comment="Churn labels with the customer features as of each label time.",
-        metadata=meta,
+    comment = f"{table.name}: labels with the customer features as of each label time."
+    return write_training_set(
+        store(settings, table), built.frame, built.spec, built.versions, comment
     )
 
 
-def read_metadata(settings: Settings, version: int) -> dict:
+def read_metadata(settings: Settings, version: int, table=CHURN_TRAINING_SET) -> dict:
     """The spec and versions recorded by the training set's commit `version`."""
-    import json
-
-    for commit in store(settings).table().history():
-        if commit.get("version") == version:
-            return json.loads(commit.get("mlplatform.metadata") or "{}")
-    raise FileNotFoundError(
-        f"{CHURN_TRAINING_SET.key} has no commit {version} in its log (cleaned up?)"
-    )
+    return read_training_set_metadata(store(settings, table), version)

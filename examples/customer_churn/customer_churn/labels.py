@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from mlplatform.catalog import RAW_CUSTOMER_LABELS
+from customer_churn.tables import RAW_CUSTOMER_LABELS
 
 if TYPE_CHECKING:
     from mlplatform.settings import Settings

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlplatform.catalog import RAW_CUSTOMER_EVENTS, RAW_CUSTOMER_LABELS
+from customer_churn.tables import RAW_CUSTOMER_EVENTS, RAW_CUSTOMER_LABELS
 from mlplatform.lakehouse.table import files, table
 
 EVENT_FIELDS = ["customer_id", "event_type", "amount", "event_timestamp"]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from mlplatform.customers.bronze import raw_customer_events, raw_customer_labels
-from mlplatform.customers.gold import customer_ml_features
-from mlplatform.customers.silver import cleaned_customer_events
+from customer_churn.bronze import raw_customer_events, raw_customer_labels
+from customer_churn.gold import customer_ml_features
+from customer_churn.silver import cleaned_customer_events
 from mlplatform.lakehouse.assets import build_table_asset
 
 TABLES = [raw_customer_events, raw_customer_labels, cleaned_customer_events, customer_ml_features]

@@ -312,7 +312,7 @@ def demo_data_command(
         progress=True,
     )
     click.echo(
-        f"wrote {out['event_lines']} event lines in {out['event_files']} files"
-        + (f" and {out['labels']} labels" if "labels" in out else "")
+        f"wrote {out['event_lines']:,} event lines in {out['event_files']} files"
+        + (f" and {out['labels']:,} labels" if "labels" in out else "")
         + f" under {home / 'landing'}"
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlplatform.catalog import CLEANED_CUSTOMER_EVENTS, RAW_CUSTOMER_EVENTS
+from customer_churn.tables import CLEANED_CUSTOMER_EVENTS, RAW_CUSTOMER_EVENTS
 from mlplatform.lakehouse.engines.base import sql
 from mlplatform.lakehouse.table import expect_or_quarantine, read_stream, table
 

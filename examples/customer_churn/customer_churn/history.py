@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from mlplatform.catalog import CUSTOMER_ML_FEATURES_HISTORY as HISTORY
-from mlplatform.catalog import EVENT_TYPES
+from customer_churn.tables import CUSTOMER_ML_FEATURES_HISTORY as HISTORY
+from customer_churn.tables import EVENT_TYPES
 from mlplatform.feature_store.table import Feature, FeatureTable, register
 from mlplatform.feature_store.timeseries import SeriesSpec
 

@@ -9,9 +9,9 @@ Published from `gold/customer_ml_features_history` (its latest row per customer 
 
 import dagster as dg
 
-from mlplatform.catalog import CUSTOMER_ML_FEATURES_HISTORY, ONLINE_CUSTOMER_ML_FEATURES
-from mlplatform.customers.feature_assets import history_store
-from mlplatform.customers.history import CUSTOMER_FEATURES_HISTORY
+from customer_churn.feature_assets import history_store
+from customer_churn.history import CUSTOMER_FEATURES_HISTORY
+from customer_churn.tables import CUSTOMER_ML_FEATURES_HISTORY, ONLINE_CUSTOMER_ML_FEATURES
 from mlplatform.lakehouse.assets import table_pool
 from mlplatform.lakehouse.resource import LakehouseResource
 from mlplatform.settings import Settings

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlplatform.catalog import CLEANED_CUSTOMER_EVENTS, CUSTOMER_ML_FEATURES, EVENT_TYPES
+from customer_churn.tables import CLEANED_CUSTOMER_EVENTS, CUSTOMER_ML_FEATURES, EVENT_TYPES
 from mlplatform.lakehouse.engines.base import sql
 from mlplatform.lakehouse.table import expect_or_fail, read, table
 
