@@ -16,7 +16,7 @@ import pytest
 from deltalake import DeltaTable, write_deltalake
 from polars.testing import assert_frame_equal
 
-from mlplatform.customers.demo_data import generate
+from customer_churn.demo_data import generate
 from mlplatform.lakehouse.engines.spark_jars import jar_paths
 from tests.integration._services import require
 from tests.integration._spark_services import (
