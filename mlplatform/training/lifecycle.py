@@ -49,10 +49,21 @@ def _rmse(y, p) -> float:
     return float(np.sqrt(np.mean((np.asarray(y, dtype=float) - np.asarray(p, dtype=float)) ** 2)))
 
 
+def _relative_rmse(y, p) -> float:
+    import numpy as np
+
+    y = np.asarray(y, dtype=float)
+    spread = float(np.std(y))
+    return _rmse(y, p) / spread if spread > 0 else float("inf")
+
+
 ROC_AUC = Metric("roc_auc", True, _roc_auc)
 """Classification: area under the ROC curve of the predicted probability (higher is better)."""
 RMSE = Metric("rmse", False, _rmse)
 """Regression: root mean squared error (lower is better)."""
+RELATIVE_RMSE = Metric("relative_rmse", False, _relative_rmse)
+"""Regression: RMSE over the holdout labels' standard deviation (lower is better; 1.0 is no better
+than predicting the holdout's mean, whatever the label's scale: a bar that holds at any data size)."""
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,7 @@ CHECKS = {
     ("ml/churn_model", "roc_auc_above_floor"),
     ("ml/churn_model", "signature_matches_gold_schema"),
     ("ml/spend_model", "no_nan_predictions"),
-    ("ml/spend_model", "rmse_below_ceiling"),
+    ("ml/spend_model", "relative_rmse_below_ceiling"),
     ("ml/spend_model", "signature_matches_gold_schema"),
     ("monitoring/churn_predictor_inference_drift_metrics", "baseline_drift_within_thresholds"),
     ("monitoring/churn_predictor_inference_drift_metrics", "consecutive_drift_within_thresholds"),
