@@ -62,8 +62,8 @@ ROC_AUC = Metric("roc_auc", True, _roc_auc)
 RMSE = Metric("rmse", False, _rmse)
 """Regression: root mean squared error (lower is better)."""
 RELATIVE_RMSE = Metric("relative_rmse", False, _relative_rmse)
-"""Regression: RMSE over the holdout labels' standard deviation (lower is better; 1.0 is no better
-than predicting the holdout's mean, whatever the label's scale: a bar that holds at any data size)."""
+"""Regression: RMSE over the holdout labels' standard deviation (lower is better; 1.0 is no
+better than predicting the holdout's mean, whatever the label's scale: a bar for any data size)."""
 
 
 @dataclass(frozen=True)
