@@ -24,7 +24,7 @@ from customer_churn.models import CHURN
 from dagster._core.instance.ref import InstanceRef
 
 from mlplatform.settings import Settings, get_settings
-from mlplatform.training import checks, registry
+from mlplatform.training import evaluate, registry
 from mlplatform.training.data import load_model_data
 from mlplatform.training.evaluate import roc_auc
 from mlplatform.training.model import Hyperparameters, train
@@ -108,8 +108,8 @@ def cycle(tmp_path_factory):
         home,
     )
     from mlplatform.definitions import defs
-    from mlplatform.training.sensors import promote_model_sensor
 
+    promote_model_sensor = defs.get_repository_def().get_sensor_def("promote_model_sensor")
     mp = pytest.MonkeyPatch()
     mp.setenv("MLPLATFORM_HOME", str(home))
     mp.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])
@@ -231,7 +231,10 @@ def test_fresh_home_whole_graph_succeeds_without_a_model(tmp_path):
         tmp_path,
     )
     output = done.stdout + done.stderr
-    assert "ml/churn_model not materialized: no labelled customers" in output
+    assert (
+        "ml/churn_model not materialized: no labelled rows for churn_predictor in "
+        "ml/churn_training_set" in output
+    )
     assert 'Skipped execution of step "ml__churn_model_evaluation"' in output
     client = registry.client(Settings(home=tmp_path, env="dev", engine="polars"))
     assert registry.version_numbers(client, CHURN.registered_model) == []
@@ -271,11 +274,14 @@ def test_model_auc_is_within_003_of_the_generators_ceiling(features_home):
 
 
 def test_failed_blocking_check_stops_evaluation_and_promotion(features_home, monkeypatch):
-    from mlplatform.definitions import defs
-    from mlplatform.training.sensors import promote_model_sensor
+    import numpy as np
 
+    from mlplatform.definitions import defs
+
+    promote_model_sensor = defs.get_repository_def().get_sensor_def("promote_model_sensor")
     _, instance = features_home
-    monkeypatch.setattr(checks, "ROC_AUC_FLOOR", 0.99)  # no model can pass it
+    predict = evaluate.predict  # a version that cannot rank: ROC AUC 0.5, under the floor
+    monkeypatch.setattr(evaluate, "predict", lambda m, d: np.full_like(predict(m, d), 0.5))
     result = defs.resolve_job_def("ml_training_job").execute_in_process(
         instance=instance, raise_on_error=False
     )

@@ -13,10 +13,10 @@ import textwrap
 import polars as pl
 import pyarrow as pa
 import pytest
+from customer_churn.demo_data import generate
 from deltalake import DeltaTable, write_deltalake
 from polars.testing import assert_frame_equal
 
-from customer_churn.demo_data import generate
 from mlplatform.lakehouse.engines.spark_jars import jar_paths
 from tests.integration._services import require
 from tests.integration._spark_services import (
