@@ -152,8 +152,9 @@ def run_command(
     project = _load(project_dir, target, var_options)
     if key in project.jobs:
         raise click.ClickException(
-            f"resources.jobs.{key}: jobs are not yet supported by mlplatform "
-            "(they come with the jobs issue)"
+            f"resources.jobs.{key}: `bundle run` of a job is not yet supported by mlplatform; "
+            f"the deployed code location holds it as the Dagster job {key!r}, and "
+            "`mlplatform jobs create` / `run-now` run its Jobs API JSON"
         )
     if key not in project.pipelines:
         known = ", ".join(sorted(project.pipelines)) or "none"

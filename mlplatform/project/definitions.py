@@ -208,10 +208,8 @@ def _build(project: Project, extra: list[dg.Definitions]):
         _claim(claimed, f"experiment {exp.name}", f"{who} resources.experiments.{exp.key}")
     for key, settings in project.jobs.items():
         at = f"{who} {_position(project, f'resources.jobs.{key}')}"
-        part = _job_defs(project, key, settings, at)
-        for job in part.jobs or ():
-            _claim(claimed, f"job {job.name}", at)
-        parts.append(part)
+        # job names are per code location (each project deploys its own), so not claimed
+        parts.append(_job_defs(project, key, settings, at))
     for monitor in project.quality_monitors.values():
         at = f"{who} resources.quality_monitors.{monitor.key}"
         part = monitor_definitions(monitor)

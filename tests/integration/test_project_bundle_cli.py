@@ -47,6 +47,10 @@ resources:
   jobs:
     train:
       name: train
+      tasks:
+        - task_key: fit
+          notebook_task:
+            notebook_path: src/fit.py
 """
 BRONZE = """
 import dlt
@@ -70,6 +74,7 @@ def write_project(folder: Path, name: str, schema: str) -> Path:
     (folder / "databricks.yml").write_text(BUNDLE.format(name=name, schema=schema))
     (folder / "src" / "bronze.py").write_text(textwrap.dedent(BRONZE))
     (folder / "src" / "totals.sql").write_text(textwrap.dedent(TOTALS))
+    (folder / "src" / "fit.py").write_text("# Databricks notebook source\nprint('fit')\n")
     return folder
 
 
@@ -123,10 +128,7 @@ def test_deploy_run_destroy(tmp_path, env):
         f"registered code location shop_dev ({home}/projects/shop_dev/location.py)",
         f"run: dagster dev -w {home}/workspace.yaml",
     ]
-    assert (
-        "Warning: resources.jobs.train: jobs are not yet supported by mlplatform (they come with "
-        "the jobs issue); skipped" in deployed.stderr
-    )
+    assert "resources.jobs.train" not in deployed.stderr  # a job is built, not skipped
     workspace = yaml.safe_load((home / "workspace.yaml").read_text())
     assert workspace == {
         "load_from": [
@@ -170,7 +172,10 @@ def test_deploy_run_destroy(tmp_path, env):
 
     job = bundle(env, shop, "run", "train", check=False)
     assert job.returncode == 1
-    assert "Error: resources.jobs.train: jobs are not yet supported by mlplatform" in job.stderr
+    assert (
+        "Error: resources.jobs.train: `bundle run` of a job is not yet supported by mlplatform"
+        in job.stderr
+    )
     unknown = bundle(env, shop, "run", "nope", check=False)
     assert "Error: 'nope' is not a pipeline of the bundle (pipelines: orders)" in unknown.stderr
 
