@@ -26,7 +26,10 @@ def served_declaration(model: str | None) -> tuple[str, tuple[str, ...], str | N
         if model is None:
             raise click.ClickException(f"{err} (or name the model with --model)") from err
         return model, (), None
-    for spec in defs.resolve_all_asset_specs():
+    # the assets' own specs: resolving the whole repository would also need the resources
+    # (`mlplatform.definitions` adds them), which reading metadata does not
+    specs = (spec for asset in defs.assets or () for spec in getattr(asset, "specs", [asset]))
+    for spec in specs:
         meta = spec.metadata
         if meta.get("mlplatform/registered_model") == name:
             ids = tuple(json.loads(meta.get("mlplatform/id_columns") or "[]"))
