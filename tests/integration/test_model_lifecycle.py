@@ -261,7 +261,7 @@ def features_home(tmp_path_factory):
 def test_model_auc_is_within_003_of_the_generators_ceiling(features_home):
     settings = get_settings()
     data = load_model_data(settings, CHURN)
-    assert data.counts["holdout_customers"] > 1_800
+    assert data.counts["holdout_entities"] > 1_800
     hp = Hyperparameters.from_config({}, CHURN)  # the production defaults
     model = train(data, hp, list(hp.features))
     holdout = data.split(True)
