@@ -29,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "examples" / "customer_churn"))  # the demo project's package
 
 from bench.http_load import load, pct, ready, session_cpu  # noqa: E402
 from tests.serving_models import feature_frame, register_version, set_champion  # noqa: E402
